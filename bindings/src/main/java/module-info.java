@@ -1,0 +1,3 @@
+/** jextract-generated bindings: the CUDA driver API and NCCL. Generated code only; see regenerate. */
+module dev.longbow.bindings {
+}

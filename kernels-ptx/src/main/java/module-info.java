@@ -1,0 +1,4 @@
+/** Attention kernels shipped as PTX and the CUDA backend that launches them. */
+module dev.longbow.kernels {
+    requires dev.longbow.runtime;
+}

@@ -1,0 +1,44 @@
+package dev.longbow.backend;
+
+import dev.longbow.tensor.Allocation;
+import dev.longbow.tensor.Placement;
+import dev.longbow.tensor.Tensor;
+
+/**
+ * The operations attention and the model need, on one device. A rank owns one backend; every
+ * operation is issued on that backend's compute stream in program order, so a caller never
+ * synchronises between two operations of the same backend.
+ *
+ * <p>Implementations are found with {@link java.util.ServiceLoader} through
+ * {@link BackendProvider} and chosen by name ({@link Backends#open}).
+ */
+public interface Backend extends AutoCloseable {
+
+    /** The provider's name: "cpu", "cuda", "tornado". */
+    String name();
+
+    /** Where this backend's tensors live. */
+    Placement placement();
+
+    /** A block of this backend's memory; the caller owns it. */
+    Allocation allocate(long bytes);
+
+    TensorOps tensors();
+
+    AttentionOps attention();
+
+    ModelOps model();
+
+    /**
+     * Copies {@code src} to {@code dst} (any placements) on the backend's copy stream, after all
+     * work issued before it; {@link Pending#await()} orders later work after the copy. Used to
+     * offload activations to host memory and prefetch them back while compute goes on.
+     */
+    Pending copyAsync(Tensor src, Tensor dst);
+
+    /** Blocks the calling thread until all issued work has finished. */
+    void synchronize();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,10 @@
+package dev.longbow.tensor;
+
+/**
+ * Where a tensor's bytes live. A {@code DEVICE} tensor's segment carries a device address and
+ * its size: it is passed to kernels and copies, never dereferenced by the host.
+ */
+public enum Placement {
+    HOST,
+    DEVICE
+}

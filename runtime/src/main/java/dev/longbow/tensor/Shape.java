@@ -1,0 +1,72 @@
+package dev.longbow.tensor;
+
+import java.util.Arrays;
+
+/** The extents of a row-major tensor, outermost first. Immutable. */
+public final class Shape {
+    private final long[] dims;
+
+    private Shape(long[] dims) {
+        for (long d : dims) {
+            if (d < 0) {
+                throw new IllegalArgumentException("negative extent " + d + " in shape " + Arrays.toString(dims));
+            }
+        }
+        this.dims = dims;
+    }
+
+    public static Shape of(long... dims) {
+        return new Shape(dims.clone());
+    }
+
+    public int rank() {
+        return dims.length;
+    }
+
+    public long dim(int i) {
+        return dims[i < 0 ? dims.length + i : i];
+    }
+
+    public long numel() {
+        long n = 1;
+        for (long d : dims) {
+            n = Math.multiplyExact(n, d);
+        }
+        return n;
+    }
+
+    /** Elements spanned by one step along dimension {@code i}. */
+    public long stride(int i) {
+        long s = 1;
+        for (int j = dims.length - 1; j > i; j--) {
+            s *= dims[j];
+        }
+        return s;
+    }
+
+    /** This shape with dimension {@code i} replaced by {@code extent}. */
+    public Shape with(int i, long extent) {
+        long[] d = dims.clone();
+        d[i] = extent;
+        return new Shape(d);
+    }
+
+    public long[] toArray() {
+        return dims.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Shape s && Arrays.equals(dims, s.dims);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(dims);
+    }
+
+    @Override
+    public String toString() {
+        return Arrays.toString(dims);
+    }
+}

@@ -1,0 +1,14 @@
+/**
+ * Longbow's runtime: tensors, the Backend and Communicator SPIs, the sequence-parallel schemes.
+ */
+module dev.longbow.runtime {
+    requires transitive dev.longbow.bindings;
+    requires jdk.incubator.vector;
+
+    exports dev.longbow.tensor;
+    exports dev.longbow.backend;
+    exports dev.longbow.comm;
+    exports dev.longbow.parallel;
+
+    uses dev.longbow.backend.BackendProvider;
+}
