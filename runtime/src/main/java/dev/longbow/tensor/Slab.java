@@ -46,6 +46,9 @@ public final class Slab implements AutoCloseable {
         private final Map<String, DType> dtypes = new LinkedHashMap<>();
         private final Map<String, Shape> shapes = new LinkedHashMap<>();
 
+        private Builder() {
+        }
+
         public Builder add(String name, DType dtype, long... dims) {
             if (dtypes.putIfAbsent(name, dtype) != null) {
                 throw new IllegalArgumentException("tensor '" + name + "' declared twice");
