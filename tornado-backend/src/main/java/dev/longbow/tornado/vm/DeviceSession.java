@@ -1,0 +1,243 @@
+package dev.longbow.tornado.vm;
+
+import dev.longbow.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import uk.ac.manchester.tornado.api.DataRange;
+import uk.ac.manchester.tornado.api.GridScheduler;
+import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.TaskGraph;
+import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
+import uk.ac.manchester.tornado.api.TornadoExecutionResult;
+import uk.ac.manchester.tornado.api.WorkerGrid;
+import uk.ac.manchester.tornado.api.WorkerGrid1D;
+import uk.ac.manchester.tornado.api.WorkerGrid2D;
+import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.enums.DataTransferMode;
+import uk.ac.manchester.tornado.api.enums.ProfilerMode;
+import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
+import uk.ac.manchester.tornado.api.exceptions.TornadoRuntimeException;
+import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+
+/**
+ * One TornadoVM device as Longbow uses it, shared by every backend (rank) of this JVM opened on
+ * it, for the life of the JVM: compiled kernels are kept across backends.
+ *
+ * <p><b>Memory.</b> The device's memory is one heap: a TornadoVM {@link FloatArray} of
+ * {@code -Dlongbow.tornado.heap} bytes (default 256m) whose host copy backs every tensor of the
+ * device's backends, plus an {@link IntArray} over the same host bytes for the int32 tensors
+ * kernels read (token ids, positions). All task graphs live in one execution plan: graph 0
+ * uploads the heap, and every kernel graph consumes the heap from the graph run before it and
+ * persists it for the next, so the device buffer is shared by all kernels and stays on the
+ * device between them. Kernel arguments travel as a small int and a small float array with
+ * every launch, so a graph is built once and reused for any tensors.
+ *
+ * <p><b>Host view.</b> Kernels write the device copy; the host copy catches up when a backend
+ * hands its memory to the host ({@link #toHost}): the ranges kernels wrote since the last
+ * hand-over are copied back. A backend that handed memory to the host and then launches again
+ * first {@link #refresh}es: its writes (and the communicator's) go up with the whole heap.
+ *
+ * <p><b>No silent fallback.</b> TornadoVM runs a task as sequential Java when it cannot compile
+ * it. The session disables that recovery before TornadoVM starts, and runs each kernel's first
+ * launch under the profiler to check that the device really executed it.
+ */
+final class DeviceSession {
+    static final String HEAP_PROPERTY = "longbow.tornado.heap";
+    private static final String DEFAULT_HEAP = "256m";
+    private static final Map<Integer, DeviceSession> SESSIONS = new HashMap<>();
+    /** Dirty ranges closer than this many elements are copied back as one. */
+    private static final long MERGE_GAP = 4096;
+
+    private final TornadoDevice device;
+    private final FloatArray heap;
+    private final IntArray ints;
+    private final MemorySegment hostHeap;
+    private final HeapAllocator allocator;
+    private final IntArray args = new IntArray(Launch.INT_SLOTS);
+    private final FloatArray scalars = new FloatArray(Launch.FLOAT_SLOTS);
+    private final TornadoExecutionPlan plan;
+    private final Map<Kernel, WorkerGrid> grids = new HashMap<>();
+    private final boolean[] verified = new boolean[Kernel.values().length];
+    private final List<long[]> dirty = new ArrayList<>();
+    private TornadoExecutionResult last;
+
+    private DeviceSession(int ordinal, long heapBytes) {
+        // Before TornadoVM reads its options: fail instead of running a kernel as sequential Java,
+        // and use the accurate math built-ins (native_cos & co. are far off in double).
+        setIfAbsent("tornado.recover.bailout", "False");
+        setIfAbsent("tornado.enable.nativeFunctions", "False");
+        var backend = TornadoRuntimeProvider.getTornadoRuntime().getBackend(0);
+        this.device = backend.getDevice(ordinal % backend.getNumDevices());
+        this.heap = new FloatArray(Math.toIntExact(heapBytes / Float.BYTES));
+        heap.init(0f);
+        this.ints = IntArray.fromSegmentShallow(heap.getSegmentWithHeader());
+        this.hostHeap = heap.getSegment();
+        this.allocator = new HeapAllocator(heapBytes);
+        KernelContext context = new KernelContext();
+        GridScheduler scheduler = new GridScheduler();
+        List<ImmutableTaskGraph> graphs = new ArrayList<>();
+        TaskGraph upload = new TaskGraph("upload")
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, heap, ints)
+                .task("k", Kernels::upload, context, heap, ints, args, scalars)
+                .persistOnDevice(heap, ints);
+        scheduler.addWorkerGrid("upload.k", new WorkerGrid1D(1));
+        graphs.add(upload.snapshot());
+        for (Kernel kernel : Kernel.values()) {
+            TaskGraph graph = new TaskGraph(kernel.id())
+                    .transferToDevice(DataTransferMode.EVERY_EXECUTION, args, scalars)
+                    .consumeFromDevice(heap, ints)
+                    .task("k", kernel.body, context, heap, ints, args, scalars)
+                    .persistOnDevice(heap, ints);
+            WorkerGrid grid = kernel.localY == 1 ? new WorkerGrid1D(kernel.localX) : new WorkerGrid2D(kernel.localX, kernel.localY);
+            grid.setLocalWork(kernel.localX, kernel.localY, 1);
+            grids.put(kernel, grid);
+            scheduler.addWorkerGrid(kernel.id() + ".k", grid);
+            graphs.add(graph.snapshot());
+        }
+        this.plan = new TornadoExecutionPlan(graphs.toArray(ImmutableTaskGraph[]::new));
+        // Without -cl-fast-relaxed-math (TornadoVM's default): it lets the compiler assume that
+        // no value is infinite, and -inf is how attention says "no key seen".
+        plan.withDevice(device).withGridScheduler(scheduler).withCompilerFlags(TornadoVMBackendType.OPENCL, "-w");
+        last = plan.withGraph(0).execute();
+    }
+
+    /** The session of device {@code ordinal} (modulo the devices TornadoVM sees), started on first use. */
+    static synchronized DeviceSession forOrdinal(int ordinal) {
+        return SESSIONS.computeIfAbsent(ordinal, o -> new DeviceSession(o, heapBytes()));
+    }
+
+    String deviceName() {
+        return device.getDeviceName() + " (" + device.getPlatformName().trim() + ")";
+    }
+
+    HeapAllocator allocator() {
+        return allocator;
+    }
+
+    /** Host memory of heap bytes {@code [offset, offset + bytes)}. */
+    MemorySegment hostSlice(long offset, long bytes) {
+        return hostHeap.asSlice(offset, bytes);
+    }
+
+    boolean contains(Tensor t) {
+        long offset = t.data().address() - hostHeap.address();
+        return offset >= 0 && offset + t.byteSize() <= hostHeap.byteSize();
+    }
+
+    /** The heap element at which {@code t} starts; {@code t} must lie in this device's heap. */
+    long elementOffset(Tensor t) {
+        long offset = t.data().address() - hostHeap.address();
+        if (!contains(t)) {
+            throw new IllegalArgumentException(t + " is not in the memory of tornado device " + deviceName()
+                    + "; allocate it from this backend or copy it in with tensors().copy");
+        }
+        if (offset % Float.BYTES != 0) {
+            throw new IllegalArgumentException(t + " starts at byte " + offset + " of the heap, not on a 4-byte boundary");
+        }
+        return offset / Float.BYTES;
+    }
+
+    /**
+     * Runs one kernel, after {@link #refresh} when the calling backend has handed its memory to
+     * the host since its last launch.
+     */
+    synchronized void launch(Launch launch, boolean refreshFirst) {
+        if (refreshFirst) {
+            refresh();
+        }
+        for (int i = 0; i < Launch.INT_SLOTS; i++) {
+            args.set(i, launch.ints[i]);
+        }
+        for (int i = 0; i < Launch.FLOAT_SLOTS; i++) {
+            scalars.set(i, launch.floats[i]);
+        }
+        Kernel kernel = launch.kernel;
+        grids.get(kernel).setGlobalWork(Math.toIntExact(launch.globalX), Math.toIntExact(launch.globalY), 1);
+        boolean first = !verified[kernel.ordinal()];
+        if (first) {
+            plan.withProfiler(ProfilerMode.SILENT);
+        }
+        try {
+            last = plan.withGraph(kernel.ordinal() + 1).execute();
+        } catch (TornadoRuntimeException e) {
+            throw new IllegalStateException("TornadoVM could not run kernel '" + kernel.id() + "' on " + deviceName() + ": " + e.getMessage(), e);
+        } finally {
+            if (first) {
+                plan.withoutProfiler();
+            }
+        }
+        if (first) {
+            if (last.getProfilerResult().getDeviceKernelTime() <= 0) {
+                throw new IllegalStateException("TornadoVM did not run kernel '" + kernel.id() + "' on " + deviceName()
+                        + ": it fell back to sequential Java (bailout); rerun with -Dtornado.debug=True to see why");
+            }
+            verified[kernel.ordinal()] = true;
+        }
+        dirty.addAll(launch.writes);
+    }
+
+    /** Copies back to the host copy of the heap every range a kernel wrote since the last call. */
+    synchronized void toHost() {
+        if (dirty.isEmpty()) {
+            return;
+        }
+        dirty.sort(Comparator.comparingLong(r -> r[0]));
+        long start = dirty.getFirst()[0];
+        long end = start;
+        for (long[] range : dirty) {
+            if (range[0] > end + MERGE_GAP) {
+                download(start, end);
+                start = range[0];
+            }
+            end = Math.max(end, range[0] + range[1]);
+        }
+        download(start, end);
+        dirty.clear();
+    }
+
+    /** Makes the device copy equal to the host copy: the kernels' writes come back first, then the whole heap goes up. */
+    synchronized void refresh() {
+        toHost();
+        last = plan.withGraph(0).execute();
+    }
+
+    private void download(long start, long end) {
+        if (end > start) {
+            last.transferToHost(new DataRange(heap).withOffset(start).withSize(end - start));
+        }
+    }
+
+    private static void setIfAbsent(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+
+    private static long heapBytes() {
+        String spec = System.getProperty(HEAP_PROPERTY, DEFAULT_HEAP).trim().toLowerCase(Locale.ROOT);
+        long unit = switch (spec.isEmpty() ? ' ' : spec.charAt(spec.length() - 1)) {
+            case 'k' -> 1L << 10;
+            case 'm' -> 1L << 20;
+            case 'g' -> 1L << 30;
+            default -> 1;
+        };
+        try {
+            long bytes = Long.parseLong(unit == 1 ? spec : spec.substring(0, spec.length() - 1)) * unit;
+            long limit = (long) Integer.MAX_VALUE * Float.BYTES / 2;
+            if (bytes < (1 << 20) || bytes > limit) {
+                throw new IllegalArgumentException("-D" + HEAP_PROPERTY + "=" + spec + " must be between 1m and " + HeapAllocator.mib(limit));
+            }
+            return bytes / 256 * 256;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("-D" + HEAP_PROPERTY + "=" + spec + " is not a size such as 512m or 2g", e);
+        }
+    }
+}
