@@ -8,6 +8,7 @@ module dev.longbow.runtime {
     exports dev.longbow.tensor;
     exports dev.longbow.backend;
     exports dev.longbow.comm;
+    exports dev.longbow.comm.local;
     exports dev.longbow.parallel;
 
     uses dev.longbow.backend.BackendProvider;
