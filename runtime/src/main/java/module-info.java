@@ -12,4 +12,7 @@ module dev.longbow.runtime {
     exports dev.longbow.parallel;
 
     uses dev.longbow.backend.BackendProvider;
+    uses dev.longbow.comm.RankLauncher;
+
+    provides dev.longbow.comm.RankLauncher with dev.longbow.comm.local.LocalLauncher;
 }

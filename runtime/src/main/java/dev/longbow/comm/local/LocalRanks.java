@@ -4,6 +4,7 @@ import dev.longbow.backend.Backend;
 import dev.longbow.backend.Backends;
 import dev.longbow.comm.RankFailedException;
 import dev.longbow.comm.RankTask;
+import dev.longbow.tensor.Placement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
@@ -28,6 +29,10 @@ public final class LocalRanks {
             int rank = r;
             Thread t = new Thread(() -> {
                 try (LocalCommunicator comm = comms.get(rank); Backend backend = Backends.open(backendName, rank)) {
+                    if (backend.placement() != Placement.HOST) {
+                        throw new IllegalStateException("the in-process communicator moves host memory but backend '"
+                                + backendName + "' computes in " + backend.placement() + " memory; it needs a communicator that serves it");
+                    }
                     results.set(rank, task.run(backend, comm));
                 } catch (Throwable e) {
                     RankFailedException failure = new RankFailedException(rank, ranks, e);
