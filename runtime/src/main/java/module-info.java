@@ -14,5 +14,6 @@ module dev.longbow.runtime {
     uses dev.longbow.backend.BackendProvider;
     uses dev.longbow.comm.RankLauncher;
 
+    provides dev.longbow.backend.BackendProvider with dev.longbow.backend.cpu.CpuBackendProvider;
     provides dev.longbow.comm.RankLauncher with dev.longbow.comm.local.LocalLauncher;
 }
