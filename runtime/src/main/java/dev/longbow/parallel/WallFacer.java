@@ -141,36 +141,24 @@ final class WallFacer extends Scheme {
             ops.fill(accOut, 0f);
             ops.fill(accLse, Float.NEGATIVE_INFINITY);
 
-            Tensor curK = w.get("k");
-            Tensor curV = w.get("v");
+            KeyValue block = new KeyValue(w.get("k"), w.get("v"));
             int slot = 0;
             if (me.pos() != 0) {
-                Tensor toK = w.get("k" + slot);
-                Tensor toV = w.get("v" + slot);
-                int to = rankAt(me.group() - me.pos(), me.index());
-                int from = rankAt(me.group() + me.pos(), me.index());
-                Pending.all(comm.sendRecv(curK, to, toK, from), comm.sendRecv(curV, to, toV, from)).await();
-                curK = toK;
-                curV = toV;
+                KeyValue placed = KeyValue.of(w, "", slot);
+                block.sendRecv(comm, rankAt(me.group() - me.pos(), me.index()), placed, rankAt(me.group() + me.pos(), me.index())).await();
+                block = placed;
                 slot ^= 1;
             }
             List<Span> queries = Span.zigzag(me.team(ringLen), teams, shape.seqLen());
+            int to = rankAt(me.group(), me.index() + 1);
+            int from = rankAt(me.group(), me.index() - 1);
             for (int step = 0; step < ringLen; step++) {
-                Pending arriving = Pending.DONE;
-                Tensor nextK = null;
-                Tensor nextV = null;
-                if (step < ringLen - 1) {
-                    nextK = w.get("k" + slot);
-                    nextV = w.get("v" + slot);
-                    int to = rankAt(me.group(), me.index() + 1);
-                    int from = rankAt(me.group(), me.index() - 1);
-                    arriving = Pending.all(comm.sendRecv(curK, to, nextK, from), comm.sendRecv(curV, to, nextV, from));
-                    slot ^= 1;
-                }
-                attention.forward(w.get("q"), queries, curK, curV, blockAt(step), accOut, accLse, w.get("partOut"), w.get("partLse"));
+                KeyValue next = step < ringLen - 1 ? KeyValue.of(w, "", slot) : null;
+                Pending arriving = next == null ? Pending.DONE : block.sendRecv(comm, to, next, from);
+                slot ^= 1;
+                attention.forward(w.get("q"), queries, block.k(), block.v(), blockAt(step), accOut, accLse, w.get("partOut"), w.get("partLse"));
                 arriving.await();
-                curK = nextK;
-                curV = nextV;
+                block = next;
             }
 
             // Member j's partial for my rows arrives as block j; merge the C partials by their LSE.

@@ -4,6 +4,7 @@ import dev.longbow.backend.AttentionParams;
 import dev.longbow.comm.RankMemory;
 import dev.longbow.comm.local.LocalRanks;
 import dev.longbow.tensor.DType;
+import dev.longbow.tensor.Numerics;
 import dev.longbow.tensor.Tensor;
 import dev.longbow.testing.HostTensors;
 import dev.longbow.testing.ReferenceAttention;
@@ -36,14 +37,15 @@ final class ShardedProblem {
 
     @Override
     public String toString() {
-        return (causal ? "causal " : "") + "S=" + shape.seqLen() + " Hq=" + shape.heads() + " Hkv=" + shape.kvHeads()
+        return (causal ? "causal " : "") + shape.dtype() + " S=" + shape.seqLen() + " Hq=" + shape.heads() + " Hkv=" + shape.kvHeads()
                 + " D=" + shape.headDim();
     }
 
-    private static double[] gaussian(Random random, int n) {
+    /** Standard normal values as the input dtype holds them, so the reference sees what the ranks see. */
+    private double[] gaussian(Random random, int n) {
         double[] a = new double[n];
         for (int i = 0; i < n; i++) {
-            a[i] = (float) random.nextGaussian();
+            a[i] = Numerics.roundTo(shape.dtype(), (float) random.nextGaussian());
         }
         return a;
     }
