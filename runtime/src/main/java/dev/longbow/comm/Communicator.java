@@ -44,7 +44,13 @@ public interface Communicator extends AutoCloseable {
      */
     Communicator split(int color, int key);
 
-    /** Bytes this rank has sent and received through this communicator since it was created. */
+    /**
+     * Bytes this rank has sent and received through this communicator since it was created,
+     * counted as a ring algorithm moves them so every implementation reports the same numbers:
+     * {@code sendRecv} the tensor each way (nothing to or from oneself); all-to-all, all-gather
+     * and reduce-scatter (size - 1) blocks each way; all-reduce 2 (size - 1) / size of the buffer
+     * each way; barrier and split nothing. A sub-communicator counts its own traffic.
+     */
     Traffic traffic();
 
     @Override
