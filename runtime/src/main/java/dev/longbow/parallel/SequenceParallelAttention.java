@@ -8,7 +8,7 @@ import dev.longbow.tensor.Tensor;
  * laid out as {@link #layout()} says) and gets its shard of the exact result: the same numbers a
  * single device computing the whole sequence would produce.
  */
-public interface SequenceParallelAttention {
+public interface SequenceParallelAttention extends AutoCloseable {
 
     /** "ulysses", "ring", "wallfacer", "fpdt", "hybrid". */
     String name();
@@ -32,6 +32,11 @@ public interface SequenceParallelAttention {
 
     /** Bytes moved and buffer memory of the most recent forward or backward call on this rank. */
     CallStats lastCall();
+
+    /** Releases what the scheme owns: the sub-communicators it split off (its rows and columns of ranks). */
+    @Override
+    default void close() {
+    }
 
     /** The state kept from forward for backward. */
     interface Saved extends AutoCloseable {

@@ -88,6 +88,11 @@ final class WallFacer extends Scheme {
     }
 
     @Override
+    public void close() {
+        team.close();
+    }
+
+    @Override
     public SequenceLayout layout() {
         return layout(c, arrangement);
     }

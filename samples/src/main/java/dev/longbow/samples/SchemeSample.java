@@ -77,8 +77,8 @@ final class SchemeSample {
     private static RankRun runRank(SampleOptions o, Shards inputs, boolean check, Backend backend, Communicator comm) {
         AttentionShape shape = o.shape();
         SequenceLayout layout = o.config().layout(comm.size());
-        try (DeviceShards mine = DeviceShards.upload(backend, shape, inputs.rowsOf(layout, comm.rank(), comm.size()))) {
-            SequenceParallelAttention scheme = SequenceParallel.create(o.config(), shape, backend, comm);
+        try (DeviceShards mine = DeviceShards.upload(backend, shape, inputs.rowsOf(layout, comm.rank(), comm.size()));
+             SequenceParallelAttention scheme = SequenceParallel.create(o.config(), shape, backend, comm)) {
             long[] forward = new long[o.iterations()];
             long[] backward = new long[o.iterations()];
             CallStats forwardStats = null;
