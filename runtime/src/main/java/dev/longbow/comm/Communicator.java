@@ -36,6 +36,7 @@ public interface Communicator extends AutoCloseable {
     /** {@code inout} = sum over ranks of {@code inout}. */
     void allReduce(Tensor inout);
 
+    /** Blocks the calling thread until every rank of the group has called it: a host-side rendezvous (timing, checkpoints). */
     void barrier();
 
     /**
