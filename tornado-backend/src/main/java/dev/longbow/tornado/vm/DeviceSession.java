@@ -53,8 +53,6 @@ final class DeviceSession {
     static final String HEAP_PROPERTY = "longbow.tornado.heap";
     private static final String DEFAULT_HEAP = "256m";
     private static final Map<Integer, DeviceSession> SESSIONS = new HashMap<>();
-    /** Dirty ranges closer than this many elements are copied back as one. */
-    private static final long MERGE_GAP = 4096;
 
     private final TornadoDevice device;
     private final FloatArray heap;
@@ -69,13 +67,8 @@ final class DeviceSession {
     private final List<long[]> dirty = new ArrayList<>();
     private TornadoExecutionResult last;
 
-    private DeviceSession(int ordinal, long heapBytes) {
-        // Before TornadoVM reads its options: fail instead of running a kernel as sequential Java,
-        // and use the accurate math built-ins (native_cos & co. are far off in double).
-        setIfAbsent("tornado.recover.bailout", "False");
-        setIfAbsent("tornado.enable.nativeFunctions", "False");
-        var backend = TornadoRuntimeProvider.getTornadoRuntime().getBackend(0);
-        this.device = backend.getDevice(ordinal % backend.getNumDevices());
+    private DeviceSession(TornadoDevice device, long heapBytes) {
+        this.device = device;
         this.heap = new FloatArray(Math.toIntExact(heapBytes / Float.BYTES));
         heap.init(0f);
         this.ints = IntArray.fromSegmentShallow(heap.getSegmentWithHeader());
@@ -84,10 +77,14 @@ final class DeviceSession {
         KernelContext context = new KernelContext();
         GridScheduler scheduler = new GridScheduler();
         List<ImmutableTaskGraph> graphs = new ArrayList<>();
+        // Every graph ends by reading its int arguments back, a blocking transfer: TornadoVM
+        // otherwise returns from execute() with the writes and the kernel still queued, and the
+        // host would change the arguments (or the heap) under them.
         TaskGraph upload = new TaskGraph("upload")
                 .transferToDevice(DataTransferMode.EVERY_EXECUTION, heap, ints)
                 .task("k", Kernels::upload, context, heap, ints, args, scalars)
-                .persistOnDevice(heap, ints);
+                .persistOnDevice(heap, ints)
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, args);
         scheduler.addWorkerGrid("upload.k", new WorkerGrid1D(1));
         graphs.add(upload.snapshot());
         for (Kernel kernel : Kernel.values()) {
@@ -95,7 +92,8 @@ final class DeviceSession {
                     .transferToDevice(DataTransferMode.EVERY_EXECUTION, args, scalars)
                     .consumeFromDevice(heap, ints)
                     .task("k", kernel.body, context, heap, ints, args, scalars)
-                    .persistOnDevice(heap, ints);
+                    .persistOnDevice(heap, ints)
+                    .transferToHost(DataTransferMode.EVERY_EXECUTION, args);
             WorkerGrid grid = kernel.localY == 1 ? new WorkerGrid1D(kernel.localX) : new WorkerGrid2D(kernel.localX, kernel.localY);
             grid.setLocalWork(kernel.localX, kernel.localY, 1);
             grids.put(kernel, grid);
@@ -109,9 +107,18 @@ final class DeviceSession {
         last = plan.withGraph(0).execute();
     }
 
-    /** The session of device {@code ordinal} (modulo the devices TornadoVM sees), started on first use. */
+    /**
+     * The session of device {@code ordinal} modulo the devices of TornadoVM's default backend (ranks
+     * that are threads of one JVM may share a device), started on first use.
+     */
     static synchronized DeviceSession forOrdinal(int ordinal) {
-        return SESSIONS.computeIfAbsent(ordinal, o -> new DeviceSession(o, heapBytes()));
+        // Before TornadoVM reads its options: fail instead of running a kernel as sequential Java,
+        // and use the accurate math built-ins (native_cos & co. are far off in double).
+        setIfAbsent("tornado.recover.bailout", "False");
+        setIfAbsent("tornado.enable.nativeFunctions", "False");
+        var backend = TornadoRuntimeProvider.getTornadoRuntime().getBackend(0);
+        int index = ordinal % backend.getNumDevices();
+        return SESSIONS.computeIfAbsent(index, i -> new DeviceSession(backend.getDevice(i), heapBytes()));
     }
 
     String deviceName() {
@@ -193,7 +200,8 @@ final class DeviceSession {
         long start = dirty.getFirst()[0];
         long end = start;
         for (long[] range : dirty) {
-            if (range[0] > end + MERGE_GAP) {
+            // Only overlapping or touching ranges merge: a gap may hold host writes the device has not seen.
+            if (range[0] > end) {
                 download(start, end);
                 start = range[0];
             }
@@ -201,6 +209,32 @@ final class DeviceSession {
         }
         download(start, end);
         dirty.clear();
+    }
+
+    /**
+     * Frees heap bytes {@code [offset, offset + bytes)}, first forgetting kernel writes to them
+     * that have not come back yet: copied back later they would land on whoever gets the memory next.
+     */
+    synchronized void release(long offset, long bytes) {
+        long from = offset / Float.BYTES;
+        long to = (offset + bytes + Float.BYTES - 1) / Float.BYTES;
+        List<long[]> kept = new ArrayList<>();
+        for (long[] range : dirty) {
+            long end = range[0] + range[1];
+            if (end <= from || range[0] >= to) {
+                kept.add(range);
+                continue;
+            }
+            if (range[0] < from) {
+                kept.add(new long[] {range[0], from - range[0]});
+            }
+            if (end > to) {
+                kept.add(new long[] {to, end - to});
+            }
+        }
+        dirty.clear();
+        dirty.addAll(kept);
+        allocator.free(offset);
     }
 
     /** Makes the device copy equal to the host copy: the kernels' writes come back first, then the whole heap goes up. */

@@ -28,11 +28,13 @@ final class HeapAllocator {
     synchronized long allocate(long bytes) {
         long size = Math.max(Slab.ALIGNMENT, (bytes + Slab.ALIGNMENT - 1) / Slab.ALIGNMENT * Slab.ALIGNMENT);
         for (var e : free.entrySet()) {
-            if (e.getValue() >= size) {
-                long start = e.getKey();
+            long start = e.getKey();
+            long length = e.getValue();
+            if (length >= size) {
+                // Read before removing: TreeMap may reuse the removed entry for its successor.
                 free.remove(start);
-                if (e.getValue() > size) {
-                    free.put(start + size, e.getValue() - size);
+                if (length > size) {
+                    free.put(start + size, length - size);
                 }
                 used.put(start, size);
                 usedBytes += size;
@@ -73,6 +75,6 @@ final class HeapAllocator {
     }
 
     static String mib(long bytes) {
-        return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+        return bytes < (1 << 20) ? bytes + " bytes" : String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
     }
 }

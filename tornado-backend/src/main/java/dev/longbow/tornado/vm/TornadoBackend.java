@@ -144,11 +144,13 @@ public final class TornadoBackend implements Backend {
     /** A range of the device heap, freed on close. */
     private final class HeapAllocation implements Allocation {
         private final long offset;
+        private final long bytes;
         private final MemorySegment segment;
         private boolean freed;
 
         HeapAllocation(long offset, long bytes) {
             this.offset = offset;
+            this.bytes = bytes;
             this.segment = session.hostSlice(offset, bytes);
         }
 
@@ -168,7 +170,7 @@ public final class TornadoBackend implements Backend {
                 if (!freed) {
                     freed = true;
                     live.remove(this);
-                    session.allocator().free(offset);
+                    session.release(offset, bytes);
                 }
             }
         }
