@@ -22,7 +22,7 @@ import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.enums.ProfilerMode;
 import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
-import uk.ac.manchester.tornado.api.exceptions.TornadoRuntimeException;
+import uk.ac.manchester.tornado.api.exceptions.TornadoInternalError;
 import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
@@ -66,6 +66,14 @@ final class DeviceSession {
     private final boolean[] verified = new boolean[Kernel.values().length];
     private final List<long[]> dirty = new ArrayList<>();
     private TornadoExecutionResult last;
+    private Transfers transfers = new Transfers(0, 0, 0);
+
+    /**
+     * What crossed between host and device since the session started: whole-heap uploads, and
+     * the downloads of kernel writes with their bytes. Kernels exchanging data do not appear.
+     */
+    record Transfers(long uploads, long downloads, long downloadedBytes) {
+    }
 
     private DeviceSession(TornadoDevice device, long heapBytes) {
         this.device = device;
@@ -90,10 +98,14 @@ final class DeviceSession {
         for (Kernel kernel : Kernel.values()) {
             TaskGraph graph = new TaskGraph(kernel.id())
                     .transferToDevice(DataTransferMode.EVERY_EXECUTION, args, scalars)
-                    .consumeFromDevice(heap, ints)
-                    .task("k", kernel.body, context, heap, ints, args, scalars)
-                    .persistOnDevice(heap, ints)
-                    .transferToHost(DataTransferMode.EVERY_EXECUTION, args);
+                    .consumeFromDevice(heap, ints);
+            try {
+                // TornadoVM parses the kernel here; what it cannot parse fails now, not at launch.
+                graph.task("k", kernel.body, context, heap, ints, args, scalars);
+            } catch (RuntimeException | TornadoInternalError e) {
+                throw new IllegalStateException("TornadoVM could not compile kernel '" + kernel.id() + "': " + e.getMessage(), e);
+            }
+            graph.persistOnDevice(heap, ints).transferToHost(DataTransferMode.EVERY_EXECUTION, args);
             WorkerGrid grid = kernel.localY == 1 ? new WorkerGrid1D(kernel.localX) : new WorkerGrid2D(kernel.localX, kernel.localY);
             grid.setLocalWork(kernel.localX, kernel.localY, 1);
             grids.put(kernel, grid);
@@ -168,27 +180,38 @@ final class DeviceSession {
         }
         Kernel kernel = launch.kernel;
         grids.get(kernel).setGlobalWork(Math.toIntExact(launch.globalX), Math.toIntExact(launch.globalY), 1);
-        boolean first = !verified[kernel.ordinal()];
-        if (first) {
+        last = execute(plan, kernel.ordinal() + 1, kernel.id(), deviceName(), !verified[kernel.ordinal()]);
+        verified[kernel.ordinal()] = true;
+        dirty.addAll(launch.writes);
+    }
+
+    /**
+     * Runs graph {@code graph} of {@code plan}, turning TornadoVM's failures into errors that
+     * name the kernel. With {@code verify} (a kernel's first launch) it runs under the profiler
+     * and fails unless the device reported time for the kernel: TornadoVM started with
+     * {@code tornado.recover.bailout=True} runs a kernel it cannot compile as sequential Java
+     * instead, and only the missing device time tells.
+     */
+    static TornadoExecutionResult execute(TornadoExecutionPlan plan, int graph, String kernel, String device, boolean verify) {
+        if (verify) {
             plan.withProfiler(ProfilerMode.SILENT);
         }
+        TornadoExecutionResult result;
         try {
-            last = plan.withGraph(kernel.ordinal() + 1).execute();
-        } catch (TornadoRuntimeException e) {
-            throw new IllegalStateException("TornadoVM could not run kernel '" + kernel.id() + "' on " + deviceName() + ": " + e.getMessage(), e);
+            result = plan.withGraph(graph).execute();
+        } catch (RuntimeException | TornadoInternalError e) {
+            // Compile failures surface as bailouts, internal errors or plain exceptions from the code generator.
+            throw new IllegalStateException("TornadoVM could not run kernel '" + kernel + "' on " + device + ": " + e, e);
         } finally {
-            if (first) {
+            if (verify) {
                 plan.withoutProfiler();
             }
         }
-        if (first) {
-            if (last.getProfilerResult().getDeviceKernelTime() <= 0) {
-                throw new IllegalStateException("TornadoVM did not run kernel '" + kernel.id() + "' on " + deviceName()
-                        + ": it fell back to sequential Java (bailout); rerun with -Dtornado.debug=True to see why");
-            }
-            verified[kernel.ordinal()] = true;
+        if (verify && result.getProfilerResult().getDeviceKernelTime() <= 0) {
+            throw new IllegalStateException("TornadoVM did not run kernel '" + kernel + "' on " + device
+                    + ": it fell back to sequential Java (bailout); rerun with -Dtornado.debug=True to see why");
         }
-        dirty.addAll(launch.writes);
+        return result;
     }
 
     /** Copies back to the host copy of the heap every range a kernel wrote since the last call. */
@@ -241,11 +264,17 @@ final class DeviceSession {
     synchronized void refresh() {
         toHost();
         last = plan.withGraph(0).execute();
+        transfers = new Transfers(transfers.uploads() + 1, transfers.downloads(), transfers.downloadedBytes());
+    }
+
+    synchronized Transfers transfers() {
+        return transfers;
     }
 
     private void download(long start, long end) {
         if (end > start) {
             last.transferToHost(new DataRange(heap).withOffset(start).withSize(end - start));
+            transfers = new Transfers(transfers.uploads(), transfers.downloads() + 1, transfers.downloadedBytes() + (end - start) * Float.BYTES);
         }
     }
 

@@ -119,6 +119,10 @@ public final class TornadoBackend implements Backend {
         return session.elementOffset(t);
     }
 
+    DeviceSession session() {
+        return session;
+    }
+
     boolean holds(Tensor t) {
         return session.contains(t);
     }
