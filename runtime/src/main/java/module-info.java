@@ -10,6 +10,7 @@ module dev.longbow.runtime {
     exports dev.longbow.comm;
     exports dev.longbow.parallel;
     exports dev.longbow.launch;
+    exports dev.longbow.plan;
 
     uses dev.longbow.backend.BackendProvider;
 }
