@@ -101,6 +101,20 @@ public final class CostModel {
         return new Estimate(setting, infeasible, step, exposed, bytesSent, gpu, host, modelFlops);
     }
 
+    /** One attention layer's forward and backward alone, as the scheme samples time them. */
+    public record AttentionPass(double forwardSeconds, double backwardSeconds, double forwardBytes, double backwardBytes) {
+    }
+
+    public AttentionPass attentionPass(Setting setting) {
+        Shard shard = new Shard(model, seqLen, cluster.ranks(), causal, cluster);
+        try {
+            AttentionCost a = attention(setting, shard);
+            return new AttentionPass(a.forward().seconds(), a.backward().seconds(), a.forward().bytesSent(), a.backward().bytesSent());
+        } catch (Infeasible e) {
+            throw new IllegalArgumentException(setting.scheme().label() + " (" + setting.knobs() + "): " + e.getMessage());
+        }
+    }
+
     public ClusterSpec cluster() {
         return cluster;
     }

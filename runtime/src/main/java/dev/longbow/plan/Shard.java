@@ -46,6 +46,6 @@ record Shard(ModelShape model, long seqLen, int ranks, boolean causal, ClusterSp
     }
 
     double backwardSeconds(double flops) {
-        return BACKWARD_ATTENTION_FACTOR * flops / cluster.attentionFlops();
+        return BACKWARD_ATTENTION_FACTOR * flops / cluster.attentionBackwardFlops();
     }
 }

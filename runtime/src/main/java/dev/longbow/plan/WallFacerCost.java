@@ -11,6 +11,16 @@ final class WallFacerCost {
     private WallFacerCost() {
     }
 
+    /** Bytes a rank sends in the forward team collectives: q, k, v gathered, fp32 output and lse merged. */
+    static double collectiveBytesForward(Shard shard, int team) {
+        return (team - 1) * (shard.qBytes() + shard.kvBytes() + shard.outputAccumulatorBytes());
+    }
+
+    /** Bytes a rank sends around its sub-ring in forward: P/C^2 - 1 steps of C-fold K/V. */
+    static double ringBytesForward(Shard shard, int team) {
+        return (shard.ranks() / (team * team) - 1) * team * shard.kvBytes();
+    }
+
     static AttentionCost of(Shard shard, Links links, int team, boolean teamOnNvlink) {
         int p = shard.ranks();
         if (team < 2 || p % (team * team) != 0) {
@@ -28,8 +38,7 @@ final class WallFacerCost {
 
         double gatherQkv = links.ringCollective(q + kv, teamGroup);
         double mergeOutput = links.ringCollective(shard.outputAccumulatorBytes(), teamGroup);
-        AttentionCost.Phase forward = AttentionCost.Phase.blocking(0, gatherQkv + mergeOutput,
-                        (team - 1) * (q + kv + shard.outputAccumulatorBytes()))
+        AttentionCost.Phase forward = AttentionCost.Phase.blocking(0, gatherQkv + mergeOutput, collectiveBytesForward(shard, team))
                 .then(AttentionCost.Phase.ring(ring, shard.forwardSeconds(flops), links.ringStep(team * kv, subRing), team * kv));
 
         double travelling = team * (2 * q + q * grad + 2 * lse);   // q, dO, fp32 dQ, lse and rowsum(dO*O)
