@@ -26,7 +26,9 @@ public final class Planner {
         for (Setting s : settings(cluster, seqLen)) {
             all.add(costs.estimate(s));
         }
-        all.sort(Comparator.comparing((Estimate e) -> !e.feasible()).thenComparingDouble(Estimate::stepSeconds));
+        // on a tie, keep activations on the GPU and move fewer bytes
+        all.sort(Comparator.comparing((Estimate e) -> !e.feasible()).thenComparingDouble(Estimate::stepSeconds)
+                .thenComparing(e -> e.setting().offload()).thenComparingDouble(Estimate::bytesSent));
         return all;
     }
 

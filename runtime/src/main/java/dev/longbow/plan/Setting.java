@@ -55,7 +55,7 @@ public record Setting(Scheme scheme, int ulysses, int ring, int team, boolean te
     public String knobs() {
         String knobs = switch (scheme) {
             case ULYSSES -> "degree " + ulysses;
-            case RING -> "ring " + ring;
+            case RING -> "size " + ring;
             case HYBRID -> "ulysses " + ulysses + " x ring " + ring;
             case WALLFACER -> "C=" + team + ", sub-ring " + ring + ", " + (teamOnNvlink ? "teams" : "sub-rings") + " on NVLink";
             case FPDT -> "degree " + ulysses + ", " + chunks + " chunks";
