@@ -10,6 +10,8 @@ module dev.longbow.runtime {
     exports dev.longbow.comm;
     exports dev.longbow.comm.local;
     exports dev.longbow.parallel;
+    exports dev.longbow.launch;
+    exports dev.longbow.plan;
 
     uses dev.longbow.backend.BackendProvider;
     uses dev.longbow.comm.RankLauncher;
