@@ -20,13 +20,13 @@
 #include "flash_common.cuh"
 
 #ifndef FWD_D128_NW
-#define FWD_D128_NW 4   // warps per CTA
+#define FWD_D128_NW 8   // warps per CTA
 #endif
 #ifndef FWD_D128_MT
-#define FWD_D128_MT 2   // 16-row m-tiles per warp: BM = 16 * NW * MT
+#define FWD_D128_MT 1   // 16-row m-tiles per warp: BM = 16 * NW * MT
 #endif
 #ifndef FWD_D128_BN
-#define FWD_D128_BN 32  // keys per step
+#define FWD_D128_BN 128 // keys per step
 #endif
 #ifndef FWD_D64_NW
 #define FWD_D64_NW 4
