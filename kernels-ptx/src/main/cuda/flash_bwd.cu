@@ -22,8 +22,9 @@
 namespace flash {
 
 #ifndef BWD_DQ_MIDDLE
-#define BWD_DQ_MIDDLE 1
+#define BWD_DQ_MIDDLE 0
 #endif
+
 
 constexpr int BWD_BM = 64, BWD_BN = 128, BWD_THREADS = 256;
 
@@ -61,7 +62,9 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
     float* sDelta = sLse + 2 * BM;                           // [2][BM]
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
-    const int hk = blockIdx.x, n0 = blockIdx.y * BN;  // block 0 sees the most queries: it starts first
+    // Blocks of one head run together, so that its Q, dO and the dq rows the atomics hit stay in
+    // L2; within a head, block 0 (seen by the most queries under causal) starts first.
+    const int hk = blockIdx.y, n0 = blockIdx.x * BN;
     const int group = hq / hkv;
     const long long qstride = (long long)hq * D, kstride = (long long)hkv * D;
     const int diff = clamp_diff(q_start, k_start, sq, sk);
@@ -99,8 +102,7 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
     };
 
     // dQ += scale * dS K (warp tile 32 queries x D/4, k = the BN keys), added to global memory
-    // with atomics: other CTAs add to the same rows. Issued between the dV and dK products so
-    // that the reductions drain while the tensor cores work.
+    // with atomics: other CTAs add to the same rows.
     auto dq_add = [&](int it) {
         const int h = hk * group + it / nq, m0 = (qfirst + it % nq) * BM;
         float acc[2][DQ_NT][4];
