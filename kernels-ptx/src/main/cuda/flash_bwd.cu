@@ -21,6 +21,12 @@
 
 namespace flash {
 
+#ifndef BWD_SCALAR_ATOMICS
+#define BWD_SCALAR_ATOMICS 0
+#endif
+#ifndef BWD_DQ_BULK  // sm_90: dQ through shared memory and one bulk reduction per row (+34 KiB)
+#define BWD_DQ_BULK 0
+#endif
 #ifndef BWD_DQ_MIDDLE
 #define BWD_DQ_MIDDLE 0
 #endif
@@ -34,7 +40,7 @@ constexpr int bwd_smem_bytes() {
 }
 
 __device__ __forceinline__ void atomic_add2(float* p, float a, float b) {
-#if __CUDA_ARCH__ >= 900
+#if __CUDA_ARCH__ >= 900 && !BWD_SCALAR_ATOMICS
     atomicAdd(reinterpret_cast<float2*>(p), make_float2(a, b));  // one vector red on Hopper
 #else
     atomicAdd(p, a);
@@ -62,10 +68,10 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
     float* sDelta = sLse + 2 * BM;                           // [2][BM]
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
-    // Blocks of one head run together, so that its Q, dO and the dq rows the atomics hit stay in
-    // L2; within a head, block 0 (seen by the most queries under causal) starts first.
-    const int hk = blockIdx.y, n0 = blockIdx.x * BN;
     const int group = hq / hkv;
+    // Re-read per kv head: its query heads' Q and dO, and the dq rows the atomics hit.
+    const Placement pl = place_block(blockIdx.x, (sk + BN - 1) / BN, hkv, (long long)group * sq * D * (2 * sizeof(T) + 4));
+    const int hk = pl.head, n0 = pl.rank * BN;  // rank 0: keys 0.., seen by the most queries under causal
     const long long qstride = (long long)hq * D, kstride = (long long)hkv * D;
     const int diff = clamp_diff(q_start, k_start, sq, sk);
     const int qfirst = causal ? max(0, n0 - diff) / BM : 0;  // first query block that sees a key here
@@ -88,8 +94,7 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
     zero(acc_dk);
     zero(acc_dv);
 
-    auto prefetch = [&](int it, int buf) {
-        const int h = hk * group + it / nq, m0 = (qfirst + it % nq) * BM;
+    auto prefetch = [&](int h, int m0, int buf) {
         load_tile<BM, D, THREADS>(sQ + buf * BM * D, q + h * D, qstride, m0, sq, tid);
         load_tile<BM, D, THREADS>(sdO + buf * BM * D, dout + h * D, qstride, m0, sq, tid);
         if (tid < BM) {
@@ -103,11 +108,32 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
 
     // dQ += scale * dS K (warp tile 32 queries x D/4, k = the BN keys), added to global memory
     // with atomics: other CTAs add to the same rows.
-    auto dq_add = [&](int it) {
-        const int h = hk * group + it / nq, m0 = (qfirst + it % nq) * BM;
+    auto dq_add = [&](int h, int m0) {
         float acc[2][DQ_NT][4];
         zero(acc);
         warp_mma<T, 2, DQ_NT, BN / 16, false, true>(acc, p16w, OFF_DS, wm * 32, p16, OFF_K, wn * (D / 4), 0);
+#if BWD_DQ_BULK && __CUDA_ARCH__ >= 900
+        constexpr int LD = D + 8;  // padded row (floats): half-warp float2 stores hit distinct banks
+        float* sdQ = sDelta + 2 * BM;
+#pragma unroll
+        for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+            for (int r = 0; r < 2; ++r) {
+                float* dst = sdQ + (wm * 32 + mt * 16 + g + 8 * r) * LD + wn * (D / 4) + 2 * t;
+#pragma unroll
+                for (int nt = 0; nt < DQ_NT; ++nt)
+                    *reinterpret_cast<float2*>(dst + nt * 8) = make_float2(scale * acc[mt][nt][2 * r], scale * acc[mt][nt][2 * r + 1]);
+            }
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        __syncthreads();
+        if (tid < BM && m0 + tid < sq) {
+            float* row = dq + (m0 + tid) * qstride + h * D;
+            asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n"
+                         :: "l"(row), "r"(smem_addr(sdQ + tid * LD)), "n"(D * 4) : "memory");
+            asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
+        }
+        return;
+#endif
 #pragma unroll
         for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
@@ -123,16 +149,27 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
 
     load_tile<BN, D, THREADS>(sK, k + hk * D, kstride, n0, sk, tid);
     load_tile<BN, D, THREADS>(sV, v + hk * D, kstride, n0, sk, tid);
-    prefetch(0, 0);
+    // Blocks in order: query blocks qfirst.. of the group's first head, then of the next head.
+    const int m_first = qfirst * BM, m_end = (qfirst + nq) * BM;
+    int cur_h = hk * group, cur_m0 = m_first;  // the block being computed
+    int nxt_h = cur_h, nxt_m0 = cur_m0;        // the block being prefetched
+    prefetch(cur_h, cur_m0, 0);
 
     for (int it = 0; it < iters; ++it) {
         const int buf = it & 1;
         cp_async_wait<0>();
+#if BWD_DQ_BULK && __CUDA_ARCH__ >= 900
+        if (tid < BM) asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");  // sdQ is free again
+#endif
         // Block it's Q, dO, lse, delta are in buf, and every warp has finished block it-1, so
         // sP, sdS and the other buffer are free: the next block's copy starts now.
         __syncthreads();
-        if (it + 1 < iters) prefetch(it + 1, buf ^ 1);
-        const int m0 = (qfirst + it % nq) * BM;
+        if (it + 1 < iters) {
+            nxt_m0 += BM;
+            if (nxt_m0 == m_end) nxt_m0 = m_first, ++nxt_h;
+            prefetch(nxt_h, nxt_m0, buf ^ 1);
+        }
+        const int m0 = cur_m0;
         const uint32_t qoff = buf * qbuf_bytes;
 
         // S = Q K^T (warp tile 32 x 32), then P = 2^(S*scale*log2e - lse2), kept packed: the
@@ -189,15 +226,20 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
         // dV += P^T dO: warp tile 32 keys x D/2, k = the BM queries.
         warp_mma<T, 2, DV_NT, BM / 16, true, true>(acc_dv, p8w, OFF_P, wk * 32, p16, OFF_DO + qoff, wd * (D / 2), 0);
 #if BWD_DQ_MIDDLE
-        dq_add(it);
+        dq_add(cur_h, m0);
 #endif
         // dK += dS^T Q
         warp_mma<T, 2, DV_NT, BM / 16, true, true>(acc_dk, p8w, OFF_DS, wk * 32, p16, OFF_Q + qoff, wd * (D / 2), 0);
 #if !BWD_DQ_MIDDLE
-        dq_add(it);
+        dq_add(cur_h, m0);
 #endif
+        cur_h = nxt_h;
+        cur_m0 = nxt_m0;
     }
 
+#if BWD_DQ_BULK && __CUDA_ARCH__ >= 900
+    if (tid < BM) asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
+#endif
 #pragma unroll
     for (int mt = 0; mt < 2; ++mt)
 #pragma unroll

@@ -62,10 +62,10 @@ __device__ __forceinline__ void fwd(const T* __restrict__ q, const T* __restrict
     T* sV = sK + BN * D;
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
-    // Blocks of one head run together, so that head's K and V stay in L2 while they are re-read;
-    // within a head the longest (causal) blocks start first.
-    const int h = blockIdx.y;
-    const int m0 = (gridDim.x - 1 - blockIdx.x) * BM;
+    const int nm = (sq + BM - 1) / BM;
+    const Placement pl = place_block(blockIdx.x, nm, hq, (long long)sk * D * 2 * sizeof(T));  // K and V
+    const int h = pl.head;
+    const int m0 = (nm - 1 - pl.rank) * BM;  // rank 0: the last query block, the longest under causal
     const int hk = h / (hq / hkv);
     const long long qstride = (long long)hq * D, kstride = (long long)hkv * D;
     const T* kh = k + hk * D;
