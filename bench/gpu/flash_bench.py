@@ -131,9 +131,7 @@ def main():
                 defines = [f"FWD_D128_NW={cfg[0]}", f"FWD_D128_MT={cfg[1]}", f"FWD_D128_BN={cfg[2]}"]
                 flash = fl.Flash(fl.build_variant(tmp, "flash_fwd", defines), bwd_ptx, {128: cfg})
             else:
-                defines = arg.split(",")
-                flash = fl.Flash(fwd_ptx, fl.build_variant(tmp, "flash_bwd", defines),
-                                 bwd_dq_bulk="BWD_DQ_BULK=1" in defines)
+                flash = fl.Flash(fwd_ptx, fl.build_variant(tmp, "flash_bwd", arg.split(",")))
             fails = flash_check.check(flash, args.seed, [c for c in flash_check.CASES if c[4] == 128][:4])
             if fails:
                 print(f"variant {spec}: {fails} check failures, not timed")

@@ -39,11 +39,10 @@ def _p(t):
 
 
 class Flash:
-    def __init__(self, fwd_ptx, bwd_ptx, fwd_cfg=None, bwd_dq_bulk=False):
+    def __init__(self, fwd_ptx, bwd_ptx, fwd_cfg=None):
         self.fwd_mod = cupy.RawModule(path=fwd_ptx)
         self.bwd_mod = cupy.RawModule(path=bwd_ptx)
         self.fwd_cfg = {**FWD_DEFAULT, **(fwd_cfg or {})}
-        self.bwd_dq_bulk = bwd_dq_bulk  # built with BWD_DQ_BULK=1: a padded fp32 dQ tile more
         self._kernels = {}
 
     def _kernel(self, mod, name, smem):
@@ -78,7 +77,6 @@ class Flash:
         delta_kern(((pairs + 7) // 8,), (256,),
                    (_p(out), _p(dout), _p(delta), np.int32(sq), np.int32(hq), np.int32(d)))
         smem = (2 * BWD_BN * d + 4 * BWD_BM * d + 2 * BWD_BM * BWD_BN) * 2 + 4 * BWD_BM * 4
-        smem += BWD_BM * (d + 8) * 4 if self.bwd_dq_bulk else 0
         kern = self._kernel(self.bwd_mod, f"flash_bwd_{dt}_d{d}", smem)
         kern((((sk + BWD_BN - 1) // BWD_BN) * hkv,), (BWD_THREADS,),
              (_p(q), _p(k), _p(v), _p(dout), _p(lse), _p(delta), _p(dq), _p(dk), _p(dv),

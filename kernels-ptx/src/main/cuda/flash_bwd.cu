@@ -21,15 +21,6 @@
 
 namespace flash {
 
-#ifndef BWD_SCALAR_ATOMICS
-#define BWD_SCALAR_ATOMICS 0
-#endif
-#ifndef BWD_DQ_BULK  // sm_90: dQ through shared memory and one bulk reduction per row (+34 KiB)
-#define BWD_DQ_BULK 0
-#endif
-#ifndef BWD_DQ_MIDDLE
-#define BWD_DQ_MIDDLE 0
-#endif
 
 
 constexpr int BWD_BM = 64, BWD_BN = 128, BWD_THREADS = 256;
@@ -39,12 +30,16 @@ constexpr int bwd_smem_bytes() {
     return (2 * BWD_BN * D + 4 * BWD_BM * D + 2 * BWD_BM * BWD_BN) * 2 + 4 * BWD_BM * 4;
 }
 
-__device__ __forceinline__ void atomic_add2(float* p, float a, float b) {
-#if __CUDA_ARCH__ >= 900 && !BWD_SCALAR_ATOMICS
-    atomicAdd(reinterpret_cast<float2*>(p), make_float2(a, b));  // one vector red on Hopper
+// Adds four consecutive floats (16-byte aligned): one vector reduction on Hopper, where the
+// atomics' count is what limits the dQ accumulation (measured: scalar atomics cost 20%).
+__device__ __forceinline__ void atomic_add4(float* p, float4 v) {
+#if __CUDA_ARCH__ >= 900
+    atomicAdd(reinterpret_cast<float4*>(p), v);
 #else
-    atomicAdd(p, a);
-    atomicAdd(p + 1, b);
+    atomicAdd(p, v.x);
+    atomicAdd(p + 1, v.y);
+    atomicAdd(p + 2, v.z);
+    atomicAdd(p + 3, v.w);
 #endif
 }
 
@@ -112,39 +107,22 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
         float acc[2][DQ_NT][4];
         zero(acc);
         warp_mma<T, 2, DQ_NT, BN / 16, false, true>(acc, p16w, OFF_DS, wm * 32, p16, OFF_K, wn * (D / 4), 0);
-#if BWD_DQ_BULK && __CUDA_ARCH__ >= 900
-        constexpr int LD = D + 8;  // padded row (floats): half-warp float2 stores hit distinct banks
-        float* sdQ = sDelta + 2 * BM;
+        // Lanes t and t^1 swap halves so that each holds four consecutive columns of one row:
+        // even t row g, odd t row g+8, columns 4*(t/2)..+3 of each 8-column tile.
+        const int odd = t & 1;
 #pragma unroll
-        for (int mt = 0; mt < 2; ++mt)
+        for (int mt = 0; mt < 2; ++mt) {
+            const int row = m0 + wm * 32 + mt * 16 + g + 8 * odd;
+            float* dst = dq + row * qstride + h * D + wn * (D / 4) + 4 * (t >> 1);
 #pragma unroll
-            for (int r = 0; r < 2; ++r) {
-                float* dst = sdQ + (wm * 32 + mt * 16 + g + 8 * r) * LD + wn * (D / 4) + 2 * t;
-#pragma unroll
-                for (int nt = 0; nt < DQ_NT; ++nt)
-                    *reinterpret_cast<float2*>(dst + nt * 8) = make_float2(scale * acc[mt][nt][2 * r], scale * acc[mt][nt][2 * r + 1]);
+            for (int nt = 0; nt < DQ_NT; ++nt) {
+                const float* c = acc[mt][nt];
+                const float r0 = __shfl_xor_sync(0xffffffffu, odd ? c[0] : c[2], 1);
+                const float r1 = __shfl_xor_sync(0xffffffffu, odd ? c[1] : c[3], 1);
+                const float4 v = odd ? make_float4(r0, r1, c[2], c[3]) : make_float4(c[0], c[1], r0, r1);
+                if (row < sq) atomic_add4(dst + nt * 8, make_float4(scale * v.x, scale * v.y, scale * v.z, scale * v.w));
             }
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        __syncthreads();
-        if (tid < BM && m0 + tid < sq) {
-            float* row = dq + (m0 + tid) * qstride + h * D;
-            asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n"
-                         :: "l"(row), "r"(smem_addr(sdQ + tid * LD)), "n"(D * 4) : "memory");
-            asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
         }
-        return;
-#endif
-#pragma unroll
-        for (int mt = 0; mt < 2; ++mt)
-#pragma unroll
-            for (int r = 0; r < 2; ++r) {
-                const int row = m0 + wm * 32 + mt * 16 + g + 8 * r;
-                if (row >= sq) continue;
-                float* dst = dq + row * qstride + h * D + wn * (D / 4) + 2 * t;
-#pragma unroll
-                for (int nt = 0; nt < DQ_NT; ++nt)
-                    atomic_add2(dst + nt * 8, scale * acc[mt][nt][2 * r], scale * acc[mt][nt][2 * r + 1]);
-            }
     };
 
     load_tile<BN, D, THREADS>(sK, k + hk * D, kstride, n0, sk, tid);
@@ -158,9 +136,6 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
     for (int it = 0; it < iters; ++it) {
         const int buf = it & 1;
         cp_async_wait<0>();
-#if BWD_DQ_BULK && __CUDA_ARCH__ >= 900
-        if (tid < BM) asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");  // sdQ is free again
-#endif
         // Block it's Q, dO, lse, delta are in buf, and every warp has finished block it-1, so
         // sP, sdS and the other buffer are free: the next block's copy starts now.
         __syncthreads();
@@ -225,21 +200,13 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
 
         // dV += P^T dO: warp tile 32 keys x D/2, k = the BM queries.
         warp_mma<T, 2, DV_NT, BM / 16, true, true>(acc_dv, p8w, OFF_P, wk * 32, p16, OFF_DO + qoff, wd * (D / 2), 0);
-#if BWD_DQ_MIDDLE
-        dq_add(cur_h, m0);
-#endif
         // dK += dS^T Q
         warp_mma<T, 2, DV_NT, BM / 16, true, true>(acc_dk, p8w, OFF_DS, wk * 32, p16, OFF_Q + qoff, wd * (D / 2), 0);
-#if !BWD_DQ_MIDDLE
         dq_add(cur_h, m0);
-#endif
         cur_h = nxt_h;
         cur_m0 = nxt_m0;
     }
 
-#if BWD_DQ_BULK && __CUDA_ARCH__ >= 900
-    if (tid < BM) asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
-#endif
 #pragma unroll
     for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
