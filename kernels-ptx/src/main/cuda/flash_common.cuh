@@ -15,10 +15,6 @@
 #include <cuda_fp16.h>
 #include <stdint.h>
 
-#ifndef FLASH_PIPE
-#define FLASH_PIPE 0
-#endif
-
 namespace flash {
 
 // Element types: the mma instruction and the float->pair conversion differ, nothing else.
@@ -114,36 +110,6 @@ template <typename T, int MT, int NT, int KSTEPS, bool A_T, bool B_T, int CA, in
 __device__ __forceinline__ void warp_mma(float (&acc)[MT][NT][4], const Frag<CA>& fa, uint32_t aoff, int m0,
                                          const Frag<CB>& fb, uint32_t boff, int n0, int k0) {
     static_assert(NT % 2 == 0, "B fragments come in pairs of n-tiles");
-#if FLASH_PIPE
-    // Fragments of step kk+1 are loaded before the products of step kk issue, hiding ldmatrix latency.
-    uint32_t a[2][MT][4], b[2][NT / 2][4];
-    auto load = [&](int kk, int slot) {
-        const int k = k0 + kk * 16;
-#pragma unroll
-        for (int mt = 0; mt < MT; ++mt) {
-            if constexpr (A_T) ldsm_x4_t(a[slot][mt], fa.at(k, m0 + mt * 16) + aoff);
-            else ldsm_x4(a[slot][mt], fa.at(m0 + mt * 16, k) + aoff);
-        }
-#pragma unroll
-        for (int np = 0; np < NT / 2; ++np) {
-            if constexpr (B_T) ldsm_x4_t(b[slot][np], fb.at(k, n0 + np * 16) + boff);
-            else ldsm_x4(b[slot][np], fb.at(n0 + np * 16, k) + boff);
-        }
-    };
-    load(0, 0);
-#pragma unroll
-    for (int kk = 0; kk < KSTEPS; ++kk) {
-        if (kk + 1 < KSTEPS) load(kk + 1, (kk + 1) & 1);
-        const int c = kk & 1;
-#pragma unroll
-        for (int np = 0; np < NT / 2; ++np)
-#pragma unroll
-            for (int mt = 0; mt < MT; ++mt) {
-                Elem<T>::mma(acc[mt][2 * np], a[c][mt], b[c][np][0], b[c][np][1]);
-                Elem<T>::mma(acc[mt][2 * np + 1], a[c][mt], b[c][np][2], b[c][np][3]);
-            }
-    }
-#else
 #pragma unroll
     for (int kk = 0; kk < KSTEPS; ++kk) {
         const int k = k0 + kk * 16;
@@ -165,7 +131,6 @@ __device__ __forceinline__ void warp_mma(float (&acc)[MT][NT][4], const Frag<CA>
             }
         }
     }
-#endif
 }
 
 template <int MT, int NT>
