@@ -15,8 +15,18 @@
 // Warp tiles (8 warps): S and dP 2x4 (32 queries x 32 keys each); dV and dK 4x2 (32 keys x D/2);
 // dQ 2x4 (32 queries x D/4).
 //
-// Measured (lab notebook; TFLOP/s = 2.5 * 2*S*S*D*H causal / time, B=1 H=16 D=128 bf16 causal):
-//   (not yet measured)
+// Two barriers per query block: the top one (its copy landed, the previous block is done) also
+// frees the other buffer for the next prefetch. P is kept packed (bf16/fp16) in registers for
+// dS, which keeps the kernel within 255 registers without spills.
+//
+// Measured (lab notebook; TFLOP/s = 2.5 * 2*S*S*D*H / time, B=1 H=16 D=128 bf16 causal, delta
+// kernel included; H100 80GB HBM3, 2026-11-23, bench/gpu/RESULTS.md):
+//   S=4K  234 TFLOP/s  (PyTorch 2.11 SDPA flash: 226)
+//   S=16K 280          (320)
+//   S=64K 280-282      (326-327)
+// Still 12% behind FA2 at 16K-64K: it executes ~23% more instructions per block than FA2's
+// (mostly address arithmetic: ~130 adds per warp and block, one per ldmatrix) at the same
+// 255 registers; see kernels-ptx/NOTES.md for what was tried.
 #include "flash_common.cuh"
 
 namespace flash {

@@ -14,9 +14,17 @@
 // under causal; a row that sees no key writes out 0 and lse -inf (its running max stays -inf,
 // and the exponent base falls back to 0 so nothing becomes NaN).
 //
-// Measured (lab notebook; TFLOP/s = 2*S*S*D*H causal / time, B=1 H=16 D=128 bf16 causal):
-//   see the table at the end of this comment, kept in step with bench/gpu/RESULTS.md.
-//   (not yet measured)
+// Tiles: D=128 runs 8 warps x 16 rows (BM=128) over 128-key steps with Q in registers (244-248
+// registers, one CTA per SM); D=64 runs 4 warps x 32 rows over 64-key steps. The 1-D grid is
+// ordered by place_block: heads in groups whose K and V fit in L2, longest blocks first.
+//
+// Measured (lab notebook; TFLOP/s = 2*S*S*D*H / time for causal, B=1 H=16 D=128 bf16 causal,
+// median of CUDA-event-timed runs; H100 80GB HBM3, 2026-11-23, bench/gpu/RESULTS.md):
+//   S=4K  310 TFLOP/s  (PyTorch 2.11 SDPA flash: 212)
+//   S=16K 354          (326)
+//   S=64K 336-340      (320-327)
+// History (kernels-ptx/NOTES.md): 4 warps x 32 rows x 32 keys gave 302/334/318; this tile
+// 316/353/338 before the L2-aware order, 306-310/354/336-355 with it (run-to-run spread ~4%).
 #include "flash_common.cuh"
 
 #ifndef FWD_D128_NW
