@@ -24,9 +24,8 @@ class CudaDeviceGpuTest {
     }
 
     @AfterAll
-    static void close() {
-        stream.close();
-        context.close();
+    static void close() throws Exception {
+        GpuTestSupport.closeAll(stream, context);
     }
 
     @Test

@@ -26,9 +26,8 @@ class CudaEventGpuTest {
     }
 
     @AfterAll
-    static void close() {
-        module.close();
-        context.close();
+    static void close() throws Exception {
+        GpuTestSupport.closeAll(module, context);
     }
 
     /**

@@ -27,10 +27,8 @@ class CudaKernelGpuTest {
     }
 
     @AfterAll
-    static void close() {
-        module.close();
-        stream.close();
-        context.close();
+    static void close() throws Exception {
+        GpuTestSupport.closeAll(module, stream, context);
     }
 
     @Test

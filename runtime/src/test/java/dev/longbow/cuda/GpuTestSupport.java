@@ -24,4 +24,13 @@ final class GpuTestSupport {
         System.out.println(context.properties() + ", driver CUDA " + Cuda.driverVersion() + ", " + Cuda.init());
         return context;
     }
+
+    /** Closes what {@code @BeforeAll} managed to open, in order; skips what it did not. */
+    static void closeAll(AutoCloseable... resources) throws Exception {
+        for (AutoCloseable resource : resources) {
+            if (resource != null) {
+                resource.close();
+            }
+        }
+    }
 }
