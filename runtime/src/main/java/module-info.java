@@ -10,6 +10,7 @@ module dev.longbow.runtime {
     exports dev.longbow.comm;
     exports dev.longbow.parallel;
     exports dev.longbow.cuda;
+    exports dev.longbow.nccl;
 
     uses dev.longbow.backend.BackendProvider;
 }
