@@ -27,14 +27,18 @@ for jar in */target/longbow-*.jar; do
     cp "$jar" "$bundle/jars/"
 done
 
-# The smallest runtime that runs them: what jdeps finds, plus what is loaded reflectively
-# (the Vector API by flag, JUnit's XML reports and jar scanning, JMH's profilers), less java.desktop: only
-# commons-math3's 2D geometry (AffineTransform) asks for it and JMH never touches that.
-classpath=$(ls "$bundle"/jars/*.jar "$bundle"/lib/*.jar "$bundle/junit-platform-console-standalone.jar" | paste -sd:)
-found=$("$JAVA_HOME/bin/jdeps" --print-module-deps --ignore-missing-deps --multi-release "$("$JAVA_HOME/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')" \
-    --class-path "$classpath" "$bundle"/jars/*.jar "$bundle/junit-platform-console-standalone.jar" "$bundle"/lib/*.jar 2>/dev/null || true)
-modules=$(printf '%s\n' $(grep -oE '\b(java|jdk)\.[a-z.]+[a-z]' <<<"$found") java.base java.logging java.management java.xml jdk.incubator.vector jdk.management jdk.unsupported jdk.zipfs |
-    grep -vx java.desktop | sort -u | paste -sd,)
+# The smallest runtime that runs them: what jdeps finds in each jar, plus what is loaded
+# reflectively (the Vector API by flag, JUnit's XML reports and jar scanning, JMH's profilers),
+# less java.desktop (15 MiB): only charts want it (xchart for the planner's PNG, commons-math3's
+# 2D geometry), and charts are drawn on the development machine, not the GPU box.
+feature=$("$JAVA_HOME/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+module_path=$(ls "$bundle"/jars/*.jar "$bundle"/lib/*.jar | grep -v -- '-tests\.jar$' | paste -sd:)
+found=$(for jar in "$bundle"/jars/*.jar "$bundle"/lib/*.jar "$bundle/junit-platform-console-standalone.jar"; do
+    "$JAVA_HOME/bin/jdeps" --print-module-deps --ignore-missing-deps --multi-release "$feature" \
+        --module-path "$module_path" "$jar" 2>/dev/null | tail -1 | tr , '\n'
+done)
+modules=$(printf '%s\n' $found java.base java.logging java.management java.xml jdk.incubator.vector jdk.management jdk.unsupported jdk.zipfs |
+    grep -E '^(java|jdk)\.' | grep -vx java.desktop | sort -u | paste -sd,)
 echo "gpu-bundle: jlink $modules"
 "$JAVA_HOME/bin/jlink" --add-modules "$modules" --output "$bundle/runtime" \
     --strip-debug --no-man-pages --no-header-files --compress=zip-9
