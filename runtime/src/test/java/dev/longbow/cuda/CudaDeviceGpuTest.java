@@ -40,7 +40,7 @@ class CudaDeviceGpuTest {
         assertTrue(gpu.uuid().matches("GPU-\\p{XDigit}{8}(-\\p{XDigit}{4}){3}-\\p{XDigit}{12}"), gpu.uuid());
         MemoryInfo memory = context.memoryInfo();
         System.out.println(gpu + "; " + memory);
-        assertEquals(gpu.totalMemory(), memory.total());
+        assertTrue(memory.total() > 0 && memory.total() <= gpu.totalMemory(), memory + " of " + gpu.totalMemory() + " bytes");
         assertTrue(memory.free() > 0 && memory.free() <= memory.total(), memory.toString());
         assertTrue(Cuda.driverVersion() >= 12000, "driver CUDA version " + Cuda.driverVersion());
         var e = assertThrows(IllegalArgumentException.class, () -> Cuda.device(Cuda.deviceCount()));
