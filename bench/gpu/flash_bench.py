@@ -5,10 +5,11 @@ and backward 2.5x that; the median of many CUDA-event-timed runs after warm-up, 
 on one GPU. Longbow's backward is its two kernels (delta, then dq/dk/dv); PyTorch's is the aten
 flash backward op that autograd calls. Each size also compares the two outputs and gradients.
 
-    python3 bench/gpu/flash_bench.py [--sizes 4096 16384 65536] [--variants 4,2,32 8,1,64 ...]
+    python3 bench/gpu/flash_bench.py [--sizes 4096 16384 65536] [--variants fwd:8,1,128 bwd:BWD_DQ_MIDDLE=0 ...]
 
---variants builds flash_fwd.cu with other d128 tiles (warps, m-tiles per warp, keys per step)
-with nvcc and times their forwards too; without it only the committed PTX runs.
+--variants builds other versions with nvcc and times them beside the committed PTX:
+fwd:NW,MT,BN is flash_fwd.cu with another d128 tile (warps, m-tiles per warp, keys per step);
+bwd:NAME=VALUE,... is flash_bwd.cu with those definitions.
 """
 import argparse
 import json
@@ -99,17 +100,14 @@ def bench_size(s, flashes, gen, rows):
         t_fwd = time_ms(lambda: flash.forward(q, k, v, out, lse, scale, True), reps)
         out.fill_(float("nan"))
         flash.forward(q, k, v, out, lse, scale, True)
-        row = dict(impl=f"longbow {name}", S=s, fwd_ms=t_fwd, fwd_tflops=flops / t_fwd / 1e9,
-                   out_vs_torch=fl.rel_err(out, ref_out))
-        if name == "committed":
-            bwd = lambda: flash.backward(q, k, v, out, lse, dout, dq, dk, dv, delta, scale, True)
-            t_bwd = time_ms(bwd, reps)
-            for x in (dq, dk, dv):
-                x.zero_()
-            bwd()
-            row.update(bwd_ms=t_bwd, bwd_tflops=2.5 * flops / t_bwd / 1e9, dq_vs_torch=fl.rel_err(dq, rdq),
-                       dk_vs_torch=fl.rel_err(dk, rdk), dv_vs_torch=fl.rel_err(dv, rdv))
-        rows.append(row)
+        bwd = lambda: flash.backward(q, k, v, out, lse, dout, dq, dk, dv, delta, scale, True)
+        t_bwd = time_ms(bwd, reps)
+        for x in (dq, dk, dv):
+            x.zero_()
+        bwd()
+        rows.append(dict(impl=f"longbow {name}", S=s, fwd_ms=t_fwd, fwd_tflops=flops / t_fwd / 1e9,
+                         bwd_ms=t_bwd, bwd_tflops=2.5 * flops / t_bwd / 1e9, out_vs_torch=fl.rel_err(out, ref_out),
+                         dq_vs_torch=fl.rel_err(dq, rdq), dk_vs_torch=fl.rel_err(dk, rdk), dv_vs_torch=fl.rel_err(dv, rdv)))
     del q, k, v, dout, out, dq, dk, dv, ref
     torch.cuda.empty_cache()
 
@@ -126,9 +124,14 @@ def main():
     flashes = [("committed", fl.Flash(fwd_ptx, bwd_ptx))]
     tmp = tempfile.mkdtemp()
     for spec in args.variants:
-        cfg = tuple(int(x) for x in spec.split(","))
+        kind, _, arg = spec.partition(":")
         try:
-            flash = fl.Flash(fl.build_fwd_variant(tmp, cfg), bwd_ptx, {128: cfg})
+            if kind == "fwd":
+                cfg = tuple(int(x) for x in arg.split(","))
+                defines = [f"FWD_D128_NW={cfg[0]}", f"FWD_D128_MT={cfg[1]}", f"FWD_D128_BN={cfg[2]}"]
+                flash = fl.Flash(fl.build_variant(tmp, "flash_fwd", defines), bwd_ptx, {128: cfg})
+            else:
+                flash = fl.Flash(fwd_ptx, fl.build_variant(tmp, "flash_bwd", arg.split(",")))
             fails = flash_check.check(flash, args.seed, [c for c in flash_check.CASES if c[4] == 128][:4])
             if fails:
                 print(f"variant {spec}: {fails} check failures, not timed")
@@ -143,11 +146,11 @@ def main():
         print(f"S={s} done", flush=True)
     with open(args.json, "w") as f:
         json.dump(rows, f, indent=1)
-    print(f"\n{'impl':24s} {'S':>6s} {'fwd ms':>9s} {'fwd TF/s':>9s} {'bwd ms':>9s} {'bwd TF/s':>9s}  errors vs torch")
+    print(f"\n{'impl':28s} {'S':>6s} {'fwd ms':>9s} {'fwd TF/s':>9s} {'bwd ms':>9s} {'bwd TF/s':>9s}  errors vs torch")
     for r in rows:
         errs = " ".join(f"{k[:-9]}={r[k]:.1e}" for k in r if k.endswith("_vs_torch"))
-        bwd = f"{r['bwd_ms']:9.3f} {r['bwd_tflops']:9.1f}" if "bwd_ms" in r else f"{'':9s} {'':9s}"
-        print(f"{r['impl']:24s} {r['S']:6d} {r['fwd_ms']:9.3f} {r['fwd_tflops']:9.1f} {bwd}  {errs}")
+        print(f"{r['impl']:28s} {r['S']:6d} {r['fwd_ms']:9.3f} {r['fwd_tflops']:9.1f} "
+              f"{r['bwd_ms']:9.3f} {r['bwd_tflops']:9.1f}  {errs}")
 
 
 if __name__ == "__main__":

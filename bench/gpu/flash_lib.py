@@ -16,7 +16,7 @@ CUDA_DIR = os.path.join(REPO, "kernels-ptx", "src", "main", "cuda")
 PTX_DIR = os.path.join(REPO, "kernels-ptx", "src", "main", "resources", "dev", "longbow", "kernels")
 
 # Forward tile per head dim (FLASH_ABI.md): warps per CTA, 16-row m-tiles per warp, keys per step.
-FWD_DEFAULT = {128: (4, 2, 32), 64: (4, 2, 64)}
+FWD_DEFAULT = {128: (8, 1, 128), 64: (4, 2, 64)}
 BWD_BM, BWD_BN, BWD_THREADS = 64, 128, 256
 NAMES = {torch.bfloat16: "bf16", torch.float16: "f16"}
 
@@ -25,13 +25,12 @@ def committed_ptx(kernel_file, arch="sm_90"):
     return os.path.join(PTX_DIR, f"{kernel_file}.{arch}.ptx")
 
 
-def build_fwd_variant(out_dir, cfg128, arch="sm_90"):
-    """Compiles flash_fwd.cu with another d128 tile (nw, mt, bn); returns the PTX path."""
-    nw, mt, bn = cfg128
-    path = os.path.join(out_dir, f"flash_fwd_{nw}_{mt}_{bn}.{arch}.ptx")
-    subprocess.run(["nvcc", "-std=c++17", "-O3", f"-arch={arch}", "-ptx", "-o", path,
-                    f"-DFWD_D128_NW={nw}", f"-DFWD_D128_MT={mt}", f"-DFWD_D128_BN={bn}",
-                    os.path.join(CUDA_DIR, "flash_fwd.cu")], check=True)
+def build_variant(out_dir, kernel_file, defines, arch="sm_90"):
+    """Compiles KERNEL_FILE.cu with extra -D definitions (e.g. FWD_D128_BN=128); returns the PTX path."""
+    tag = "_".join(d.replace("=", "") for d in defines) or "default"
+    path = os.path.join(out_dir, f"{kernel_file}_{tag}.{arch}.ptx")
+    subprocess.run(["nvcc", "-std=c++17", f"-arch={arch}", "-ptx", "-o", path]
+                   + [f"-D{d}" for d in defines] + [os.path.join(CUDA_DIR, f"{kernel_file}.cu")], check=True)
     return path
 
 
@@ -43,7 +42,7 @@ class Flash:
     def __init__(self, fwd_ptx, bwd_ptx, fwd_cfg=None):
         self.fwd_mod = cupy.RawModule(path=fwd_ptx)
         self.bwd_mod = cupy.RawModule(path=bwd_ptx)
-        self.fwd_cfg = dict(FWD_DEFAULT, **(fwd_cfg or {}))
+        self.fwd_cfg = {**FWD_DEFAULT, **(fwd_cfg or {})}
         self._kernels = {}
 
     def _kernel(self, mod, name, smem):
@@ -63,7 +62,7 @@ class Flash:
         smem = (bm + 2 * bn) * d * 2
         name = f"flash_fwd_{NAMES[q.dtype]}_d{d}" + ("_f32out" if out.dtype == torch.float32 else "")
         kern = self._kernel(self.fwd_mod, name, smem)
-        kern((hq, (sq + bm - 1) // bm), (nw * 32,),
+        kern(((sq + bm - 1) // bm, hq), (nw * 32,),
              (_p(q), _p(k), _p(v), _p(out), _p(lse), np.int32(sq), np.int32(sk), np.int32(hq),
               np.int32(hkv), np.float32(scale), np.int32(1 if causal else 0),
               np.int64(q_start), np.int64(k_start)), shared_mem=smem)
@@ -79,7 +78,7 @@ class Flash:
                    (_p(out), _p(dout), _p(delta), np.int32(sq), np.int32(hq), np.int32(d)))
         smem = (2 * BWD_BN * d + 4 * BWD_BM * d + 2 * BWD_BM * BWD_BN) * 2 + 4 * BWD_BM * 4
         kern = self._kernel(self.bwd_mod, f"flash_bwd_{dt}_d{d}", smem)
-        kern((hkv, (sk + BWD_BN - 1) // BWD_BN), (BWD_THREADS,),
+        kern(((sk + BWD_BN - 1) // BWD_BN, hkv), (BWD_THREADS,),
              (_p(q), _p(k), _p(v), _p(dout), _p(lse), _p(delta), _p(dq), _p(dk), _p(dv),
               np.int32(sq), np.int32(sk), np.int32(hq), np.int32(hkv), np.float32(scale),
               np.int32(1 if causal else 0), np.int64(q_start), np.int64(k_start)), shared_mem=smem)

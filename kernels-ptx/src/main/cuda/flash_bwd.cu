@@ -21,6 +21,11 @@
 
 namespace flash {
 
+#ifndef BWD_DQ_MIDDLE
+#define BWD_DQ_MIDDLE 0
+#endif
+
+
 constexpr int BWD_BM = 64, BWD_BN = 128, BWD_THREADS = 256;
 
 template <int D>
@@ -57,7 +62,9 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
     float* sDelta = sLse + 2 * BM;                           // [2][BM]
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
-    const int hk = blockIdx.x, n0 = blockIdx.y * BN;  // block 0 sees the most queries: it starts first
+    // Blocks of one head run together, so that its Q, dO and the dq rows the atomics hit stay in
+    // L2; within a head, block 0 (seen by the most queries under causal) starts first.
+    const int hk = blockIdx.y, n0 = blockIdx.x * BN;
     const int group = hq / hkv;
     const long long qstride = (long long)hq * D, kstride = (long long)hkv * D;
     const int diff = clamp_diff(q_start, k_start, sq, sk);
@@ -71,19 +78,15 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
     const int wm = warp & 1, wn = warp >> 1, wk = warp & 3, wd = warp >> 2;
     constexpr int DV_NT = D / 16, DQ_NT = D / 32;  // n-tiles per warp in the dV/dK and dQ products
     const uint32_t qbuf_bytes = BM * D * 2;
-    const Frag<D> fq = frag_p16<D>(sQ, lane), fdo = frag_p16<D>(sdO, lane);     // A of S, dP; B of dK, dV
-    const Frag<D> fk = frag_p8<D>(sK, lane), fv = frag_p8<D>(sV, lane);         // B of S, dP
-    const Frag<BN> fpt = frag_p8<BN>(sP, lane), fdst = frag_p8<BN>(sdS, lane);  // A of dV, dK (transposed)
-    const Frag<BN> fds = frag_p16<BN>(sdS, lane);                               // A of dQ
-    const Frag<D> fk_t = frag_p16<D>(sK, lane);                                 // B of dQ (K as [k][n])
-
+    // Fragment addresses: one set per lane pattern and row length over the whole shared block;
+    // a tile is then a compile-time byte offset (and ptxas folds it into the instruction).
+    const Frag<D> p16 = frag_p16<D>(smem_raw, lane), p8 = frag_p8<D>(smem_raw, lane);
+    const Frag<BN> p16w = frag_p16<BN>(smem_raw, lane), p8w = frag_p8<BN>(smem_raw, lane);
+    constexpr uint32_t OFF_K = 0, OFF_V = BN * D * 2, OFF_Q = 2 * BN * D * 2, OFF_DO = OFF_Q + 2 * BM * D * 2,
+                       OFF_P = OFF_DO + 2 * BM * D * 2, OFF_DS = OFF_P + BM * BN * 2;
     float acc_dk[2][DV_NT][4], acc_dv[2][DV_NT][4];
-#pragma unroll
-    for (int mt = 0; mt < 2; ++mt)
-#pragma unroll
-        for (int nt = 0; nt < DV_NT; ++nt)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) acc_dk[mt][nt][e] = acc_dv[mt][nt][e] = 0.f;
+    zero(acc_dk);
+    zero(acc_dv);
 
     auto prefetch = [&](int it, int buf) {
         const int h = hk * group + it / nq, m0 = (qfirst + it % nq) * BM;
@@ -95,132 +98,16 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
             sLse[buf * BM + tid] = l == -INFINITY ? INFINITY : l * LOG2E;
             sDelta[buf * BM + tid] = row < sq ? delta[(long long)row * hq + h] : 0.f;
         }
+        cp_async_commit();
     };
 
-    load_tile<BN, D, THREADS>(sK, k + hk * D, kstride, n0, sk, tid);
-    load_tile<BN, D, THREADS>(sV, v + hk * D, kstride, n0, sk, tid);
-    prefetch(0, 0);
-    cp_async_commit();
-
-    for (int it = 0; it < iters; ++it) {
-        const int buf = it & 1;
-        if (it + 1 < iters) {
-            prefetch(it + 1, buf ^ 1);
-            cp_async_commit();
-            cp_async_wait<1>();
-        } else {
-            cp_async_wait<0>();
-        }
-        __syncthreads();  // this block's Q, dO, lse, delta are in buf
+    // dQ += scale * dS K (warp tile 32 queries x D/4, k = the BN keys), added to global memory
+    // with atomics: other CTAs add to the same rows.
+    auto dq_add = [&](int it) {
         const int h = hk * group + it / nq, m0 = (qfirst + it % nq) * BM;
-        const uint32_t qoff = buf * qbuf_bytes;
-
-        // S = Q K^T and dP = dO V^T, warp tile 32 x 32.
-        float s[2][4][4], dp[2][4][4];
-#pragma unroll
-        for (int mt = 0; mt < 2; ++mt)
-#pragma unroll
-            for (int nt = 0; nt < 4; ++nt)
-#pragma unroll
-                for (int e = 0; e < 4; ++e) s[mt][nt][e] = dp[mt][nt][e] = 0.f;
-#pragma unroll
-        for (int kk = 0; kk < KD; ++kk) {
-            uint32_t aq[2][4], ado[2][4];
-#pragma unroll
-            for (int mt = 0; mt < 2; ++mt) {
-                ldsm_x4(aq[mt], fq.at(wm * 32 + mt * 16, kk * 16) + qoff);
-                ldsm_x4(ado[mt], fdo.at(wm * 32 + mt * 16, kk * 16) + qoff);
-            }
-#pragma unroll
-            for (int np = 0; np < 2; ++np) {
-                uint32_t bk[4], bv[4];
-                ldsm_x4(bk, fk.at(wn * 32 + np * 16, kk * 16));
-                ldsm_x4(bv, fv.at(wn * 32 + np * 16, kk * 16));
-#pragma unroll
-                for (int mt = 0; mt < 2; ++mt) {
-                    E::mma(s[mt][2 * np], aq[mt], bk[0], bk[1]);
-                    E::mma(s[mt][2 * np + 1], aq[mt], bk[2], bk[3]);
-                    E::mma(dp[mt][2 * np], ado[mt], bv[0], bv[1]);
-                    E::mma(dp[mt][2 * np + 1], ado[mt], bv[2], bv[3]);
-                }
-            }
-        }
-
-        // P and dS, written to shared memory for the three products that follow.
-        const bool masked = n0 + BN > sk || (causal && m0 + diff < n0 + BN - 1);
-#pragma unroll
-        for (int mt = 0; mt < 2; ++mt)
-#pragma unroll
-            for (int r = 0; r < 2; ++r) {
-                const int row = wm * 32 + mt * 16 + g + 8 * r;
-                const float lse2 = sLse[buf * BM + row], dlt = sDelta[buf * BM + row];
-#pragma unroll
-                for (int nt = 0; nt < 4; ++nt) {
-                    float p[2], ds[2];
-#pragma unroll
-                    for (int e = 0; e < 2; ++e) {
-                        p[e] = ex2(fmaf(s[mt][nt][2 * r + e], sl2, -lse2));
-                        if (masked) {
-                            const int col = n0 + wn * 32 + nt * 8 + 2 * t + e;
-                            if (col >= sk || (causal && col > m0 + row + diff)) p[e] = 0.f;
-                        }
-                        ds[e] = p[e] * (dp[mt][nt][2 * r + e] - dlt);
-                    }
-                    const int off = swz<BN>(row, wn * 4 + nt) + 2 * t;
-                    *reinterpret_cast<uint32_t*>(sP + off) = E::pack(p[0], p[1]);
-                    *reinterpret_cast<uint32_t*>(sdS + off) = E::pack(ds[0], ds[1]);
-                }
-            }
-        __syncthreads();
-
-        // dV += P^T dO and dK += dS^T Q: warp tile 32 keys x D/2, k = the BM queries.
-#pragma unroll
-        for (int kk = 0; kk < BM / 16; ++kk) {
-            uint32_t ap[2][4], ads[2][4];
-#pragma unroll
-            for (int mt = 0; mt < 2; ++mt) {
-                ldsm_x4_t(ap[mt], fpt.at(kk * 16, wk * 32 + mt * 16));
-                ldsm_x4_t(ads[mt], fdst.at(kk * 16, wk * 32 + mt * 16));
-            }
-#pragma unroll
-            for (int np = 0; np < DV_NT / 2; ++np) {
-                uint32_t bdo[4], bq[4];
-                ldsm_x4_t(bdo, fdo.at(kk * 16, wd * (D / 2) + np * 16) + qoff);
-                ldsm_x4_t(bq, fq.at(kk * 16, wd * (D / 2) + np * 16) + qoff);
-#pragma unroll
-                for (int mt = 0; mt < 2; ++mt) {
-                    E::mma(acc_dv[mt][2 * np], ap[mt], bdo[0], bdo[1]);
-                    E::mma(acc_dv[mt][2 * np + 1], ap[mt], bdo[2], bdo[3]);
-                    E::mma(acc_dk[mt][2 * np], ads[mt], bq[0], bq[1]);
-                    E::mma(acc_dk[mt][2 * np + 1], ads[mt], bq[2], bq[3]);
-                }
-            }
-        }
-
-        // dQ += scale * dS K: warp tile 32 queries x D/4, k = the BN keys.
-        float acc_dq[2][DQ_NT][4];
-#pragma unroll
-        for (int mt = 0; mt < 2; ++mt)
-#pragma unroll
-            for (int nt = 0; nt < DQ_NT; ++nt)
-#pragma unroll
-                for (int e = 0; e < 4; ++e) acc_dq[mt][nt][e] = 0.f;
-#pragma unroll
-        for (int kk = 0; kk < BN / 16; ++kk) {
-            uint32_t a[2][4];
-#pragma unroll
-            for (int mt = 0; mt < 2; ++mt) ldsm_x4(a[mt], fds.at(wm * 32 + mt * 16, kk * 16));
-#pragma unroll
-            for (int np = 0; np < DQ_NT / 2; ++np) {
-                uint32_t b[4];
-                ldsm_x4_t(b, fk_t.at(kk * 16, wn * (D / 4) + np * 16));
-#pragma unroll
-                for (int mt = 0; mt < 2; ++mt) {
-                    E::mma(acc_dq[mt][2 * np], a[mt], b[0], b[1]);
-                    E::mma(acc_dq[mt][2 * np + 1], a[mt], b[2], b[3]);
-                }
-            }
-        }
+        float acc[2][DQ_NT][4];
+        zero(acc);
+        warp_mma<T, 2, DQ_NT, BN / 16, false, true>(acc, p16w, OFF_DS, wm * 32, p16, OFF_K, wn * (D / 4), 0);
 #pragma unroll
         for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
@@ -230,9 +117,85 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
                 float* dst = dq + row * qstride + h * D + wn * (D / 4) + 2 * t;
 #pragma unroll
                 for (int nt = 0; nt < DQ_NT; ++nt)
-                    atomic_add2(dst + nt * 8, scale * acc_dq[mt][nt][2 * r], scale * acc_dq[mt][nt][2 * r + 1]);
+                    atomic_add2(dst + nt * 8, scale * acc[mt][nt][2 * r], scale * acc[mt][nt][2 * r + 1]);
             }
-        __syncthreads();  // buf, sP and sdS are free for the next prefetch and block
+    };
+
+    load_tile<BN, D, THREADS>(sK, k + hk * D, kstride, n0, sk, tid);
+    load_tile<BN, D, THREADS>(sV, v + hk * D, kstride, n0, sk, tid);
+    prefetch(0, 0);
+
+    for (int it = 0; it < iters; ++it) {
+        const int buf = it & 1;
+        cp_async_wait<0>();
+        // Block it's Q, dO, lse, delta are in buf, and every warp has finished block it-1, so
+        // sP, sdS and the other buffer are free: the next block's copy starts now.
+        __syncthreads();
+        if (it + 1 < iters) prefetch(it + 1, buf ^ 1);
+        const int m0 = (qfirst + it % nq) * BM;
+        const uint32_t qoff = buf * qbuf_bytes;
+
+        // S = Q K^T (warp tile 32 x 32), then P = 2^(S*scale*log2e - lse2), kept packed: the
+        // low-precision copy is what the dV product consumes, and dS reuses it below.
+        const bool masked = n0 + BN > sk || (causal && m0 + diff < n0 + BN - 1);
+        uint32_t pp[2][2][4];  // [mt][r][nt]: P of rows (g + 8r), columns (nt*8 + 2t, +1)
+        {
+            float s[2][4][4];
+            zero(s);
+            warp_mma<T, 2, 4, KD, false, false>(s, p16, OFF_Q + qoff, wm * 32, p8, OFF_K, wn * 32, 0);
+#pragma unroll
+            for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+                for (int r = 0; r < 2; ++r) {
+                    const int row = wm * 32 + mt * 16 + g + 8 * r;
+                    const float lse2 = sLse[buf * BM + row];
+#pragma unroll
+                    for (int nt = 0; nt < 4; ++nt) {
+                        float p[2];
+#pragma unroll
+                        for (int e = 0; e < 2; ++e) {
+                            p[e] = ex2(fmaf(s[mt][nt][2 * r + e], sl2, -lse2));
+                            if (masked) {
+                                const int col = n0 + wn * 32 + nt * 8 + 2 * t + e;
+                                if (col >= sk || (causal && col > m0 + row + diff)) p[e] = 0.f;
+                            }
+                        }
+                        pp[mt][r][nt] = E::pack(p[0], p[1]);
+                        *reinterpret_cast<uint32_t*>(sP + swz<BN>(row, wn * 4 + nt) + 2 * t) = pp[mt][r][nt];
+                    }
+                }
+        }
+        // dP = dO V^T, dS = P * (dP - delta).
+        {
+            float dp[2][4][4];
+            zero(dp);
+            warp_mma<T, 2, 4, KD, false, false>(dp, p16, OFF_DO + qoff, wm * 32, p8, OFF_V, wn * 32, 0);
+#pragma unroll
+            for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+                for (int r = 0; r < 2; ++r) {
+                    const int row = wm * 32 + mt * 16 + g + 8 * r;
+                    const float dlt = sDelta[buf * BM + row];
+#pragma unroll
+                    for (int nt = 0; nt < 4; ++nt) {
+                        const float2 p = E::unpack(pp[mt][r][nt]);
+                        *reinterpret_cast<uint32_t*>(sdS + swz<BN>(row, wn * 4 + nt) + 2 * t) =
+                            E::pack(p.x * (dp[mt][nt][2 * r] - dlt), p.y * (dp[mt][nt][2 * r + 1] - dlt));
+                    }
+                }
+        }
+        __syncthreads();
+
+        // dV += P^T dO: warp tile 32 keys x D/2, k = the BM queries.
+        warp_mma<T, 2, DV_NT, BM / 16, true, true>(acc_dv, p8w, OFF_P, wk * 32, p16, OFF_DO + qoff, wd * (D / 2), 0);
+#if BWD_DQ_MIDDLE
+        dq_add(it);
+#endif
+        // dK += dS^T Q
+        warp_mma<T, 2, DV_NT, BM / 16, true, true>(acc_dk, p8w, OFF_DS, wk * 32, p16, OFF_Q + qoff, wd * (D / 2), 0);
+#if !BWD_DQ_MIDDLE
+        dq_add(it);
+#endif
     }
 
 #pragma unroll

@@ -102,6 +102,45 @@ __device__ __forceinline__ Frag<COLS> frag_p8(const void* tile, int lane) {
     return Frag<COLS>(tile, (lane & 7) + ((lane >> 4) << 3), (lane >> 3) & 1);
 }
 
+// acc[MT][NT] += A * B for one warp: A is MT 16-row tiles from row m0, B is NT 8-column tiles from
+// column n0, over KSTEPS k-steps of 16 from k0. A_T: A is stored [k][m] (else [m][k]); B_T: B is
+// stored [k][n] (else [n][k]). aoff/boff are byte offsets added to the fragment addresses
+// (a double-buffered tile's current half).
+template <typename T, int MT, int NT, int KSTEPS, bool A_T, bool B_T, int CA, int CB>
+__device__ __forceinline__ void warp_mma(float (&acc)[MT][NT][4], const Frag<CA>& fa, uint32_t aoff, int m0,
+                                         const Frag<CB>& fb, uint32_t boff, int n0, int k0) {
+    static_assert(NT % 2 == 0, "B fragments come in pairs of n-tiles");
+#pragma unroll
+    for (int kk = 0; kk < KSTEPS; ++kk) {
+        const int k = k0 + kk * 16;
+        uint32_t a[MT][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+            if constexpr (A_T) ldsm_x4_t(a[mt], fa.at(k, m0 + mt * 16) + aoff);
+            else ldsm_x4(a[mt], fa.at(m0 + mt * 16, k) + aoff);
+        }
+#pragma unroll
+        for (int np = 0; np < NT / 2; ++np) {
+            uint32_t b[4];
+            if constexpr (B_T) ldsm_x4_t(b, fb.at(k, n0 + np * 16) + boff);
+            else ldsm_x4(b, fb.at(n0 + np * 16, k) + boff);
+#pragma unroll
+            for (int mt = 0; mt < MT; ++mt) {
+                Elem<T>::mma(acc[mt][2 * np], a[mt], b[0], b[1]);
+                Elem<T>::mma(acc[mt][2 * np + 1], a[mt], b[2], b[3]);
+            }
+        }
+    }
+}
+
+template <int MT, int NT>
+__device__ __forceinline__ void zero(float (&acc)[MT][NT][4]) {
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt) acc[mt][nt][0] = acc[mt][nt][1] = acc[mt][nt][2] = acc[mt][nt][3] = 0.f;
+}
+
 __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, bool valid) {
     // src-size 0 fills the 16 bytes with zeros: rows past the sequence end read as 0, never garbage.
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n"

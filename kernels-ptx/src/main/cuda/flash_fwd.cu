@@ -20,13 +20,13 @@
 #include "flash_common.cuh"
 
 #ifndef FWD_D128_NW
-#define FWD_D128_NW 4   // warps per CTA
+#define FWD_D128_NW 8   // warps per CTA
 #endif
 #ifndef FWD_D128_MT
-#define FWD_D128_MT 2   // 16-row m-tiles per warp: BM = 16 * NW * MT
+#define FWD_D128_MT 1   // 16-row m-tiles per warp: BM = 16 * NW * MT
 #endif
 #ifndef FWD_D128_BN
-#define FWD_D128_BN 32  // keys per step
+#define FWD_D128_BN 128 // keys per step
 #endif
 #ifndef FWD_D64_NW
 #define FWD_D64_NW 4
@@ -62,8 +62,10 @@ __device__ __forceinline__ void fwd(const T* __restrict__ q, const T* __restrict
     T* sV = sK + BN * D;
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
-    const int h = blockIdx.x;
-    const int m0 = (gridDim.y - 1 - blockIdx.y) * BM;  // longest (causal) blocks start first
+    // Blocks of one head run together, so that head's K and V stay in L2 while they are re-read;
+    // within a head the longest (causal) blocks start first.
+    const int h = blockIdx.y;
+    const int m0 = (gridDim.x - 1 - blockIdx.x) * BM;
     const int hk = h / (hq / hkv);
     const long long qstride = (long long)hq * D, kstride = (long long)hkv * D;
     const T* kh = k + hk * D;
