@@ -57,9 +57,18 @@ final class Kernels {
     static final KernelSignature GEMM = KernelSignature.of("gemm", "longbow_gemm",
             pairs(List.of("f32_f32", "bf16_f32", "bf16_bf16"), List.of("nn", "nt", "tn", "tt")), PTR, PTR, PTR, I32, I32, I32, F32, F32);
 
+    // flash_fwd.cu, flash_bwd.cu (the flash engineer's; launch rules in FLASH_ABI.md): <T>_d<D>, out in T or fp32
+    private static final List<String> FLASH = pairs(List.of("bf16", "f16"), List.of("d64", "d128"));
+    static final KernelSignature FLASH_FORWARD = KernelSignature.of("flash_fwd", "flash_fwd", pairs(FLASH, List.of("f32out", "")),
+            PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, F32, I32, I64, I64);
+    static final KernelSignature FLASH_DELTA = KernelSignature.of("flash_bwd", "flash_bwd_delta", List.of("bf16", "f16"), PTR, PTR, PTR, I32, I32, I32);
+    static final KernelSignature FLASH_BACKWARD = KernelSignature.of("flash_bwd", "flash_bwd", FLASH,
+            PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, F32, I32, I64, I64);
+
     static final List<KernelSignature> ALL = List.of(CONVERT, AXPY, FILL, SCALE, SUM_OF_SQUARES_PARTIAL, SUM_PARTIALS,
             SWAP_LEADING_DIMS, REPEAT_HEADS, SUM_REPEATED_HEADS, ATTENTION_MERGE, RMSNORM_FORWARD, RMSNORM_BACKWARD, COLUMN_SUM,
-            ROPE, SWIGLU_FORWARD, SWIGLU_BACKWARD, EMBEDDING_FORWARD, EMBEDDING_BACKWARD, CROSS_ENTROPY, ADAMW, GEMM);
+            ROPE, SWIGLU_FORWARD, SWIGLU_BACKWARD, EMBEDDING_FORWARD, EMBEDDING_BACKWARD, CROSS_ENTROPY, ADAMW, GEMM,
+            FLASH_FORWARD, FLASH_DELTA, FLASH_BACKWARD);
 
     /** The dtype's part of a kernel name. */
     static String suffix(DType dtype) {
@@ -75,11 +84,12 @@ final class Kernels {
         return suffix(a) + "_" + suffix(b);
     }
 
+    /** Every "a_b", or "a" where b is empty. */
     private static List<String> pairs(List<String> first, List<String> second) {
         List<String> all = new ArrayList<>();
         for (String a : first) {
             for (String b : second) {
-                all.add(a + "_" + b);
+                all.add(b.isEmpty() ? a : a + "_" + b);
             }
         }
         return List.copyOf(all);
