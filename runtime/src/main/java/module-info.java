@@ -11,4 +11,5 @@ module dev.longbow.runtime {
     exports dev.longbow.parallel;
 
     uses dev.longbow.backend.BackendProvider;
+    provides dev.longbow.backend.BackendProvider with dev.longbow.backend.cpu.CpuBackendProvider;
 }
