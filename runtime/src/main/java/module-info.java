@@ -9,6 +9,7 @@ module dev.longbow.runtime {
     exports dev.longbow.backend;
     exports dev.longbow.comm;
     exports dev.longbow.parallel;
+    exports dev.longbow.cuda;
 
     uses dev.longbow.backend.BackendProvider;
     provides dev.longbow.backend.BackendProvider with dev.longbow.backend.cpu.CpuBackendProvider;
