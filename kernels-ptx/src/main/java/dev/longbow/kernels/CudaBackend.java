@@ -78,6 +78,13 @@ final class CudaBackend implements Backend, Launcher {
         return DeviceBuffer.allocate(bytes);
     }
 
+    /** Page-locked host memory: {@link #copyAsync} moves it by DMA while the host goes on. */
+    @Override
+    public Allocation allocateHost(long bytes) {
+        current();
+        return PinnedBuffer.allocate(bytes);
+    }
+
     @Override
     public TensorOps tensors() {
         return tensors;
