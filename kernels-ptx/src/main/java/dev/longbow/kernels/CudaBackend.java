@@ -12,6 +12,7 @@ import dev.longbow.cuda.DeviceProperties;
 import dev.longbow.cuda.Dim3;
 import dev.longbow.cuda.Event;
 import dev.longbow.cuda.KernelArgs;
+import dev.longbow.cuda.NativeLibraryException;
 import dev.longbow.cuda.PinnedBuffer;
 import dev.longbow.cuda.Stream;
 import dev.longbow.tensor.Allocation;
@@ -30,6 +31,7 @@ import java.lang.foreign.ValueLayout;
  * opened on one thread and used on another (one at a time: a backend is one rank's).
  */
 final class CudaBackend implements Backend, Launcher {
+    private static final System.Logger LOG = System.getLogger(CudaBackend.class.getName());
     /** Copies in flight whose completion events are still distinct (see {@link #copyAsync}). */
     private static final int EVENTS = 16;
 
@@ -42,9 +44,10 @@ final class CudaBackend implements Backend, Launcher {
     private final KernelLibrary kernels;
     private final Workspace workspace;
     private final PinnedBuffer scalar;
-    private final CudaTensorOps tensors = new CudaTensorOps(this);
-    private final CudaAttention attention = new CudaAttention(this);
-    private final CudaModelOps model = new CudaModelOps(this);
+    private final CublasMatmul cublas;
+    private final CudaTensorOps tensors;
+    private final CudaAttention attention;
+    private final CudaModelOps model;
     private int nextEvent;
     private boolean closed;
 
@@ -60,6 +63,39 @@ final class CudaBackend implements Backend, Launcher {
         this.kernels = new KernelLibrary(device.computeMajor(), device.computeMinor());
         this.workspace = new Workspace(compute);
         this.scalar = PinnedBuffer.allocate(Double.BYTES);
+        this.cublas = matmulEngine(device, compute);
+        this.tensors = new CudaTensorOps(this);
+        this.attention = new CudaAttention(this);
+        this.model = new CudaModelOps(this, cublas);
+    }
+
+    /**
+     * System property {@code longbow.cuda.matmul}: "cublas" (fail if libcublas is missing),
+     * "kernels" (gemm.cu), or "auto", the default: cuBLAS when libcublas loads, which is much
+     * faster on Hopper (wgmma), else gemm.cu. The choice is logged.
+     */
+    private static CublasMatmul matmulEngine(DeviceProperties device, Stream compute) {
+        String choice = System.getProperty("longbow.cuda.matmul", "auto");
+        CublasMatmul cublas = switch (choice) {
+            case "kernels" -> null;
+            case "cublas" -> CublasMatmul.open(compute);
+            case "auto" -> {
+                try {
+                    yield CublasMatmul.open(compute);
+                } catch (NativeLibraryException e) {
+                    LOG.log(System.Logger.Level.INFO, "GPU " + device.ordinal() + ": " + e.getMessage());
+                    yield null;
+                }
+            }
+            default -> throw new IllegalArgumentException("longbow.cuda.matmul=" + choice + "; use auto, cublas or kernels");
+        };
+        LOG.log(System.Logger.Level.INFO, "GPU " + device.ordinal() + ": matmul through "
+                + (cublas == null ? "Longbow's GEMM kernels (gemm.cu)" : "cuBLAS (" + CublasMatmul.load() + ")"));
+        return cublas;
+    }
+
+    Stream computeStream() {
+        return compute;
     }
 
     @Override
@@ -180,6 +216,9 @@ final class CudaBackend implements Backend, Launcher {
         }
         synchronize();
         closed = true;
+        if (cublas != null) {
+            cublas.close();
+        }
         kernels.close();
         workspace.close();
         scalar.close();

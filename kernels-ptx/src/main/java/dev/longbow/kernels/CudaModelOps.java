@@ -14,16 +14,19 @@ import dev.longbow.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
 /**
- * {@link ModelOps} on one rank's compute stream: gemm.cu, rmsnorm.cu, rope.cu, swiglu.cu,
+ * {@link ModelOps} on one rank's compute stream: gemm.cu (or cuBLAS), rmsnorm.cu, rope.cu, swiglu.cu,
  * embedding.cu, cross_entropy.cu, adamw.cu. Activations may be F32, BF16 or F16 (one dtype per
  * call); weights, statistics, optimizer state and accumulated gradients are F32.
  */
 final class CudaModelOps implements ModelOps {
     private static final DType F32 = DType.F32;
     private final Launcher gpu;
+    private final CublasMatmul cublas;
 
-    CudaModelOps(Launcher gpu) {
+    /** @param cublas the matmul engine when cuBLAS is used; null for gemm.cu's kernels */
+    CudaModelOps(Launcher gpu, CublasMatmul cublas) {
         this.gpu = gpu;
+        this.cublas = cublas;
     }
 
     @Override
@@ -48,9 +51,15 @@ final class CudaModelOps implements ModelOps {
         if (m == 0 || n == 0) {
             return;
         }
+        int mi = Checks.int32("matmul", "M", m);
+        int ni = Checks.int32("matmul", "N", n);
+        int ki = Checks.int32("matmul", "K", k);
+        if (cublas != null) {
+            cublas.gemm(a, transA, b, transB, c, mi, ni, ki, alpha, beta);
+            return;
+        }
         String variant = suffix(a.dtype(), c.dtype()) + "_" + (transA ? "t" : "n") + (transB ? "t" : "n");
-        Launch geometry = Launch.gemm(Checks.int32("matmul", "M", m), Checks.int32("matmul", "N", n), transA, transB, a.dtype().byteSize());
-        gpu.launch(Kernels.GEMM, variant, geometry, a, b, c, (int) m, (int) n, Checks.int32("matmul", "K", k), alpha, beta);
+        gpu.launch(Kernels.GEMM, variant, Launch.gemm(mi, ni, transA, transB, a.dtype().byteSize()), a, b, c, mi, ni, ki, alpha, beta);
     }
 
     @Override

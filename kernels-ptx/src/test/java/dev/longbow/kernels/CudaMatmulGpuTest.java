@@ -1,15 +1,44 @@
 package dev.longbow.kernels;
 
+import dev.longbow.backend.ModelOps;
+import dev.longbow.cuda.NativeLibraryException;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Tensor;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * ModelOps.matmul on the GPU against a float64 product: every transpose combination, edges that
  * cut the 128x128 tiles, K not a multiple of the 16-byte chunks (the unaligned load path),
- * beta = 0 over a NaN-poisoned C (C must not be read) and beta != 0.
+ * beta = 0 over a NaN-poisoned C (C must not be read) and beta != 0. Both engines: gemm.cu's
+ * kernels always, cuBLAS where libcublas loads.
  */
 class CudaMatmulGpuTest extends GpuTest {
+    private final Map<String, ModelOps> engines = new LinkedHashMap<>();
+    private CublasMatmul cublas;
+
+    @BeforeEach
+    void engines() {
+        CudaBackend cuda = (CudaBackend) backend;
+        engines.put("gemm.cu", new CudaModelOps(cuda, null));
+        try {
+            cublas = CublasMatmul.open(cuda.computeStream());
+            engines.put("cuBLAS", new CudaModelOps(cuda, cublas));
+        } catch (NativeLibraryException e) {
+            System.out.println("CudaMatmulGpuTest: cuBLAS path not tested here: " + e.getMessage());
+        }
+    }
+
+    @AfterEach
+    void closeCublas() {
+        if (cublas != null) {
+            backend.synchronize();
+            cublas.close();
+        }
+    }
 
     @Test
     void f32IsAccurateToFp32() {
@@ -32,12 +61,16 @@ class CudaMatmulGpuTest extends GpuTest {
     }
 
     private void check(DType in, DType out, boolean transA, boolean transB, int m, int n, int k, float beta) {
+        engines.forEach((engine, ops) -> check(engine, ops, in, out, transA, transB, m, n, k, beta));
+    }
+
+    private void check(String engine, ModelOps ops, DType in, DType out, boolean transA, boolean transB, int m, int n, int k, float beta) {
         Tensor a = transA ? randomHost(in, k, m) : randomHost(in, m, k);
         Tensor b = transB ? randomHost(in, n, k) : randomHost(in, k, n);
         Tensor c0 = randomHost(out, m, n);
         Tensor c = beta == 0 ? dev.poisoned(out, m, n) : dev.upload(c0);
         float alpha = 0.75f;
-        backend.model().matmul(dev.upload(a), transA, dev.upload(b), transB, c, alpha, beta);
+        ops.matmul(dev.upload(a), transA, dev.upload(b), transB, c, alpha, beta);
 
         double[] av = values(a);
         double[] bv = values(b);
@@ -52,7 +85,7 @@ class CudaMatmulGpuTest extends GpuTest {
                 expected[i * n + j] = alpha * s + (beta == 0 ? 0 : beta * cv[i * n + j]);
             }
         }
-        Compare.close(in + "->" + out + " " + (transA ? "t" : "n") + (transB ? "t" : "n") + " " + m + "x" + n + "x" + k
+        Compare.close(engine + " " + in + "->" + out + " " + (transA ? "t" : "n") + (transB ? "t" : "n") + " " + m + "x" + n + "x" + k
                 + " beta " + beta, dev.download(c), expected, Compare.tolerance(out));
     }
 }

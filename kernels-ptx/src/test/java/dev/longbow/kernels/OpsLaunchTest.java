@@ -22,7 +22,7 @@ class OpsLaunchTest {
     private static final List<DType> FLOATS = List.of(DType.F32, DType.BF16, DType.F16);
     private final RecordingLauncher gpu = new RecordingLauncher();
     private final CudaTensorOps tensors = new CudaTensorOps(gpu);
-    private final CudaModelOps model = new CudaModelOps(gpu);
+    private final CudaModelOps model = new CudaModelOps(gpu, null);
     private final CudaAttention attention = new CudaAttention(gpu);
 
     @Test
