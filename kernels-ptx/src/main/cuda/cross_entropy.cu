@@ -37,9 +37,9 @@ __device__ void cross_entropy(T* __restrict__ logits, const int32_t* __restrict_
         float target_logit = threadIdx.x == 0 && valid ? to_f32(x[target]) : NAN;  // used by thread 0 only
 
         float m = -INFINITY, s = 0.f;
-        auto add = [&](float v) {
+        auto add = [&](float v) {  // -inf logits (masked vocabulary) add nothing
             if (v > m) { s = s * expf(m - v) + 1.f; m = v; }
-            else s += expf(v - m);
+            else if (m != -INFINITY) s += expf(v - m);
         };
         for_each_in_row<N>(vocab, vec,
             [&](int64_t j) {
