@@ -11,6 +11,8 @@ module dev.longbow.runtime {
     exports dev.longbow.comm.local;
     exports dev.longbow.parallel;
     exports dev.longbow.cuda;
+    exports dev.longbow.launch;
+    exports dev.longbow.plan;
 
     uses dev.longbow.backend.BackendProvider;
     uses dev.longbow.comm.RankLauncher;

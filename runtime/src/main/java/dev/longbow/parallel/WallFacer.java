@@ -88,6 +88,11 @@ final class WallFacer extends Scheme {
     }
 
     @Override
+    public void close() {
+        team.close();
+    }
+
+    @Override
     public SequenceLayout layout() {
         return layout(c, arrangement);
     }
@@ -127,7 +132,6 @@ final class WallFacer extends Scheme {
         }
         rows(declared, "out", DType.F32, m, hq).add("lse", DType.F32, m, hq);
         rows(declared, "partOut", DType.F32, m, hq).add("partLse", DType.F32, m, hq);
-        rows(declared, "teamOut", DType.F32, m, hq).add("teamLse", DType.F32, m, hq);
         boolean outIsF32 = out.dtype() == DType.F32;
         if (!outIsF32) {
             rows(declared, "final", DType.F32, n, hq);
@@ -161,14 +165,17 @@ final class WallFacer extends Scheme {
                 block = next;
             }
 
-            // Member j's partial for my rows arrives as block j; merge the C partials by their LSE.
-            team.allToAll(accOut, w.get("teamOut"));
-            team.allToAll(accLse, w.get("teamLse"));
+            // Member j's partial for my rows arrives as block j (into the spent part buffers);
+            // merge the C partials by their LSE.
+            Tensor partials = w.get("partOut");
+            Tensor partialLse = w.get("partLse");
+            team.allToAll(accOut, partials);
+            team.allToAll(accLse, partialLse);
             Tensor result = outIsF32 ? out : w.get("final");
             ops.fill(result, 0f);
             ops.fill(lse, Float.NEGATIVE_INFINITY);
             for (int j = 0; j < c; j++) {
-                backend.attention().merge(result, lse, w.get("teamOut").rows(j * n, n), w.get("teamLse").rows(j * n, n));
+                backend.attention().merge(result, lse, partials.rows(j * n, n), partialLse.rows(j * n, n));
             }
             store(result, out);
         }

@@ -103,11 +103,13 @@ final class ShardedProblem {
                 Tensor dq = mem.zeros(shape.dtype(), n, shape.heads(), shape.headDim());
                 Tensor dk = mem.zeros(shape.dtype(), n, shape.kvHeads(), shape.headDim());
                 Tensor dv = mem.zeros(shape.dtype(), n, shape.kvHeads(), shape.headDim());
-                SequenceParallelAttention scheme = SequenceParallel.create(config, shape, backend, comm);
                 CallStats forward;
-                try (var saved = scheme.forward(lq, lk, lv, out, lse)) {
+                CallStats backward;
+                try (SequenceParallelAttention scheme = SequenceParallel.create(config, shape, backend, comm);
+                     var saved = scheme.forward(lq, lk, lv, out, lse)) {
                     forward = scheme.lastCall();
                     scheme.backward(saved, ldout, dq, dk, dv);
+                    backward = scheme.lastCall();
                 }
                 double[][] results = new double[RESULTS.length][];
                 Tensor[] tensors = {out, lse, dq, dk, dv};
@@ -118,7 +120,7 @@ final class ShardedProblem {
                         results[i][e] = f[e];
                     }
                 }
-                return new RankResult(forward, scheme.lastCall(), results);
+                return new RankResult(forward, backward, results);
             }
         });
     }
