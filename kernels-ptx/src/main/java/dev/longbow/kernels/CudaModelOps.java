@@ -147,8 +147,7 @@ final class CudaModelOps implements ModelOps {
         requireRank("embeddingForward", "table", table, 2);
         requireFloat("embeddingForward", "table", table);
         requireFloat("embeddingForward", "out", out);
-        requireDType("embeddingForward", "tokens", tokens, DType.I32);
-        requireRank("embeddingForward", "tokens", tokens, 1);
+        requireTokens("embeddingForward", tokens);
         Checks.requireShape("embeddingForward", "out", out, tokens.dim(0), table.dim(1));
         long count = tokens.dim(0);
         long d = table.dim(1);
@@ -165,8 +164,7 @@ final class CudaModelOps implements ModelOps {
         requireRank("embeddingBackward", "dtable", dtable, 2);
         requireDType("embeddingBackward", "dtable", dtable, F32);
         requireFloat("embeddingBackward", "dout", dout);
-        requireDType("embeddingBackward", "tokens", tokens, DType.I32);
-        requireRank("embeddingBackward", "tokens", tokens, 1);
+        requireTokens("embeddingBackward", tokens);
         Checks.requireShape("embeddingBackward", "dout", dout, tokens.dim(0), dtable.dim(1));
         long count = tokens.dim(0);
         long d = dtable.dim(1);
@@ -214,6 +212,11 @@ final class CudaModelOps implements ModelOps {
         float bc2 = (float) (1 - Math.pow(step.beta2(), step.step()));
         gpu.launch(Kernels.ADAMW, suffix(grad.dtype()), Launch.stream(Launch.ceilDiv(param.numel(), 4), gpu.sms()),
                 param, grad, m, v, param.numel(), step.lr(), step.beta1(), step.beta2(), step.eps(), step.weightDecay(), bc1, bc2);
+    }
+
+    private static void requireTokens(String op, Tensor tokens) {
+        requireDType(op, "tokens", tokens, DType.I32);
+        requireRank(op, "tokens", tokens, 1);
     }
 
     private Launch elementwise(long n) {
