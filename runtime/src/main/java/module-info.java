@@ -10,9 +10,10 @@ module dev.longbow.runtime {
     exports dev.longbow.comm;
     exports dev.longbow.comm.local;
     exports dev.longbow.parallel;
-    exports dev.longbow.cuda;
     exports dev.longbow.launch;
     exports dev.longbow.plan;
+    exports dev.longbow.cuda;
+    exports dev.longbow.nccl;
 
     uses dev.longbow.backend.BackendProvider;
     uses dev.longbow.comm.RankLauncher;

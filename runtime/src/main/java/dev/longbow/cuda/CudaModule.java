@@ -17,6 +17,8 @@ import java.util.Map;
  */
 public final class CudaModule implements AutoCloseable {
     private static final int LOG_BYTES = 16 * 1024;
+    /** CUDA_ERROR_UNSUPPORTED_PTX_VERSION: the PTX ISA version is newer than the driver's JIT. */
+    private static final int UNSUPPORTED_PTX_VERSION = 222;
 
     private final String name;
     private final MemorySegment handle;
@@ -66,7 +68,11 @@ public final class CudaModule implements AutoCloseable {
             int result = cuModuleLoadDataEx(module, imageZ, options.length, arena.allocateFrom(C_INT, options), optionValues);
             if (result != 0) {
                 String log = errorLog.getString(0).strip();
-                throw CudaException.of("cuModuleLoadDataEx", result, "loading " + name
+                String driver = result == UNSUPPORTED_PTX_VERSION
+                        ? " (the PTX is newer than this driver, which supports CUDA " + Cuda.driverVersion() / 1000 + "."
+                                + Cuda.driverVersion() % 1000 / 10 + ": regenerate it with an older nvcc or update the driver)"
+                        : "";
+                throw CudaException.of("cuModuleLoadDataEx", result, "loading " + name + driver
                         + (log.isEmpty() ? "" : ", JIT error log:\n" + log));
             }
             return new CudaModule(name, module.get(C_POINTER, 0));

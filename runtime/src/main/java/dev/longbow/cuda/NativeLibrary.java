@@ -126,20 +126,41 @@ public record NativeLibrary(String what, String fileName, String property, Strin
         }
     }
 
-    /** Every {@code sub} directory under {@code root/<name matching glob>}, for version-numbered folders. */
-    static List<Path> globDirs(Path root, String glob, String sub) {
-        List<Path> dirs = new ArrayList<>();
-        if (!Files.isDirectory(root)) {
-            return dirs;
-        }
-        try (DirectoryStream<Path> children = Files.newDirectoryStream(root, glob)) {
-            for (Path child : children) {
-                dirs.add(child.resolve(sub));
+    /**
+     * {@code site-packages/<sub>} of the Python environments NVIDIA's wheels are usually installed
+     * in: the active virtualenv or conda, the user's, the system's.
+     */
+    public static List<Path> pythonPackageDirs(String sub) {
+        List<Path> roots = new ArrayList<>();
+        for (String env : List.of("VIRTUAL_ENV", "CONDA_PREFIX")) {
+            String prefix = System.getenv(env);
+            if (prefix != null && !prefix.isBlank()) {
+                roots.add(Path.of(prefix, "lib"));
             }
-        } catch (IOException e) {
-            return dirs;
         }
-        dirs.sort(null);
+        roots.add(Path.of(System.getProperty("user.home"), ".local/lib"));
+        roots.addAll(List.of(Path.of("/usr/local/lib"), Path.of("/usr/lib"), Path.of("/opt/conda/lib")));
+        List<Path> dirs = new ArrayList<>();
+        for (Path root : roots) {
+            for (Path python : children(root, "python3*")) {
+                dirs.add(python.resolve("site-packages").resolve(sub));
+                dirs.add(python.resolve("dist-packages").resolve(sub));
+            }
+        }
         return dirs;
+    }
+
+    /** The entries of {@code dir} matching {@code glob}, in name order. */
+    private static List<Path> children(Path dir, String glob) {
+        List<Path> found = new ArrayList<>();
+        if (Files.isDirectory(dir)) {
+            try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, glob)) {
+                entries.forEach(found::add);
+            } catch (IOException unreadable) {
+                return found;
+            }
+        }
+        found.sort(null);
+        return found;
     }
 }
