@@ -10,6 +10,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -19,9 +20,9 @@ import java.util.List;
  * computed in full fp32 (the default math mode, no TF32); BF16 accumulates in fp32.
  */
 final class CublasMatmul implements AutoCloseable {
+    /** libcublas of CUDA 13: a toolkit install, or the nvidia-cublas wheel PyTorch brings (nvidia/cu13/lib). */
     static final NativeLibrary LIBRARY = new NativeLibrary("cuBLAS", "libcublas.so.13", "longbow.cublas.library",
-            "LONGBOW_CUBLAS_LIBRARY", List.of(Path.of("/usr/local/cuda/lib64"), Path.of("/usr/local/cuda/targets/x86_64-linux/lib")),
-            List.of());
+            "LONGBOW_CUBLAS_LIBRARY", searchDirs(), List.of());
     private static Path loaded;
     private static RuntimeException loadFailure;
 
@@ -31,6 +32,12 @@ final class CublasMatmul implements AutoCloseable {
 
     private CublasMatmul(MemorySegment handle) {
         this.handle = handle;
+    }
+
+    private static List<Path> searchDirs() {
+        List<Path> dirs = new ArrayList<>(List.of(Path.of("/usr/local/cuda/lib64"), Path.of("/usr/local/cuda/targets/x86_64-linux/lib")));
+        dirs.addAll(NativeLibrary.pythonPackageDirs("nvidia/cu13/lib"));
+        return dirs;
     }
 
     /** Loads libcublas once per process; the exception says where it looked. */
