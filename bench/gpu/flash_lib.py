@@ -62,7 +62,7 @@ class Flash:
         smem = (bm + 2 * bn) * d * 2
         name = f"flash_fwd_{NAMES[q.dtype]}_d{d}" + ("_f32out" if out.dtype == torch.float32 else "")
         kern = self._kernel(self.fwd_mod, name, smem)
-        kern(((sq + bm - 1) // bm, hq), (nw * 32,),
+        kern((((sq + bm - 1) // bm) * hq,), (nw * 32,),
              (_p(q), _p(k), _p(v), _p(out), _p(lse), np.int32(sq), np.int32(sk), np.int32(hq),
               np.int32(hkv), np.float32(scale), np.int32(1 if causal else 0),
               np.int64(q_start), np.int64(k_start)), shared_mem=smem)
@@ -78,7 +78,7 @@ class Flash:
                    (_p(out), _p(dout), _p(delta), np.int32(sq), np.int32(hq), np.int32(d)))
         smem = (2 * BWD_BN * d + 4 * BWD_BM * d + 2 * BWD_BM * BWD_BN) * 2 + 4 * BWD_BM * 4
         kern = self._kernel(self.bwd_mod, f"flash_bwd_{dt}_d{d}", smem)
-        kern(((sk + BWD_BN - 1) // BWD_BN, hkv), (BWD_THREADS,),
+        kern((((sk + BWD_BN - 1) // BWD_BN) * hkv,), (BWD_THREADS,),
              (_p(q), _p(k), _p(v), _p(dout), _p(lse), _p(delta), _p(dq), _p(dk), _p(dv),
               np.int32(sq), np.int32(sk), np.int32(hq), np.int32(hkv), np.float32(scale),
               np.int32(1 if causal else 0), np.int64(q_start), np.int64(k_start)), shared_mem=smem)

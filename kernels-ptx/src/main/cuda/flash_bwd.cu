@@ -15,15 +15,22 @@
 // Warp tiles (8 warps): S and dP 2x4 (32 queries x 32 keys each); dV and dK 4x2 (32 keys x D/2);
 // dQ 2x4 (32 queries x D/4).
 //
-// Measured (lab notebook; TFLOP/s = 2.5 * 2*S*S*D*H causal / time, B=1 H=16 D=128 bf16 causal):
-//   (not yet measured)
+// Two barriers per query block: the top one (its copy landed, the previous block is done) also
+// frees the other buffer for the next prefetch. P is kept packed (bf16/fp16) in registers for
+// dS, which keeps the kernel within 255 registers without spills.
+//
+// Measured (lab notebook; TFLOP/s = 2.5 * 2*S*S*D*H / time, B=1 H=16 D=128 bf16 causal, delta
+// kernel included; H100 80GB HBM3, 2026-11-23, bench/gpu/RESULTS.md):
+//   S=4K  234 TFLOP/s  (PyTorch 2.11 SDPA flash: 226)
+//   S=16K 280          (320)
+//   S=64K 280-282      (326-327)
+// Still 12% behind FA2 at 16K-64K: it executes ~23% more instructions per block than FA2's
+// (mostly address arithmetic: ~130 adds per warp and block, one per ldmatrix) at the same
+// 255 registers; see kernels-ptx/NOTES.md for what was tried.
 #include "flash_common.cuh"
 
 namespace flash {
 
-#ifndef BWD_DQ_MIDDLE
-#define BWD_DQ_MIDDLE 0
-#endif
 
 
 constexpr int BWD_BM = 64, BWD_BN = 128, BWD_THREADS = 256;
@@ -33,12 +40,16 @@ constexpr int bwd_smem_bytes() {
     return (2 * BWD_BN * D + 4 * BWD_BM * D + 2 * BWD_BM * BWD_BN) * 2 + 4 * BWD_BM * 4;
 }
 
-__device__ __forceinline__ void atomic_add2(float* p, float a, float b) {
+// Adds four consecutive floats (16-byte aligned): one vector reduction on Hopper, where the
+// atomics' count is what limits the dQ accumulation (measured: scalar atomics cost 20%).
+__device__ __forceinline__ void atomic_add4(float* p, float4 v) {
 #if __CUDA_ARCH__ >= 900
-    atomicAdd(reinterpret_cast<float2*>(p), make_float2(a, b));  // one vector red on Hopper
+    atomicAdd(reinterpret_cast<float4*>(p), v);
 #else
-    atomicAdd(p, a);
-    atomicAdd(p + 1, b);
+    atomicAdd(p, v.x);
+    atomicAdd(p + 1, v.y);
+    atomicAdd(p + 2, v.z);
+    atomicAdd(p + 3, v.w);
 #endif
 }
 
@@ -62,10 +73,10 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
     float* sDelta = sLse + 2 * BM;                           // [2][BM]
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
-    // Blocks of one head run together, so that its Q, dO and the dq rows the atomics hit stay in
-    // L2; within a head, block 0 (seen by the most queries under causal) starts first.
-    const int hk = blockIdx.y, n0 = blockIdx.x * BN;
     const int group = hq / hkv;
+    // Re-read per kv head: its query heads' Q and dO, and the dq rows the atomics hit.
+    const Placement pl = place_block(blockIdx.x, (sk + BN - 1) / BN, hkv, (long long)group * sq * D * (2 * sizeof(T) + 4));
+    const int hk = pl.head, n0 = pl.rank * BN;  // rank 0: keys 0.., seen by the most queries under causal
     const long long qstride = (long long)hq * D, kstride = (long long)hkv * D;
     const int diff = clamp_diff(q_start, k_start, sq, sk);
     const int qfirst = causal ? max(0, n0 - diff) / BM : 0;  // first query block that sees a key here
@@ -88,8 +99,7 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
     zero(acc_dk);
     zero(acc_dv);
 
-    auto prefetch = [&](int it, int buf) {
-        const int h = hk * group + it / nq, m0 = (qfirst + it % nq) * BM;
+    auto prefetch = [&](int h, int m0, int buf) {
         load_tile<BM, D, THREADS>(sQ + buf * BM * D, q + h * D, qstride, m0, sq, tid);
         load_tile<BM, D, THREADS>(sdO + buf * BM * D, dout + h * D, qstride, m0, sq, tid);
         if (tid < BM) {
@@ -103,27 +113,35 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
 
     // dQ += scale * dS K (warp tile 32 queries x D/4, k = the BN keys), added to global memory
     // with atomics: other CTAs add to the same rows.
-    auto dq_add = [&](int it) {
-        const int h = hk * group + it / nq, m0 = (qfirst + it % nq) * BM;
+    auto dq_add = [&](int h, int m0) {
         float acc[2][DQ_NT][4];
         zero(acc);
         warp_mma<T, 2, DQ_NT, BN / 16, false, true>(acc, p16w, OFF_DS, wm * 32, p16, OFF_K, wn * (D / 4), 0);
+        // Lanes t and t^1 swap halves so that each holds four consecutive columns of one row:
+        // even t row g, odd t row g+8, columns 4*(t/2)..+3 of each 8-column tile.
+        const int odd = t & 1;
 #pragma unroll
-        for (int mt = 0; mt < 2; ++mt)
+        for (int mt = 0; mt < 2; ++mt) {
+            const int row = m0 + wm * 32 + mt * 16 + g + 8 * odd;
+            float* dst = dq + row * qstride + h * D + wn * (D / 4) + 4 * (t >> 1);
 #pragma unroll
-            for (int r = 0; r < 2; ++r) {
-                const int row = m0 + wm * 32 + mt * 16 + g + 8 * r;
-                if (row >= sq) continue;
-                float* dst = dq + row * qstride + h * D + wn * (D / 4) + 2 * t;
-#pragma unroll
-                for (int nt = 0; nt < DQ_NT; ++nt)
-                    atomic_add2(dst + nt * 8, scale * acc[mt][nt][2 * r], scale * acc[mt][nt][2 * r + 1]);
+            for (int nt = 0; nt < DQ_NT; ++nt) {
+                const float* c = acc[mt][nt];
+                const float r0 = __shfl_xor_sync(0xffffffffu, odd ? c[0] : c[2], 1);
+                const float r1 = __shfl_xor_sync(0xffffffffu, odd ? c[1] : c[3], 1);
+                const float4 v = odd ? make_float4(r0, r1, c[2], c[3]) : make_float4(c[0], c[1], r0, r1);
+                if (row < sq) atomic_add4(dst + nt * 8, make_float4(scale * v.x, scale * v.y, scale * v.z, scale * v.w));
             }
+        }
     };
 
     load_tile<BN, D, THREADS>(sK, k + hk * D, kstride, n0, sk, tid);
     load_tile<BN, D, THREADS>(sV, v + hk * D, kstride, n0, sk, tid);
-    prefetch(0, 0);
+    // Blocks in order: query blocks qfirst.. of the group's first head, then of the next head.
+    const int m_first = qfirst * BM, m_end = (qfirst + nq) * BM;
+    int cur_h = hk * group, cur_m0 = m_first;  // the block being computed
+    int nxt_h = cur_h, nxt_m0 = cur_m0;        // the block being prefetched
+    prefetch(cur_h, cur_m0, 0);
 
     for (int it = 0; it < iters; ++it) {
         const int buf = it & 1;
@@ -131,8 +149,12 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
         // Block it's Q, dO, lse, delta are in buf, and every warp has finished block it-1, so
         // sP, sdS and the other buffer are free: the next block's copy starts now.
         __syncthreads();
-        if (it + 1 < iters) prefetch(it + 1, buf ^ 1);
-        const int m0 = (qfirst + it % nq) * BM;
+        if (it + 1 < iters) {
+            nxt_m0 += BM;
+            if (nxt_m0 == m_end) nxt_m0 = m_first, ++nxt_h;
+            prefetch(nxt_h, nxt_m0, buf ^ 1);
+        }
+        const int m0 = cur_m0;
         const uint32_t qoff = buf * qbuf_bytes;
 
         // S = Q K^T (warp tile 32 x 32), then P = 2^(S*scale*log2e - lse2), kept packed: the
@@ -188,14 +210,11 @@ __device__ __forceinline__ void bwd(const T* __restrict__ q, const T* __restrict
 
         // dV += P^T dO: warp tile 32 keys x D/2, k = the BM queries.
         warp_mma<T, 2, DV_NT, BM / 16, true, true>(acc_dv, p8w, OFF_P, wk * 32, p16, OFF_DO + qoff, wd * (D / 2), 0);
-#if BWD_DQ_MIDDLE
-        dq_add(it);
-#endif
         // dK += dS^T Q
         warp_mma<T, 2, DV_NT, BM / 16, true, true>(acc_dk, p8w, OFF_DS, wk * 32, p16, OFF_Q + qoff, wd * (D / 2), 0);
-#if !BWD_DQ_MIDDLE
-        dq_add(it);
-#endif
+        dq_add(cur_h, m0);
+        cur_h = nxt_h;
+        cur_m0 = nxt_m0;
     }
 
 #pragma unroll

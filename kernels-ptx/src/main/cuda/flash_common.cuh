@@ -175,6 +175,20 @@ __device__ __forceinline__ int clamp_diff(long long q_start, long long k_start, 
     return (int)d;
 }
 
+// Block order. A 1-D grid of nblocks x nheads CTAs is walked head group by head group, each
+// group holding as many heads as keep their re-read data (head_bytes each) within L2_BUDGET, so
+// those re-reads hit L2; inside a group the longest blocks (rank 0) of all its heads start
+// first, so the grid's tail is short blocks. Returns the head, and the block's rank.
+constexpr long long L2_BUDGET = 32ll << 20;  // bytes: most of an A100's 40 MB or an H100's 50 MB L2
+struct Placement { int head, rank; };
+__device__ __forceinline__ Placement place_block(int bid, int nblocks, int nheads, long long head_bytes) {
+    const long long fit = L2_BUDGET / (head_bytes > 0 ? head_bytes : 1);
+    const int g = fit < 1 ? 1 : (fit > nheads ? nheads : (int)fit);
+    const int per_group = g * nblocks, group = bid / per_group, r = bid - group * per_group;
+    const int gsize = min(g, nheads - group * g);
+    return {group * g + r % gsize, r / gsize};
+}
+
 constexpr float LOG2E = 1.4426950408889634f;
 
 // 2^x on the special-function unit; 2^-inf = +0, which the masks rely on.

@@ -14,9 +14,17 @@
 // under causal; a row that sees no key writes out 0 and lse -inf (its running max stays -inf,
 // and the exponent base falls back to 0 so nothing becomes NaN).
 //
-// Measured (lab notebook; TFLOP/s = 2*S*S*D*H causal / time, B=1 H=16 D=128 bf16 causal):
-//   see the table at the end of this comment, kept in step with bench/gpu/RESULTS.md.
-//   (not yet measured)
+// Tiles: D=128 runs 8 warps x 16 rows (BM=128) over 128-key steps with Q in registers (244-248
+// registers, one CTA per SM); D=64 runs 4 warps x 32 rows over 64-key steps. The 1-D grid is
+// ordered by place_block: heads in groups whose K and V fit in L2, longest blocks first.
+//
+// Measured (lab notebook; TFLOP/s = 2*S*S*D*H / time for causal, B=1 H=16 D=128 bf16 causal,
+// median of CUDA-event-timed runs; H100 80GB HBM3, 2026-11-23, bench/gpu/RESULTS.md):
+//   S=4K  310 TFLOP/s  (PyTorch 2.11 SDPA flash: 212)
+//   S=16K 354          (326)
+//   S=64K 336-340      (320-327)
+// History (kernels-ptx/NOTES.md): 4 warps x 32 rows x 32 keys gave 302/334/318; this tile
+// 316/353/338 before the L2-aware order, 306-310/354/336-355 with it (run-to-run spread ~4%).
 #include "flash_common.cuh"
 
 #ifndef FWD_D128_NW
@@ -62,10 +70,10 @@ __device__ __forceinline__ void fwd(const T* __restrict__ q, const T* __restrict
     T* sV = sK + BN * D;
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
-    // Blocks of one head run together, so that head's K and V stay in L2 while they are re-read;
-    // within a head the longest (causal) blocks start first.
-    const int h = blockIdx.y;
-    const int m0 = (gridDim.x - 1 - blockIdx.x) * BM;
+    const int nm = (sq + BM - 1) / BM;
+    const Placement pl = place_block(blockIdx.x, nm, hq, (long long)sk * D * 2 * sizeof(T));  // K and V
+    const int h = pl.head;
+    const int m0 = (nm - 1 - pl.rank) * BM;  // rank 0: the last query block, the longest under causal
     const int hk = h / (hq / hkv);
     const long long qstride = (long long)hq * D, kstride = (long long)hkv * D;
     const T* kh = k + hk * D;
