@@ -67,7 +67,8 @@ record Launch(int gridX, int gridY, int blockX, int blockY, int sharedBytes) {
         return kContiguous ? GEMM_TILE * (bk + pad) : bk * (GEMM_TILE + 8);
     }
 
-    // flash_fwd.cu / flash_bwd.cu, as the tables of FLASH_ABI.md give them.
+    // flash_fwd.cu / flash_bwd.cu, as the tables of FLASH_ABI.md give them. The grids are
+    // one-dimensional: the kernels order the (head, row block) pairs themselves.
     static final int FLASH_ROWS = 128;
 
     /**
@@ -78,33 +79,27 @@ record Launch(int gridX, int gridY, int blockX, int blockY, int sharedBytes) {
         int threads = d == 128 ? 256 : 128;
         int keys = d == 128 ? 128 : 64;
         int shared = (FLASH_ROWS + 2 * keys) * d * 2;
-        return new Launch(flashTiles("query", sq), heads(hq), threads, 1, shared);
+        return new Launch(flashBlocks("query", sq, hq), 1, threads, 1, shared);
     }
 
     /** Backward: a block of 256 threads per (128 key rows, kv head), one block per SM. */
     static Launch flashBackward(long sk, long hkv, int d) {
         int shared = (2 * 128 * d + 4 * 64 * d + 2 * 64 * 128) * 2 + 1024;
-        return new Launch(flashTiles("key", sk), heads(hkv), 256, 1, shared);
+        return new Launch(flashBlocks("key", sk, hkv), 1, 256, 1, shared);
     }
 
     /** Backward's rowsum(dout * out): a warp per (row, head), 8 per block. */
     static Launch flashDelta(long sq, long hq) {
-        return new Launch((int) ceilDiv(sq * hq, 8), 1, 256, 1, 0);
+        return new Launch(Math.toIntExact(ceilDiv(sq * hq, 8)), 1, 256, 1, 0);
     }
 
-    private static int heads(long heads) {
-        if (heads > MAX_GRID_Y) {
-            throw new IllegalArgumentException(heads + " heads exceed the grid y limit " + MAX_GRID_Y);
+    private static int flashBlocks(String what, long rows, long heads) {
+        long blocks = ceilDiv(rows, FLASH_ROWS) * heads;
+        if (blocks > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("attention over " + rows + " " + what + " rows and " + heads
+                    + " heads needs more than 2^31 blocks; split the sequence");
         }
-        return (int) heads;
-    }
-
-    private static int flashTiles(String what, long rows) {
-        long tiles = ceilDiv(rows, FLASH_ROWS);
-        if (tiles > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("attention over " + rows + " " + what + " rows needs more than 2^31 blocks; split it");
-        }
-        return (int) tiles;
+        return (int) blocks;
     }
 
     private static int blocks(long wanted, int sms) {

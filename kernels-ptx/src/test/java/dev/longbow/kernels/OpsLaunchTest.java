@@ -125,7 +125,7 @@ class OpsLaunchTest {
                 AttentionParams.of(128, true).at(1000, 700));
         var call = gpu.only();
         assertEquals("flash_fwd_bf16_d128_f32out", call.entry());
-        assertEquals(new Launch(3, 8, 256, 1, 98304), call.geometry(), "FLASH_ABI.md: grid (ceil(sq/128), hq), 256 threads, 98304 bytes");
+        assertEquals(new Launch(24, 1, 256, 1, 98304), call.geometry(), "FLASH_ABI.md: grid ceil(sq/128) * hq, 256 threads, 98304 bytes");
         assertEquals(List.of(300, 500, 8, 2), call.args().subList(5, 9));
         assertEquals(List.of(1, 1000L, 700L), call.args().subList(10, 13));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> attention.forward(
@@ -145,7 +145,7 @@ class OpsLaunchTest {
                 gpu.calls.stream().map(RecordingLauncher.Call::entry).toList());
         Tensor rounded = (Tensor) gpu.calls.get(0).args().get(1);
         assertEquals(rounded, gpu.calls.get(1).args().get(0), "delta reads the rounded out");
-        assertEquals(new Launch(2, 4, 256, 1, 99328), gpu.calls.get(2).geometry(), "FLASH_ABI.md: grid (ceil(sk/128), hkv), 99328 bytes for D=64");
+        assertEquals(new Launch(8, 1, 256, 1, 99328), gpu.calls.get(2).geometry(), "FLASH_ABI.md: grid ceil(sk/128) * hkv, 99328 bytes for D=64");
     }
 
     @Test
