@@ -21,7 +21,7 @@ class CudaModelOpsGpuTest extends GpuTest {
     @Test
     void rmsNormForwardAndBackward() {
         for (DType dtype : FLOATS) {
-            for (int d : new int[] {512, 1000}) {
+            for (int d : new int[] {512, 999}) {  // 16-byte packs, and single elements
                 int rows = 37;
                 float eps = 1e-5f;
                 Tensor x = randomHost(dtype, rows, d);
