@@ -87,9 +87,9 @@ if [ "$mode" = build ]; then
 fi
 
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-committed_release=$(cat "$OUT"/*.ptx 2>/dev/null | sed -n 's|^// Cuda compilation tools, release \([0-9.]*\),.*|\1|p' | sort -u | tr '\n' ' ')
+committed_release=$(cat "$OUT"/*.ptx 2>/dev/null | sed -n 's|^// Cuda compilation tools, release \([0-9.]*\),.*|\1|p' | sort -u | paste -sd' ')
 stale=()
-if [ "${committed_release% }" = "$release" ]; then
+if [ "$committed_release" = "$release" ]; then
   build_into "$tmp"
   for f in "$tmp"/*.ptx; do
     name=$(basename "$f")
