@@ -20,6 +20,8 @@ import dev.longbow.tensor.Placement;
 import dev.longbow.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One rank's GPU: the device's primary context, a compute stream that every op and kernel
@@ -53,20 +55,37 @@ final class CudaBackend implements Backend, Launcher {
 
     CudaBackend(int ordinal, DeviceProperties device) {
         this.device = device;
-        this.context = Context.primary(ordinal).makeCurrent();
-        this.compute = Stream.create("rank-compute-" + ordinal);
-        this.copies = Stream.create("rank-copy-" + ordinal);
-        for (int i = 0; i < EVENTS; i++) {
-            computeMarks[i] = Event.createForOrdering();
-            copyMarks[i] = Event.createForOrdering();
+        List<AutoCloseable> made = new ArrayList<>();  // released again if a later step fails
+        try {
+            this.context = made(made, Context.primary(ordinal).makeCurrent());
+            this.compute = made(made, Stream.create("rank-compute-" + ordinal));
+            this.copies = made(made, Stream.create("rank-copy-" + ordinal));
+            for (int i = 0; i < EVENTS; i++) {
+                computeMarks[i] = made(made, Event.createForOrdering());
+                copyMarks[i] = made(made, Event.createForOrdering());
+            }
+            this.kernels = made(made, new KernelLibrary(device.computeMajor(), device.computeMinor()));
+            this.workspace = made(made, new Workspace(compute));
+            this.scalar = made(made, PinnedBuffer.allocate(Double.BYTES));
+            this.cublas = matmulEngine(device, compute);
+        } catch (RuntimeException | Error e) {
+            for (AutoCloseable c : made.reversed()) {
+                try {
+                    c.close();
+                } catch (Exception suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
         }
-        this.kernels = new KernelLibrary(device.computeMajor(), device.computeMinor());
-        this.workspace = new Workspace(compute);
-        this.scalar = PinnedBuffer.allocate(Double.BYTES);
-        this.cublas = matmulEngine(device, compute);
         this.tensors = new CudaTensorOps(this);
         this.attention = new CudaAttention(this);
         this.model = new CudaModelOps(this, cublas);
+    }
+
+    private static <T extends AutoCloseable> T made(List<AutoCloseable> made, T resource) {
+        made.add(resource);
+        return resource;
     }
 
     /**
