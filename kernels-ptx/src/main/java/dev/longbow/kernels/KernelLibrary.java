@@ -1,6 +1,5 @@
 package dev.longbow.kernels;
 
-import dev.longbow.cuda.CudaException;
 import dev.longbow.cuda.CudaModule;
 import dev.longbow.cuda.Kernel;
 import java.io.IOException;
@@ -44,16 +43,7 @@ final class KernelLibrary implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + resource, e);
         }
-        try {
-            return CudaModule.load(file + "." + target + ".ptx", ptx);
-        } catch (CudaException e) {
-            if (e.errorName().equals("CUDA_ERROR_UNSUPPORTED_PTX_VERSION")) {
-                throw new IllegalStateException("the NVIDIA driver cannot compile " + file + "." + target
-                        + ".ptx: it was built by CUDA 13.0 (PTX ISA 9.0) and needs a driver of the CUDA 13 generation "
-                        + "(580 or newer); update the driver", e);
-            }
-            throw e;
-        }
+        return CudaModule.load(file + "." + target + ".ptx", ptx);  // a driver too old for the PTX is named there
     }
 
     @Override
