@@ -37,6 +37,14 @@ python_package_dir() {
     return 0
 }
 
+# wheel_library NAME: NAME inside any installed NVIDIA Python wheel (nvidia/*/lib, nvidia/cu13/lib)
+wheel_library() {
+    local nvidia_dir
+    nvidia_dir=$(python_package_dir nvidia)
+    [ -n "$nvidia_dir" ] && find "$nvidia_dir" -maxdepth 3 -name "$1" -print -quit 2>/dev/null
+    return 0
+}
+
 cuda_library=${LONGBOW_CUDA_LIBRARY:-$(first_file libcuda.so.1 /usr/lib/x86_64-linux-gnu /usr/local/nvidia/lib64 /usr/lib64 /usr/lib/wsl/lib)}
 cuda_library=${cuda_library:-$(ld_cache libcuda.so.1)}
 nccl_library=${LONGBOW_NCCL_LIBRARY:-}
@@ -45,10 +53,16 @@ if [ -z "$nccl_library" ]; then
     nccl_library=$(first_file libnccl.so.2 ${nccl_dir:+"$nccl_dir/lib"} /usr/lib/x86_64-linux-gnu /usr/local/nvidia/lib64 /usr/lib64)
     nccl_library=${nccl_library:-$(ld_cache libnccl.so.2)}
 fi
+cublas_library=${LONGBOW_CUBLAS_LIBRARY:-$(wheel_library libcublas.so.13)}
+cublas_library=${cublas_library:-$(first_file libcublas.so.13 /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu)}
 if [ -n "$cuda_library" ]; then
     jvm_flags+=("-Dlongbow.cuda.library=$cuda_library")
 fi
 if [ -n "$nccl_library" ]; then
     jvm_flags+=("-Dlongbow.nccl.library=$nccl_library")
 fi
+if [ -n "$cublas_library" ]; then
+    jvm_flags+=("-Dlongbow.cublas.library=$cublas_library")
+fi
+echo "longbow: cuBLAS ${cublas_library:-not found here, matmul uses the GEMM kernels of kernels-ptx}" >&2
 echo "longbow: CUDA driver ${cuda_library:-not found here (Java will search and say where)}; NCCL ${nccl_library:-not found here}" >&2
