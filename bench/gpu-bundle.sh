@@ -42,6 +42,8 @@ modules=$(printf '%s\n' $found java.base java.logging java.management java.xml j
 echo "gpu-bundle: jlink $modules"
 "$JAVA_HOME/bin/jlink" --add-modules "$modules" --output "$bundle/runtime" \
     --strip-debug --no-man-pages --no-header-files --compress=zip-9
+# The charting jars go too (5 MiB; they stayed until now for jdeps, which resolves samples' module graph).
+(cd "$bundle/lib" && rm -f xchart-*.jar pdfbox*.jar fontbox-*.jar graphics2d-*.jar VectorGraphics2D-*.jar animated-gif-lib-*.jar commons-logging-*.jar)
 if command -v strip >/dev/null; then
     strip --strip-unneeded "$bundle/runtime/lib/server/libjvm.so" # its symbol table alone is 5 MiB
 fi
