@@ -12,6 +12,8 @@ module dev.longbow.runtime {
     exports dev.longbow.parallel;
     exports dev.longbow.launch;
     exports dev.longbow.plan;
+    exports dev.longbow.cuda;
+    exports dev.longbow.nccl;
 
     uses dev.longbow.backend.BackendProvider;
     uses dev.longbow.comm.RankLauncher;
