@@ -129,6 +129,7 @@ public final class NcclCommunicator implements Communicator {
             checkAsyncError();
             LockSupport.parkNanos(POLL_NANOS);
         }
+        abort.failIfAborted();    // an abort also ends the all-reduce: that is no barrier passed
     }
 
     /** NCCL orders the new group by key, then by rank in this one, as the SPI asks. */
