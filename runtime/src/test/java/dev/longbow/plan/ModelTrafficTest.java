@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 class ModelTrafficTest {
     private static final int HEADS = 8;
     private static final int HEAD_DIM = 64;
-    private static final long SEQ = 256;
+    private static final long SEQ = 128;
     private static final ModelShape MODEL = new ModelShape("traffic", 1, HEADS * HEAD_DIM, HEADS, HEADS, 4 * HEADS * HEAD_DIM, 2, 1000);
 
     private static void assertModelCounts(int ranks, SchemeConfig config, Setting setting) {
