@@ -69,14 +69,19 @@ public final class CostModel {
         double forward = matmul + attention.forward().seconds();
         double layerCompute = 2 * forward + 2 * matmul + attention.backward().seconds();
 
-        // ZeRO-3 gathers each block's bf16 weights for forward, recompute and backward, and reduce-scatters its gradients
+        // ZeRO-3 gathers each block's bf16 weights for forward, recompute and backward, and reduce-scatters its gradients.
+        // It overlaps the layer's compute but shares its slowest links with the attention's transfers: it hides only in
+        // the time those links are free.
         int[] everyone = Links.strided(0, p, 1);
         double layerWeights = 2 * model.layerParams();
         double zeroSeconds = 4 * links.ringCollective(layerWeights / p, everyone);
         double zeroBytes = p == 1 ? 0 : 4 * layerWeights * (p - 1) / p;
+        double attentionOnZeroLinks = links.spansNodes(everyone)
+                ? 2 * attention.forward().networkSeconds() + attention.backward().networkSeconds()
+                : 2 * attention.forward().nvlinkSeconds() + attention.backward().nvlinkSeconds();
         double checkpoint = tokens * model.hidden() * b;
         double offloadSeconds = setting.offload() ? links.hostCopy(2 * checkpoint) : 0;
-        double hidden = Math.max(0, zeroSeconds - layerCompute) + Math.max(0, offloadSeconds - layerCompute);
+        double hidden = Math.max(0, zeroSeconds + attentionOnZeroLinks - layerCompute) + Math.max(0, offloadSeconds - layerCompute);
 
         double exposed = model.layers() * (2 * attention.forward().exposedSeconds() + attention.backward().exposedSeconds() + hidden);
         double head = 3 * 2 * tokens * model.hidden() * model.vocab();

@@ -24,7 +24,7 @@ final class FpdtCost {
         // one chunk's share on this rank after the all-to-all: S/u tokens on H/P heads
         double qChunk = q / chunks;
         double kvChunk = shard.kvBytes(kvHeads) / chunks;
-        double lseChunk = shard.tokens() * shard.model().heads() * Shard.FP32 / chunks;
+        double lseChunk = shard.lseBytes() / chunks;
 
         double exchange = chunks * (links.allToAll(qkv / chunks, group) + links.allToAll(q / chunks, group));
         double sent = Links.allToAllBytes(qkv + q, p);
@@ -32,10 +32,15 @@ final class FpdtCost {
         double diagonals = chunks * (shard.causal() ? 0.5 : 1.0);
         double pairs = shard.causal() ? chunks * (chunks - 1) / 2.0 : chunks * (chunks - 1.0);
 
-        AttentionCost.Phase forward = AttentionCost.Phase.blocking(diagonals * shard.forwardSeconds(pairFlops), exchange, sent)
+        boolean network = links.spansNodes(group);
+        // forward also brings each chunk's fp32 log-sum-exp home with its output
+        double lseBack = chunks * links.allToAll(lseChunk, group);
+        double lseSent = Links.allToAllBytes(shard.lseBytes(), p);
+        AttentionCost.Phase forward = AttentionCost.Phase.blocking(diagonals * shard.forwardSeconds(pairFlops), exchange + lseBack,
+                        sent + lseSent, network)
                 .then(pairs(pairs, shard.forwardSeconds(pairFlops), offload ? links.hostCopy(kvChunk) : 0));
         double fetchBackward = links.hostCopy(2 * qChunk + 2 * qChunk * grad + 2 * lseChunk);  // q, dO in; dQ in and out
-        AttentionCost.Phase backward = AttentionCost.Phase.blocking(diagonals * shard.backwardSeconds(pairFlops), exchange, sent)
+        AttentionCost.Phase backward = AttentionCost.Phase.blocking(diagonals * shard.backwardSeconds(pairFlops), exchange, sent, network)
                 .then(pairs(pairs, shard.backwardSeconds(pairFlops), offload ? fetchBackward : 0));
 
         double whole = 2 * q + shard.kvBytes(kvHeads) + shard.outputAccumulatorBytes();   // q, k, v, o, lse of every chunk
@@ -48,6 +53,6 @@ final class FpdtCost {
     /** Off-diagonal chunk pairs, each overlapping its compute with the next chunk's fetch from host. */
     private static AttentionCost.Phase pairs(double count, double computeSeconds, double fetchSeconds) {
         double waits = count * Math.max(0, fetchSeconds - computeSeconds);
-        return new AttentionCost.Phase(count * computeSeconds + waits, waits, 0);
+        return AttentionCost.Phase.local(count * computeSeconds + waits, waits);
     }
 }

@@ -22,10 +22,13 @@ final class HybridCost {
         double flops = shard.attentionFlops() / ring;
         double exchange = links.allToAll(qkv, group) + links.allToAll(o, group);
         double exchanged = Links.allToAllBytes(qkv + o, ulysses);
-        AttentionCost.Phase forward = AttentionCost.Phase.blocking(0, exchange, exchanged)
-                .then(AttentionCost.Phase.ring(ring, shard.forwardSeconds(flops), links.ringStep(kv, ringGroup), kv));
-        AttentionCost.Phase backward = AttentionCost.Phase.blocking(0, exchange, exchanged)
-                .then(AttentionCost.Phase.ring(ring, shard.backwardSeconds(flops), links.ringStep(kv + kvGrad, ringGroup), kv + kvGrad));
+        double lseBack = links.allToAll(shard.lseBytes(), group);
+        boolean exchangeOnNetwork = links.spansNodes(group);
+        AttentionCost.Phase forward = AttentionCost.Phase.blocking(0, exchange + lseBack,
+                        exchanged + Links.allToAllBytes(shard.lseBytes(), ulysses), exchangeOnNetwork)
+                .then(AttentionCost.Phase.ring(ring, shard.forwardSeconds(flops), links.ringStep(kv, ringGroup), kv, links.spansNodes(ringGroup)));
+        AttentionCost.Phase backward = AttentionCost.Phase.blocking(0, exchange, exchanged, exchangeOnNetwork)
+                .then(RingCost.backward(ring, shard.backwardSeconds(flops), kv, kvGrad, links, ringGroup));
         double buffers = 2 * (qkv + o) + 2 * (kv + kvGrad) + shard.outputAccumulatorBytes() + qkv * Shard.FP32 / shard.bytes();
         return new AttentionCost(forward, backward, buffers, 0, shard.tokens());
     }

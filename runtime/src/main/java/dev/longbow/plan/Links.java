@@ -18,7 +18,8 @@ final class Links {
         return cluster.node(a) == cluster.node(b);
     }
 
-    private boolean spansNodes(int[] group) {
+    /** Whether the group's members sit on more than one node, so its transfers ride the network. */
+    boolean spansNodes(int[] group) {
         for (int r : group) {
             if (!sameNode(r, group[0])) {
                 return true;

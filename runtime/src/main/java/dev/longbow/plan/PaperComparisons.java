@@ -52,23 +52,47 @@ public record PaperComparisons(String paper, String source, String setting, Stri
         return rows;
     }
 
+    /** WallFacer's fastest setting against Ring at one point: the model's step times. */
+    public record WallFacerGain(int gpus, long seqLen, Setting best, double ringSeconds, double bestSeconds) {
+        public double speedup() {
+            return ringSeconds / bestSeconds - 1;
+        }
+    }
+
     /**
-     * The model's best end-to-end speedup of WallFacer over Ring for GPT-7B on 64 H100s (8 nodes)
-     * over 64K to 512K tokens, the setting of the paper's "up to 77.12%" on GPT models.
+     * The points of the paper's GPT runs that its summaries name: 8K tokens per GPU on 8 to 64 GPUs
+     * (weak scaling), and 64K to 512K tokens on 64 GPUs.
      */
-    public static double wallFacerBestSpeedup() {
-        ClusterSpec cluster = ClusterSpec.preset("h100").withNodes(8);
-        double best = 0;
-        for (long n = 64 << 10; n <= 512 << 10; n *= 2) {
-            CostModel costs = new CostModel(ModelShape.preset("gpt-7b"), n, true, cluster);
-            double ring = costs.estimate(Setting.ring(64, false)).stepSeconds();
-            for (int c : new int[] {2, 4, 8}) {
+    public static final List<long[]> WALLFACER_POINTS = List.of(new long[] {8, 64 << 10}, new long[] {16, 128 << 10},
+            new long[] {32, 256 << 10}, new long[] {64, 64 << 10}, new long[] {64, 128 << 10}, new long[] {64, 256 << 10},
+            new long[] {64, 512 << 10});
+
+    /**
+     * GPT-7B on H100 nodes of 8, the {@code h100} preset with {@code network} bytes/s per GPU
+     * between nodes: the fastest WallFacer setting (team size, arrangement) against Ring, at
+     * {@link #WALLFACER_POINTS}.
+     */
+    public static List<WallFacerGain> wallFacerGains(double network) {
+        List<WallFacerGain> gains = new ArrayList<>();
+        for (long[] point : WALLFACER_POINTS) {
+            int gpus = (int) point[0];
+            ClusterSpec h100 = ClusterSpec.preset("h100");
+            ClusterSpec cluster = h100.withNodes(gpus / h100.gpusPerNode())
+                    .withLinks(h100.nvlink(), h100.nvlinkLatency(), network, h100.networkLatency());
+            CostModel costs = new CostModel(ModelShape.preset("gpt-7b"), point[1], true, cluster);
+            Estimate best = costs.estimate(Setting.ring(gpus, false));
+            double ring = best.stepSeconds();
+            for (int c = 2; c * c <= gpus; c *= 2) {
                 for (boolean teams : new boolean[] {true, false}) {
-                    best = Math.max(best, ring / costs.estimate(Setting.wallFacer(64, c, teams, false)).stepSeconds() - 1);
+                    Estimate e = costs.estimate(Setting.wallFacer(gpus, c, teams, false));
+                    if (e.stepSeconds() < best.stepSeconds()) {
+                        best = e;
+                    }
                 }
             }
+            gains.add(new WallFacerGain(gpus, point[1], best.setting(), ring, best.stepSeconds()));
         }
-        return best;
+        return gains;
     }
 
     private static PaperComparisons p2pRow(String scheme, int p, double paper, double predicted) {

@@ -44,6 +44,41 @@ public final class PlanReport {
         return e.stepSeconds() <= best ? "best, " + bound : String.format(Locale.ROOT, "+%.0f%%, %s", 100 * (e.stepSeconds() / best - 1), bound);
     }
 
+    /** WallFacer's fastest setting against Ring, point by point. */
+    public static String gains(List<PaperComparisons.WallFacerGain> gains) {
+        StringBuilder b = new StringBuilder("| GPUs | tokens | per GPU | Ring step (s) | fastest WallFacer | its step (s) | gain |\n"
+                + "|---:|---:|---:|---:|---|---:|---:|\n");
+        for (PaperComparisons.WallFacerGain g : gains) {
+            b.append(String.format(Locale.ROOT, "| %d | %s | %s | %.2f | %s | %.2f | %s |%n", g.gpus(), PaperComparisons.tokens(g.seqLen()),
+                    PaperComparisons.tokens(g.seqLen() / g.gpus()), g.ringSeconds(),
+                    g.best().scheme() == Setting.Scheme.RING ? "none faster" : g.best().knobs(), g.bestSeconds(), percent(g.speedup())));
+        }
+        return b.toString();
+    }
+
+    /** The gain at every point (columns) for each network bandwidth per GPU (rows, bytes/s). */
+    public static String gainsByNetwork(double... networks) {
+        StringBuilder b = new StringBuilder("| network per GPU |");
+        StringBuilder rule = new StringBuilder("|---:|");
+        for (long[] point : PaperComparisons.WALLFACER_POINTS) {
+            b.append(String.format(Locale.ROOT, " %d GPUs, %s |", point[0], PaperComparisons.tokens(point[1])));
+            rule.append("---:|");
+        }
+        b.append('\n').append(rule).append('\n');
+        for (double network : networks) {
+            b.append(String.format(Locale.ROOT, "| %.0f GB/s |", network / 1e9));
+            for (PaperComparisons.WallFacerGain g : PaperComparisons.wallFacerGains(network)) {
+                b.append(' ').append(percent(g.speedup())).append(" |");
+            }
+            b.append('\n');
+        }
+        return b.toString();
+    }
+
+    private static String percent(double gain) {
+        return String.format(Locale.ROOT, "%.0f%%", 100 * gain);
+    }
+
     public static String comparisons(List<PaperComparisons> rows) {
         StringBuilder b = new StringBuilder("| paper | source | setting | quantity | published | model | tolerance | within |\n|---|---|---|---|---:|---:|---|---|\n");
         for (PaperComparisons r : rows) {

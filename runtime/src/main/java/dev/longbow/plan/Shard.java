@@ -31,6 +31,11 @@ record Shard(ModelShape model, long seqLen, int ranks, boolean causal, ClusterSp
         return kvBytes(model.kvHeads());
     }
 
+    /** The fp32 log-sum-exp of the shard's rows. */
+    double lseBytes() {
+        return tokens() * model.heads() * FP32;
+    }
+
     /** The fp32 running output and its log-sum-exp. */
     double outputAccumulatorBytes() {
         return tokens() * model.heads() * (model.headDim() + 1.0) * FP32;

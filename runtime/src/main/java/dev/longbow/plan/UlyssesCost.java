@@ -15,9 +15,13 @@ final class UlyssesCost {
         int u = group.length;
         double exchange = links.allToAll(qkv, group) + links.allToAll(o, group);
         double sent = Links.allToAllBytes(qkv + o, u);
+        // forward also brings each rank's fp32 log-sum-exp home with its output
+        double lseBack = links.allToAll(shard.lseBytes(), group);
+        double lseSent = Links.allToAllBytes(shard.lseBytes(), u);
         double flops = shard.attentionFlops();
-        AttentionCost.Phase forward = AttentionCost.Phase.blocking(shard.forwardSeconds(flops), exchange, sent);
-        AttentionCost.Phase backward = AttentionCost.Phase.blocking(shard.backwardSeconds(flops), exchange, sent);
+        boolean network = links.spansNodes(group);
+        AttentionCost.Phase forward = AttentionCost.Phase.blocking(shard.forwardSeconds(flops), exchange + lseBack, sent + lseSent, network);
+        AttentionCost.Phase backward = AttentionCost.Phase.blocking(shard.backwardSeconds(flops), exchange, sent, network);
         // the head-sharded q, k, v, o and their send buffers; fp32 dQ, dK, dV accumulators
         double gradients = qkv * Shard.FP32 / shard.bytes();
         double buffers = 2 * (qkv + o) + shard.outputAccumulatorBytes() + gradients;

@@ -19,13 +19,26 @@ class CostModelTest {
     }
 
     @Test
-    void ringMovesPMinusOneKvBlocksForwardAndAddsTheFp32GradientsBackward() {
+    void ringMovesPMinusOneKvBlocksForwardAndTheirFp32GradientsPTimesBackward() {
         ClusterSpec cluster = ClusterSpec.preset("h100");
         long s = 64 << 10;
         CostModel.AttentionPass pass = new CostModel(LLAMA, s, true, cluster).attentionPass(Setting.ring(8, false));
         double kvBlock = 2.0 * (s / 8) * LLAMA.kvHeads() * LLAMA.headDim() * 2;   // K and V, bf16
         assertEquals(7 * kvBlock, pass.forwardBytes(), 1e-6 * kvBlock);
-        assertEquals(7 * (kvBlock + 2 * kvBlock), pass.backwardBytes(), 1e-6 * kvBlock);
+        // the gradients follow their block all the way round: the 8th send brings them home
+        assertEquals(7 * kvBlock + 8 * 2 * kvBlock, pass.backwardBytes(), 1e-6 * kvBlock);
+    }
+
+    @Test
+    void noStepMovesItsBytesFasterThanTheNetworkCarriesThem() {
+        // Every byte a ring rank sends (K/V, gradients, ZeRO-3's gathers and reduce-scatters) goes to
+        // its successor; the last rank of each node sends all of it over the network.
+        ClusterSpec cluster = ClusterSpec.preset("h100").withNodes(8);
+        for (long s = 64 << 10; s <= 512 << 10; s *= 2) {
+            Estimate ring = new CostModel(ModelShape.preset("gpt-7b"), s, true, cluster).estimate(Setting.ring(64, false));
+            double wire = ring.bytesSent() / cluster.network();
+            assertTrue(ring.stepSeconds() >= wire, "S=" + s + ": step " + ring.stepSeconds() + " s but its bytes need " + wire + " s on the network");
+        }
     }
 
     @Test
@@ -62,9 +75,12 @@ class CostModelTest {
         ClusterSpec cluster = ClusterSpec.preset("h100").withNodes(8);
         CostModel costs = new CostModel(ModelShape.preset("gpt-7b"), 64 << 10, true, cluster);
         Estimate ring = costs.estimate(Setting.ring(64, false));
-        Estimate wallFacer = costs.estimate(Setting.wallFacer(64, 2, true, false));
+        Estimate teamsOfTwo = costs.estimate(Setting.wallFacer(64, 2, true, false));
+        Estimate teamsOfFour = costs.estimate(Setting.wallFacer(64, 4, true, false));
         assertTrue(ring.communicationBound());
-        assertTrue(wallFacer.exposedSeconds() < ring.exposedSeconds() / 2, ring.exposedSeconds() + " vs " + wallFacer.exposedSeconds());
+        assertTrue(teamsOfTwo.exposedSeconds() < ring.exposedSeconds(), ring.exposedSeconds() + " vs " + teamsOfTwo.exposedSeconds());
+        // a quarter of Ring's point-to-point volume in 3 steps instead of 63
+        assertTrue(teamsOfFour.exposedSeconds() < ring.exposedSeconds() / 2, ring.exposedSeconds() + " vs " + teamsOfFour.exposedSeconds());
     }
 
     @Test

@@ -18,10 +18,10 @@ class PaperComparisonsTest {
     void ulyssesSendsFourNhOverPPerLayerWhateverTheScaleWhenNAndPGrowTogether() {
         List<PaperComparisons> rows = PaperComparisons.ulysses();
         assertAllWithin(rows);
-        // N/P is fixed across the rows, so the per-rank volume may grow only by the (P-1)/P factor: under 1/8
+        // N/P is fixed across the rows, so the per-rank volume may grow only by the (P-1)/P factor: (63/64) / (7/8) = 1 + 1/8
         double first = Double.parseDouble(rows.getFirst().predicted());
         double last = Double.parseDouble(rows.getLast().predicted());
-        assertTrue(last / first < 1 + 1.0 / 8, "Ulysses' per-rank volume grew from " + first + " to " + last);
+        assertTrue(last / first <= (1 + 1.0 / 8) * (1 + 1e-9), "Ulysses' per-rank volume grew from " + first + " to " + last);
     }
 
     @Test
