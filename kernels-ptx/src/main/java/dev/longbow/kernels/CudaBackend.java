@@ -2,6 +2,7 @@ package dev.longbow.kernels;
 
 import dev.longbow.backend.AttentionOps;
 import dev.longbow.backend.Backend;
+import dev.longbow.backend.CudaCompute;
 import dev.longbow.backend.ModelOps;
 import dev.longbow.backend.Pending;
 import dev.longbow.backend.TensorOps;
@@ -32,7 +33,7 @@ import java.util.List;
  * <p>Every call makes the context current on the calling thread first, so a backend may be
  * opened on one thread and used on another (one at a time: a backend is one rank's).
  */
-final class CudaBackend implements Backend, Launcher {
+final class CudaBackend implements Backend, CudaCompute, Launcher {
     private static final System.Logger LOG = System.getLogger(CudaBackend.class.getName());
     /** Copies in flight whose completion events are still distinct (see {@link #copyAsync}). */
     private static final int EVENTS = 16;
@@ -113,7 +114,13 @@ final class CudaBackend implements Backend, Launcher {
         return cublas;
     }
 
-    Stream computeStream() {
+    @Override
+    public Context context() {
+        return context;
+    }
+
+    @Override
+    public Stream computeStream() {
         return compute;
     }
 
