@@ -19,7 +19,9 @@
 // Measured: not yet (written without a GPU). Expect well below cuBLAS on H100, which uses wgmma.
 #include "common.cuh"
 
-namespace {
+// A named namespace: an anonymous one mangles with a per-build hash, and the PTX would then differ
+// between checkouts (the staleness check compares it byte for byte).
+namespace gemm_detail {
 
 constexpr int TILE = 128;      // block tile, M and N
 constexpr int THREADS = 256;   // 8 warps: 2 along M (64 rows each) x 4 along N (32 columns each)
@@ -214,7 +216,8 @@ __device__ void gemm(const T* __restrict__ a, const T* __restrict__ b, C* __rest
             }
 }
 
-}  // namespace
+}  // namespace gemm_detail
+using namespace gemm_detail;
 
 // longbow_gemm_<inputs>_<output>_<op(A)><op(B)>, n = as stored, t = transposed. Launch: grid
 // (ceil(N/128), ceil(M/128)), 256 threads, dynamic shared memory
