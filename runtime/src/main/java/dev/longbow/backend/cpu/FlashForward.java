@@ -75,12 +75,14 @@ final class FlashForward {
         for (int k0 = 0; k0 < keys; k0 += BLOCK_K) {
             int kn = Math.min(BLOCK_K, dims.sk() - k0);
             long kPos = params.kStart() + k0;
-            int cols = Tiling.roundUp(Tiling.visibleKeys(qPos + rows - 1, kPos, kn, params.causal()), MicroGemm.WIDTH);
-            MicroGemm.multiply(rows, cols, d, t.q, 0, d, 1, keysT[g], k0 * d, BLOCK_K, t.s, 0, BLOCK_K, false);
-            for (int i = 0; i < rows; i++) {
+            int cols = Tiling.roundUp(Tiling.visibleKeys(qPos + rows - 1, kPos, kn, params.causal()), MicroGemm.LANES);
+            // Rows above the first that sees this block under the mask have nothing to add.
+            int first = params.causal() ? (int) Math.clamp(kPos - qPos, 0, rows) : 0;
+            MicroGemm.multiply(rows - first, cols, d, t.q, first * d, d, 1, keysT[g], k0 * d, BLOCK_K, t.s, first * BLOCK_K, BLOCK_K, false);
+            for (int i = first; i < rows; i++) {
                 softmaxRow(t, i, Tiling.visibleKeys(qPos + i, kPos, kn, params.causal()), cols);
             }
-            MicroGemm.multiply(rows, dp, cols, t.s, 0, BLOCK_K, 1, values[g], k0 * dp, dp, t.o, 0, dp, true);
+            MicroGemm.multiply(rows - first, dp, cols, t.s, first * BLOCK_K, BLOCK_K, 1, values[g], k0 * dp, dp, t.o, first * dp, dp, true);
         }
         for (int i = 0; i < rows; i++) {
             long row = (long) (q0 + i) * dims.hq() + h;
