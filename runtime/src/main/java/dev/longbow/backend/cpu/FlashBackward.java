@@ -177,7 +177,7 @@ final class FlashBackward {
             Arrays.fill(t.ds, at, at + cols, 0f);
             return;
         }
-        SoftmaxRows.exp2Row(t.p, at, visible, cols, c, rowLse2);
+        SoftmaxRows.probabilities(t.p, at, visible, cols, c, rowLse2);
         SoftmaxRows.softmaxGradient(t.p, t.ds, at, cols, rowDelta, params.scale());
     }
 
