@@ -58,11 +58,13 @@ final class CpuTensorOps implements TensorOps {
             FloatRows.load(x, at, xs, 0, n);
             FloatRows.load(y, at, ys, 0, n);
             int i = 0;
+            // One rounding (fma), so a result that cancels stays exact to fp32 before its store.
+            FloatVector a = FloatVector.broadcast(F, alpha);
             for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-                FloatVector.fromArray(F, xs, i).mul(alpha).add(FloatVector.fromArray(F, ys, i)).intoArray(ys, i);
+                FloatVector.fromArray(F, xs, i).fma(a, FloatVector.fromArray(F, ys, i)).intoArray(ys, i);
             }
             for (; i < n; i++) {
-                ys[i] += alpha * xs[i];
+                ys[i] = Math.fma(alpha, xs[i], ys[i]);
             }
             FloatRows.store(ys, 0, y, at, n);
         });
