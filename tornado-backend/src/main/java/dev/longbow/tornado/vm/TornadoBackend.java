@@ -30,8 +30,11 @@ public final class TornadoBackend implements Backend {
     private final TornadoAttention attention = new TornadoAttention(this);
     private final TornadoModelOps model = new TornadoModelOps(this);
     private final Set<HeapAllocation> live = new HashSet<>();
-    /** Set when this rank handed memory to the host: its next launch brings the device up to date first. */
-    private volatile boolean handedToHost;
+    /**
+     * Set when this rank handed memory to the host: its next launch brings the device up to date
+     * first. A new backend starts that way, so its fresh memory may be written from the host.
+     */
+    private volatile boolean handedToHost = true;
     private boolean closed;
 
     private TornadoBackend(DeviceSession session) {
