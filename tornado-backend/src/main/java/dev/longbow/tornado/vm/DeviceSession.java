@@ -35,15 +35,17 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * {@code -Dlongbow.tornado.heap} bytes (default 256m) whose host copy backs every tensor of the
  * device's backends, plus an {@link IntArray} over the same host bytes for the int32 tensors
  * kernels read (token ids, positions). All task graphs live in one execution plan: graph 0
- * uploads the heap, and every kernel graph consumes the heap from the graph run before it and
- * persists it for the next, so the device buffer is shared by all kernels and stays on the
- * device between them. Kernel arguments travel as a small int and a small float array with
+ * puts the heap on the device once, and every other graph consumes the heap from the graph run
+ * before it and persists it for the next, so the device buffer is shared by all kernels and
+ * stays on the device between them. Kernel arguments travel as a small int and a small float array with
  * every launch, so a graph is built once and reused for any tensors.
  *
  * <p><b>Host view.</b> Kernels write the device copy; the host copy catches up when a backend
  * hands its memory to the host ({@link #toHost}): the ranges kernels wrote since the last
  * hand-over are copied back. A backend that handed memory to the host and then launches again
- * first {@link #refresh}es: its writes (and the communicator's) go up with the whole heap.
+ * first {@link #refresh}es: the heap up to its highest live allocation goes up (through a staging
+ * window and a copy kernel, since TornadoVM only sends whole arrays), carrying its writes and the
+ * communicator's.
  *
  * <p><b>No silent fallback.</b> TornadoVM runs a task as sequential Java when it cannot compile
  * it. The session disables that recovery before TornadoVM starts, and runs each kernel's first
@@ -53,6 +55,9 @@ final class DeviceSession {
     static final String HEAP_PROPERTY = "longbow.tornado.heap";
     private static final String DEFAULT_HEAP = "256m";
     private static final Map<Integer, DeviceSession> SESSIONS = new HashMap<>();
+    private static final int STAGE_ELEMENTS = 1 << 20;
+    /** Graphs 0 and 1 put the heap on the device and refresh it; kernel graphs follow. */
+    private static final int FIRST_KERNEL_GRAPH = 2;
 
     private final TornadoDevice device;
     private final FloatArray heap;
@@ -61,18 +66,22 @@ final class DeviceSession {
     private final HeapAllocator allocator;
     private final IntArray args = new IntArray(Launch.INT_SLOTS);
     private final FloatArray scalars = new FloatArray(Launch.FLOAT_SLOTS);
+    /** The window through which a refresh sends host memory up; the int view shares its bytes. */
+    private final FloatArray stage = new FloatArray(STAGE_ELEMENTS);
+    private final IntArray intStage = IntArray.fromSegmentShallow(stage.getSegmentWithHeader());
+    private final WorkerGrid1D stageGrid = new WorkerGrid1D(Kernels.THREADS);
     private final TornadoExecutionPlan plan;
     private final Map<Kernel, WorkerGrid> grids = new HashMap<>();
     private final boolean[] verified = new boolean[Kernel.values().length];
     private final List<long[]> dirty = new ArrayList<>();
     private TornadoExecutionResult last;
-    private Transfers transfers = new Transfers(0, 0, 0);
+    private Transfers transfers = new Transfers(0, 0, 0, 0);
 
     /**
-     * What crossed between host and device since the session started: whole-heap uploads, and
-     * the downloads of kernel writes with their bytes. Kernels exchanging data do not appear.
+     * What crossed between host and device since the session started: refreshes and the bytes
+     * they sent up, downloads of kernel writes and their bytes. Kernels exchanging data do not appear.
      */
-    record Transfers(long uploads, long downloads, long downloadedBytes) {
+    record Transfers(long refreshes, long uploadedBytes, long downloads, long downloadedBytes) {
     }
 
     private DeviceSession(TornadoDevice device, long heapBytes) {
@@ -88,13 +97,22 @@ final class DeviceSession {
         // Every graph ends by reading its int arguments back, a blocking transfer: TornadoVM
         // otherwise returns from execute() with the writes and the kernel still queued, and the
         // host would change the arguments (or the heap) under them.
-        TaskGraph upload = new TaskGraph("upload")
-                .transferToDevice(DataTransferMode.EVERY_EXECUTION, heap, ints)
-                .task("k", Kernels::upload, context, heap, ints, args, scalars)
+        TaskGraph allocate = new TaskGraph("allocate")
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, heap, ints)
+                .task("k", Kernels::allocate, context, heap, ints, args, scalars)
                 .persistOnDevice(heap, ints)
                 .transferToHost(DataTransferMode.EVERY_EXECUTION, args);
-        scheduler.addWorkerGrid("upload.k", new WorkerGrid1D(1));
-        graphs.add(upload.snapshot());
+        scheduler.addWorkerGrid("allocate.k", new WorkerGrid1D(1));
+        graphs.add(allocate.snapshot());
+        TaskGraph stageIn = new TaskGraph("stageIn")
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, stage, intStage, args)
+                .consumeFromDevice(heap, ints)
+                .task("k", Kernels::stageIn, context, heap, ints, args, stage, intStage)
+                .persistOnDevice(heap, ints)
+                .transferToHost(DataTransferMode.EVERY_EXECUTION, args);
+        stageGrid.setLocalWork(Kernels.THREADS, 1, 1);
+        scheduler.addWorkerGrid("stageIn.k", stageGrid);
+        graphs.add(stageIn.snapshot());
         for (Kernel kernel : Kernel.values()) {
             TaskGraph graph = new TaskGraph(kernel.id())
                     .transferToDevice(DataTransferMode.EVERY_EXECUTION, args, scalars)
@@ -180,7 +198,7 @@ final class DeviceSession {
         }
         Kernel kernel = launch.kernel;
         grids.get(kernel).setGlobalWork(Math.toIntExact(launch.globalX), Math.toIntExact(launch.globalY), 1);
-        last = execute(plan, kernel.ordinal() + 1, kernel.id(), deviceName(), !verified[kernel.ordinal()]);
+        last = execute(plan, kernel.ordinal() + FIRST_KERNEL_GRAPH, kernel.id(), deviceName(), !verified[kernel.ordinal()]);
         verified[kernel.ordinal()] = true;
         dirty.addAll(launch.writes);
     }
@@ -260,11 +278,21 @@ final class DeviceSession {
         allocator.free(offset);
     }
 
-    /** Makes the device copy equal to the host copy: the kernels' writes come back first, then the whole heap goes up. */
+    /** Makes the device copy equal to the host copy: the kernels' writes come back first, then the live heap goes up. */
     synchronized void refresh() {
         toHost();
-        last = plan.withGraph(0).execute();
-        transfers = new Transfers(transfers.uploads() + 1, transfers.downloads(), transfers.downloadedBytes());
+        long span = allocator.highWater();
+        long stageBytes = (long) STAGE_ELEMENTS * Float.BYTES;
+        for (long offset = 0; offset < span; offset += stageBytes) {
+            long bytes = Math.min(stageBytes, span - offset);
+            MemorySegment.copy(hostHeap, offset, stage.getSegment(), 0, bytes);
+            args.set(0, Math.toIntExact(offset / Float.BYTES));
+            args.set(1, Math.toIntExact(bytes / Float.BYTES));
+            stageGrid.setGlobalWork(Math.toIntExact((bytes / Float.BYTES + Kernels.THREADS - 1) / Kernels.THREADS * Kernels.THREADS), 1, 1);
+            last = execute(plan, 1, "stageIn", deviceName(), false);
+        }
+        transfers = new Transfers(transfers.refreshes() + 1, transfers.uploadedBytes() + span, transfers.downloads(),
+                transfers.downloadedBytes());
     }
 
     synchronized Transfers transfers() {
@@ -274,7 +302,8 @@ final class DeviceSession {
     private void download(long start, long end) {
         if (end > start) {
             last.transferToHost(new DataRange(heap).withOffset(start).withSize(end - start));
-            transfers = new Transfers(transfers.uploads(), transfers.downloads() + 1, transfers.downloadedBytes() + (end - start) * Float.BYTES);
+            transfers = new Transfers(transfers.refreshes(), transfers.uploadedBytes(), transfers.downloads() + 1,
+                    transfers.downloadedBytes() + (end - start) * Float.BYTES);
         }
     }
 

@@ -66,6 +66,12 @@ final class HeapAllocator {
         }
     }
 
+    /** The end of the last live allocation: nothing above it is in use. */
+    synchronized long highWater() {
+        var last = free.lastEntry();
+        return last != null && last.getKey() + last.getValue() == capacity ? last.getKey() : capacity;
+    }
+
     synchronized long usedBytes() {
         return usedBytes;
     }

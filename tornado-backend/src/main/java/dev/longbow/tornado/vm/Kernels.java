@@ -25,12 +25,24 @@ final class Kernels {
     }
 
     /**
-     * The task of the upload graph, which only moves the heap to the device: it names the heap and
-     * its int view as arguments and never touches them.
+     * The task of the graph that puts the heap on the device once: it names the heap and its int
+     * view as arguments and never touches them.
      */
-    public static void upload(KernelContext kc, FloatArray heap, IntArray ints, IntArray args, FloatArray scalars) {
+    public static void allocate(KernelContext kc, FloatArray heap, IntArray ints, IntArray args, FloatArray scalars) {
         if (kc.globalIdx < 0) {
             heap.set(0, ints.get(0));
+        }
+    }
+
+    /**
+     * Copies a staged window of the host heap into the device heap and its int view: slot 0 the
+     * first element, 1 the count. {@code stage} and {@code intStage} are the same bytes.
+     */
+    public static void stageIn(KernelContext kc, FloatArray heap, IntArray ints, IntArray args, FloatArray stage, IntArray intStage) {
+        int i = kc.globalIdx;
+        if (i < args.get(1)) {
+            heap.set(args.get(0) + i, stage.get(i));
+            ints.set(args.get(0) + i, intStage.get(i));
         }
     }
 }

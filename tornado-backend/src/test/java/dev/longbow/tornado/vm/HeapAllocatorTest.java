@@ -43,6 +43,7 @@ class HeapAllocatorTest {
                 }
                 mark(owner, a, step + 1);
                 live.add(a);
+                assertEquals(highestOwned(owner), heap.highWater(), "high water is the end of the last live block");
             }
         }
         live.forEach(a -> heap.free(a[0]));
@@ -57,6 +58,15 @@ class HeapAllocatorTest {
         var e = assertThrows(IllegalStateException.class, () -> heap.allocate(100));
         assertTrue(e.getMessage().contains("-D" + DeviceSession.HEAP_PROPERTY), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> heap.free(256));
+    }
+
+    private static long highestOwned(int[] owner) {
+        for (int u = owner.length - 1; u >= 0; u--) {
+            if (owner[u] != 0) {
+                return (u + 1L) * Slab.ALIGNMENT;
+            }
+        }
+        return 0;
     }
 
     private static long longestFreeRun(int[] owner) {

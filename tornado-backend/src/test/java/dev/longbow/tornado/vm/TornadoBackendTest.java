@@ -88,7 +88,7 @@ class TornadoBackendTest {
             TORNADO.tensors().scale(dAcc, 0.5f);
             TORNADO.tensors().axpy(2f, dOut, dAcc);
             DeviceSession.Transfers step = session.transfers();
-            assertEquals(handedOver.uploads() + 1, step.uploads(), "one upload, before the first kernel");
+            assertEquals(handedOver.refreshes() + 1, step.refreshes(), "one refresh, before the first kernel");
             assertEquals(handedOver.downloads(), step.downloads(), "nothing comes back between kernels");
             TORNADO.synchronize();
             DeviceSession.Transfers back = session.transfers();
