@@ -8,7 +8,12 @@ module dev.longbow.runtime {
     exports dev.longbow.tensor;
     exports dev.longbow.backend;
     exports dev.longbow.comm;
+    exports dev.longbow.comm.local;
     exports dev.longbow.parallel;
 
     uses dev.longbow.backend.BackendProvider;
+    uses dev.longbow.comm.RankLauncher;
+
+    provides dev.longbow.backend.BackendProvider with dev.longbow.backend.cpu.CpuBackendProvider;
+    provides dev.longbow.comm.RankLauncher with dev.longbow.comm.local.LocalLauncher;
 }

@@ -1,6 +1,7 @@
 package dev.longbow.backend;
 
 import dev.longbow.tensor.Allocation;
+import dev.longbow.tensor.HostAllocation;
 import dev.longbow.tensor.Placement;
 import dev.longbow.tensor.Tensor;
 
@@ -22,6 +23,15 @@ public interface Backend extends AutoCloseable {
 
     /** A block of this backend's memory; the caller owns it. */
     Allocation allocate(long bytes);
+
+    /**
+     * A block of host memory that {@link #copyAsync} moves to and from this backend's memory
+     * without blocking the host: page-locked on a GPU. The caller owns it. Schemes offload
+     * activations here (FPDT).
+     */
+    default Allocation allocateHost(long bytes) {
+        return new HostAllocation(bytes);
+    }
 
     TensorOps tensors();
 

@@ -10,4 +10,13 @@ public interface Pending {
     Pending DONE = () -> { };
 
     void await();
+
+    /** One handle for several transfers: awaits each in turn. */
+    static Pending all(Pending... pending) {
+        return () -> {
+            for (Pending p : pending) {
+                p.await();
+            }
+        };
+    }
 }

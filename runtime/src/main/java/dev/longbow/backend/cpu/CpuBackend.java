@@ -1,0 +1,84 @@
+package dev.longbow.backend.cpu;
+
+import dev.longbow.backend.AttentionOps;
+import dev.longbow.backend.Backend;
+import dev.longbow.backend.ModelOps;
+import dev.longbow.backend.Pending;
+import dev.longbow.backend.TensorOps;
+import dev.longbow.tensor.Allocation;
+import dev.longbow.tensor.HostAllocation;
+import dev.longbow.tensor.Placement;
+import dev.longbow.tensor.Tensor;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * One rank's CPU "device". Compute runs on the JVM-wide pool of {@link CpuThreads} and has
+ * finished when a call returns, so program order is the stream order. Copies run on a copy
+ * thread instead, chained so that one backend's copies happen in the order they were issued:
+ * the copy stream, overlapping compute as a DMA engine would.
+ */
+final class CpuBackend implements Backend {
+    private static final ExecutorService COPIES = Executors.newCachedThreadPool(CpuThreads.daemonThreads("longbow-cpu-copy-", false));
+
+    private final CpuTensorOps tensors = new CpuTensorOps();
+    private final CpuAttention attention = new CpuAttention();
+    private CompletableFuture<Void> lastCopy = CompletableFuture.completedFuture(null);
+
+    @Override
+    public String name() {
+        return CpuBackendProvider.NAME;
+    }
+
+    @Override
+    public Placement placement() {
+        return Placement.HOST;
+    }
+
+    @Override
+    public Allocation allocate(long bytes) {
+        return new HostAllocation(bytes);
+    }
+
+    @Override
+    public TensorOps tensors() {
+        return tensors;
+    }
+
+    @Override
+    public AttentionOps attention() {
+        return attention;
+    }
+
+    @Override
+    public ModelOps model() {
+        throw new UnsupportedOperationException("the cpu backend's ModelOps (CpuModelOps) come from the training "
+                + "branch and are not wired in yet");
+    }
+
+    @Override
+    public synchronized Pending copyAsync(Tensor src, Tensor dst) {
+        CpuTensorOps.requireHost(src, dst);
+        if (src.dtype() != dst.dtype() || src.numel() != dst.numel()) {
+            throw new IllegalArgumentException("copyAsync needs the same dtype and element count: " + src + " -> " + dst);
+        }
+        CompletableFuture<Void> copy = lastCopy.thenRunAsync(() -> tensors.copy(src, dst), COPIES);
+        lastCopy = copy;
+        return copy::join;
+    }
+
+    @Override
+    public void synchronize() {
+        CompletableFuture<Void> last;
+        synchronized (this) {
+            last = lastCopy;
+        }
+        last.join();
+    }
+
+    @Override
+    public void close() {
+        synchronize();
+    }
+}

@@ -1,0 +1,191 @@
+package dev.longbow.backend.cpu;
+
+import static dev.longbow.backend.cpu.Tiling.BLOCK_K;
+import static dev.longbow.backend.cpu.Tiling.BLOCK_Q;
+
+import dev.longbow.backend.AttentionParams;
+import dev.longbow.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * Flash attention backward (FlashAttention-2): per key block, walk the query blocks that see it,
+ * recompute {@code P = 2^(c s - lse / ln 2)} from the saved log-sum-exp, and form
+ * {@code dP = dO V^T}, {@code dS = scale * P * (dP - D)} with {@code D = rowsum(dO * O)};
+ * then {@code dV += P^T dO}, {@code dK += dS^T Q}, {@code dQ += dS K}.
+ *
+ * <p>No two threads write the same memory: a work item owns one key/value head and a contiguous
+ * chunk of its key blocks, so it owns those rows of dK and dV outright. dQ rows receive from every
+ * chunk, so each item adds into its own partial dQ for its query heads, and a last pass sums the
+ * chunks' partials into dq row by row. With at least twice as many key/value heads as threads
+ * there is one chunk per head and the partial is just a staging buffer.
+ */
+final class FlashBackward {
+    private final AttentionDims dims;
+    private final AttentionParams params;
+    private final int dp;
+    private final float c;
+    private final int queryRows;
+    /** Per key/value head. */
+    private final float[][] keysT;
+    private final float[][] keys;
+    private final float[][] valuesT;
+    /** Per query head: padded rows of q and dout, the lse in base 2, and D = rowsum(dout * out). */
+    private final float[][] queries;
+    private final float[][] douts;
+    private final float[][] lse2;
+    private final float[][] delta;
+
+    private FlashBackward(AttentionDims dims, AttentionParams params, Tensor q, Tensor k, Tensor v,
+                          Tensor out, Tensor lse, Tensor dout) {
+        this.dims = dims;
+        this.params = params;
+        this.dp = Tiling.paddedDim(dims.d());
+        this.c = params.scale() * SoftmaxRows.LOG2_E;
+        this.queryRows = Tiling.roundUp(dims.sq(), BLOCK_Q);
+        int keyRows = Tiling.roundUp(dims.sk(), BLOCK_K);
+        keysT = new float[dims.hkv()][];
+        keys = new float[dims.hkv()][];
+        valuesT = new float[dims.hkv()][];
+        CpuThreads.parallelFor(dims.hkv(), g -> {
+            keysT[g] = Tiling.packTransposedBlocks(k, g);
+            keys[g] = Tiling.packRows(k, g, keyRows, dp);
+            valuesT[g] = Tiling.packTransposedBlocks(v, g);
+        });
+        queries = new float[dims.hq()][];
+        douts = new float[dims.hq()][];
+        lse2 = new float[dims.hq()][];
+        delta = new float[dims.hq()][];
+        CpuThreads.parallelFor(dims.hq(), h -> {
+            queries[h] = Tiling.packRows(q, h, queryRows, dp);
+            douts[h] = Tiling.packRows(dout, h, queryRows, dp);
+            float[] outRows = Tiling.packRows(out, h, queryRows, dp);
+            lse2[h] = new float[dims.sq()];
+            delta[h] = new float[dims.sq()];
+            for (int i = 0; i < dims.sq(); i++) {
+                lse2[h][i] = lse.getFloat((long) i * dims.hq() + h) * SoftmaxRows.LOG2_E;
+                double sum = 0;
+                for (int e = 0; e < dims.d(); e++) {
+                    sum += (double) douts[h][i * dp + e] * outRows[i * dp + e];
+                }
+                delta[h][i] = (float) sum;
+            }
+        });
+    }
+
+    static void run(AttentionDims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dout,
+                    Tensor dq, Tensor dk, Tensor dv, AttentionParams params) {
+        new FlashBackward(dims, params, q, k, v, out, lse, dout).compute(dq, dk, dv);
+    }
+
+    /** One worker's tiles. */
+    private final class Scratch {
+        final float[] p = new float[BLOCK_Q * BLOCK_K];
+        final float[] ds = new float[BLOCK_Q * BLOCK_K];
+        final float[] dk = new float[BLOCK_K * dp];
+        final float[] dv = new float[BLOCK_K * dp];
+    }
+
+    private void compute(Tensor dq, Tensor dk, Tensor dv) {
+        int[] chunkStarts = balancedChunks(Math.clamp(Tiling.blocks(2 * CpuThreads.COUNT, dims.hkv()), 1,
+                Math.max(1, Tiling.blocks(dims.sk(), BLOCK_K))));
+        int chunks = chunkStarts.length - 1;
+        // dqPartial[g * chunks + chunk]: [group][queryRows][dp] for the query heads of kv head g.
+        float[][] dqPartial = new float[dims.hkv() * chunks][];
+        CpuThreads.parallelFor(dims.hkv() * chunks, w -> new Scratch(), (Scratch t, int item) -> {
+            int g = item / chunks;
+            int chunk = item % chunks;
+            float[] dqPart = new float[dims.group() * queryRows * dp];
+            for (int kb = chunkStarts[chunk]; kb < chunkStarts[chunk + 1]; kb++) {
+                keyBlock(t, g, kb, dqPart, dk, dv);
+            }
+            dqPartial[item] = dqPart;
+        });
+        int rowBlocks = Tiling.blocks(dims.sq(), BLOCK_Q);
+        CpuThreads.parallelFor(dims.hq() * rowBlocks, item -> {
+            int h = item / rowBlocks;
+            int g = h / dims.group();
+            int at = (h % dims.group()) * queryRows * dp;
+            for (int i = item % rowBlocks * BLOCK_Q; i < Math.min(dims.sq(), (item % rowBlocks + 1) * BLOCK_Q); i++) {
+                for (int chunk = 0; chunk < chunks; chunk++) {
+                    FloatRows.add(dqPartial[g * chunks + chunk], at + i * dp, dq, ((long) i * dims.hq() + h) * dims.d(), dims.d());
+                }
+            }
+        });
+    }
+
+    /** dK, dV of key block kb of kv head g, and its share of dQ for the group's query heads. */
+    private void keyBlock(Scratch t, int g, int kb, float[] dqPart, Tensor dk, Tensor dv) {
+        int d = dims.d();
+        int k0 = kb * BLOCK_K;
+        int kn = Math.min(BLOCK_K, dims.sk() - k0);
+        long kPos = params.kStart() + k0;
+        Arrays.fill(t.dk, 0f);
+        Arrays.fill(t.dv, 0f);
+        for (int member = 0; member < dims.group(); member++) {
+            int h = g * dims.group() + member;
+            for (int q0 = 0; q0 < dims.sq(); q0 += BLOCK_Q) {
+                int rows = Math.min(BLOCK_Q, dims.sq() - q0);
+                long qPos = params.qStart() + q0;
+                int cols = Tiling.roundUp(Tiling.visibleKeys(qPos + rows - 1, kPos, kn, params.causal()), MicroGemm.WIDTH);
+                if (cols == 0) {
+                    continue;
+                }
+                MicroGemm.multiply(rows, cols, d, queries[h], q0 * dp, dp, 1, keysT[g], k0 * d, BLOCK_K, t.p, 0, BLOCK_K, false);
+                MicroGemm.multiply(rows, cols, d, douts[h], q0 * dp, dp, 1, valuesT[g], k0 * d, BLOCK_K, t.ds, 0, BLOCK_K, false);
+                for (int i = 0; i < rows; i++) {
+                    gradientRow(t, i, Tiling.visibleKeys(qPos + i, kPos, kn, params.causal()), cols,
+                            lse2[h][q0 + i], delta[h][q0 + i]);
+                }
+                MicroGemm.multiply(cols, dp, rows, t.p, 0, 1, BLOCK_K, douts[h], q0 * dp, dp, t.dv, 0, dp, true);
+                MicroGemm.multiply(cols, dp, rows, t.ds, 0, 1, BLOCK_K, queries[h], q0 * dp, dp, t.dk, 0, dp, true);
+                MicroGemm.multiply(rows, dp, cols, t.ds, 0, BLOCK_K, 1, keys[g], k0 * dp, dp,
+                        dqPart, (member * queryRows + q0) * dp, dp, true);
+            }
+        }
+        for (int j = 0; j < kn; j++) {
+            long row = ((long) (k0 + j) * dims.hkv() + g) * d;
+            FloatRows.add(t.dk, j * dp, dk, row, d);
+            FloatRows.add(t.dv, j * dp, dv, row, d);
+        }
+    }
+
+    /** Row i: scores to probabilities P (in t.p), dP (in t.ds) to dS = scale * P * (dP - D). */
+    private void gradientRow(Scratch t, int i, int visible, int cols, float rowLse2, float rowDelta) {
+        int at = i * BLOCK_K;
+        if (visible == 0 || rowLse2 == Float.NEGATIVE_INFINITY) {
+            Arrays.fill(t.p, at, at + cols, 0f);
+            Arrays.fill(t.ds, at, at + cols, 0f);
+            return;
+        }
+        SoftmaxRows.exp2Row(t.p, at, visible, cols, c, rowLse2);
+        float scale = params.scale();
+        for (int j = 0; j < cols; j++) {
+            t.ds[at + j] = scale * t.p[at + j] * (t.ds[at + j] - rowDelta);
+        }
+    }
+
+    /**
+     * Splits the key blocks into at most {@code chunks} contiguous runs of about equal work (the
+     * query rows that see each block, under a causal mask); returns the run boundaries.
+     */
+    private int[] balancedChunks(int chunks) {
+        int blocks = Tiling.blocks(dims.sk(), BLOCK_K);
+        long[] work = new long[blocks + 1];
+        for (int kb = 0; kb < blocks; kb++) {
+            long kPos = params.kStart() + (long) kb * BLOCK_K;
+            long seen = params.causal() ? Math.clamp(params.qStart() + dims.sq() - kPos, 0, dims.sq()) : dims.sq();
+            work[kb + 1] = work[kb] + seen;
+        }
+        int[] starts = new int[chunks + 1];
+        int kb = 0;
+        for (int chunk = 1; chunk < chunks; chunk++) {
+            long target = work[blocks] * chunk / chunks;
+            while (kb < blocks && work[kb] < target) {
+                kb++;
+            }
+            starts[chunk] = kb;
+        }
+        starts[chunks] = blocks;
+        return starts;
+    }
+}

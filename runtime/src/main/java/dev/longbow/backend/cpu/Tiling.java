@@ -1,0 +1,71 @@
+package dev.longbow.backend.cpu;
+
+import dev.longbow.tensor.Tensor;
+
+/**
+ * Block sizes of the flash kernels and the fp32 packings of one head that they read. A head of a
+ * {@code [S, H, D]} tensor is packed either as rows ({@code [S', D']}, D' = D rounded up to
+ * {@link MicroGemm#WIDTH}) or as transposed key blocks ({@code [S'/BLOCK_K][D][BLOCK_K]}), S'
+ * rounded up to whole blocks; padding is zero.
+ */
+final class Tiling {
+    /** Query rows per tile: one work item of the forward pass. */
+    static final int BLOCK_Q = 64;
+    /** Keys per tile. A multiple of {@link MicroGemm#WIDTH}. */
+    static final int BLOCK_K = 64;
+
+    private Tiling() {
+    }
+
+    static int paddedDim(int d) {
+        return roundUp(d, MicroGemm.WIDTH);
+    }
+
+    static int blocks(int n, int block) {
+        return (n + block - 1) / block;
+    }
+
+    static int roundUp(int n, int multiple) {
+        return blocks(n, multiple) * multiple;
+    }
+
+    /**
+     * Keys of a block that query position {@code qPos} may see: the block starts at global
+     * position {@code kPos}, holds {@code keys} keys, and a causal mask hides keys after qPos.
+     */
+    static int visibleKeys(long qPos, long kPos, int keys, boolean causal) {
+        return causal ? (int) Math.max(0, Math.min(keys, qPos - kPos + 1)) : keys;
+    }
+
+    /** Head {@code head} of {@code t [S, H, D]} as rows {@code [rows, dp]}, zero beyond S and D. */
+    static float[] packRows(Tensor t, int head, int rows, int dp) {
+        int s = Math.toIntExact(t.dim(0));
+        int heads = Math.toIntExact(t.dim(1));
+        int d = Math.toIntExact(t.dim(2));
+        float[] packed = new float[rows * dp];
+        for (int i = 0; i < s; i++) {
+            FloatRows.load(t, ((long) i * heads + head) * d, packed, i * dp, d);
+        }
+        return packed;
+    }
+
+    /**
+     * Head {@code head} of {@code t [S, H, D]} transposed block by block: element (i, e) at
+     * {@code [(i / BLOCK_K) * D * BLOCK_K + e * BLOCK_K + i % BLOCK_K]}, zero beyond S.
+     */
+    static float[] packTransposedBlocks(Tensor t, int head) {
+        int s = Math.toIntExact(t.dim(0));
+        int heads = Math.toIntExact(t.dim(1));
+        int d = Math.toIntExact(t.dim(2));
+        float[] packed = new float[blocks(s, BLOCK_K) * BLOCK_K * d];
+        float[] row = new float[d];
+        for (int i = 0; i < s; i++) {
+            FloatRows.load(t, ((long) i * heads + head) * d, row, 0, d);
+            int at = (i / BLOCK_K) * d * BLOCK_K + i % BLOCK_K;
+            for (int e = 0; e < d; e++) {
+                packed[at + e * BLOCK_K] = row[e];
+            }
+        }
+        return packed;
+    }
+}

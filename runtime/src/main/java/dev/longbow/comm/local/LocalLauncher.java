@@ -1,0 +1,30 @@
+package dev.longbow.comm.local;
+
+import dev.longbow.comm.RankLauncher;
+import dev.longbow.comm.RankLaunchers;
+import dev.longbow.comm.RankTask;
+import java.util.List;
+
+/** Ranks as threads of this JVM with the in-process communicator: any backend computing in host memory. */
+public final class LocalLauncher implements RankLauncher {
+
+    @Override
+    public String name() {
+        return RankLaunchers.LOCAL;
+    }
+
+    @Override
+    public String unavailableReason() {
+        return null;
+    }
+
+    @Override
+    public boolean serves(String backendName) {
+        return true;
+    }
+
+    @Override
+    public <T> List<T> run(int ranks, String backendName, RankTask<T> task) {
+        return LocalRanks.run(ranks, backendName, task);
+    }
+}

@@ -1,0 +1,294 @@
+package dev.longbow.parallel;
+
+import dev.longbow.backend.Backend;
+import dev.longbow.backend.Pending;
+import dev.longbow.comm.Communicator;
+import dev.longbow.tensor.DType;
+import dev.longbow.tensor.Slab;
+import dev.longbow.tensor.Tensor;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.IntStream;
+
+/**
+ * FPDT, the Fully Pipelined Distributed Transformer (arXiv 2408.16978): Ulysses over chunks. Each
+ * rank's shard is N chunks of c tokens, laid out strided (rank r holds sub-chunks r, r+P, ...) so
+ * that the all-to-all of local chunk i yields the contiguous global chunk {@code [i Pc, (i+1) Pc)}
+ * for H/P heads. Only one chunk's buffers live in device memory; the others live in host memory.
+ *
+ * <p>Forward, for chunk i: all-to-all its q, k, v; attend to the fresh K/V chunk, then to the
+ * earlier chunks 0..i-1 fetched back from the host, the next prefetched while the current one
+ * computes (double buffered), merging online through the LSE; all-to-all the output back;
+ * offload q, k, v, out, lse of the chunk. Backward walks the K/V chunks in reverse: chunk j's
+ * dK/dV accumulate on the device over the query chunks that see it, whose q, out, dO, LSE and fp32
+ * dQ stream in from the host (dQ goes back out after each use), then go home by all-to-all.
+ *
+ * <p>Device buffer memory is O(P c) whatever the sequence length; the host holds O(S/P).
+ * Without a causal mask every query chunk needs every K/V chunk, so all K/V are offloaded first.
+ */
+final class Fpdt extends Scheme {
+    private final long chunk;
+    private final int chunks;
+    private final long span;
+    private final HeadExchange exchange;
+
+    Fpdt(Backend backend, Communicator comm, AttentionShape shape, boolean causal, long chunk) {
+        super(backend, comm, shape, causal);
+        this.chunk = chunk;
+        this.chunks = Math.toIntExact(n / chunk);
+        this.span = comm.size() * chunk;
+        this.exchange = new HeadExchange(comm, ops, shape, chunk);
+    }
+
+    @Override
+    public String name() {
+        return "fpdt";
+    }
+
+    @Override
+    public SequenceLayout layout() {
+        return SequenceLayout.strided(chunk);
+    }
+
+    private Slab.Builder queries(Slab.Builder b, String name, DType dtype, long... outer) {
+        return b.add(name, dtype, dims(outer, span, exchange.heads, shape.headDim()));
+    }
+
+    private Slab.Builder keys(Slab.Builder b, String name, long... outer) {
+        return b.add(name, shape.dtype(), dims(outer, span, exchange.kvHeads, shape.headDim()));
+    }
+
+    private Slab.Builder lse(Slab.Builder b, String name, long... outer) {
+        return b.add(name, DType.F32, dims(outer, span, exchange.heads));
+    }
+
+    private static long[] dims(long[] outer, long... inner) {
+        long[] d = new long[outer.length + inner.length];
+        System.arraycopy(outer, 0, d, 0, outer.length);
+        System.arraycopy(inner, 0, d, outer.length, inner.length);
+        return d;
+    }
+
+    /** Chunk i of a host buffer {@code [N, ...]}. */
+    private static Tensor chunkOf(Slab s, String name, int i) {
+        Tensor all = s.get(name);
+        long[] dims = all.shape().toArray();
+        return all.rows(i, 1).view(Arrays.copyOfRange(dims, 1, dims.length));
+    }
+
+    /** The global positions of chunk i after the all-to-all. */
+    private List<Span> positions(int i) {
+        return Span.contiguous(i * span, span);
+    }
+
+    /** What forward leaves in host memory for backward, chunk by chunk. */
+    private record Offloaded(Slab host) implements Saved {
+        @Override
+        public void close() {
+            host.close();
+        }
+    }
+
+    @Override
+    public Saved forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+        checkForward(q, k, v, out, lse);
+        CallMeter meter = new CallMeter(List.of(comm));
+        Slab.Builder hostDeclared = Slab.builder();
+        queries(hostDeclared, "q", shape.dtype(), chunks);
+        keys(hostDeclared, "k", chunks);
+        keys(hostDeclared, "v", chunks);
+        queries(hostDeclared, "out", shape.dtype(), chunks);
+        lse(hostDeclared, "lse", chunks);
+        Slab host = meter.host(backend, hostDeclared);
+        Slab.Builder declared = exchange.declare(Slab.builder());
+        queries(declared, "q", shape.dtype());
+        queries(declared, "out", shape.dtype());
+        for (String name : new String[] {"k", "v", "k0", "v0", "k1", "v1"}) {
+            keys(declared, name);
+        }
+        queries(declared, "acc", DType.F32);
+        lse(declared, "accLse");
+        queries(declared, "part", DType.F32);
+        lse(declared, "partLse");
+        try (Slab dev = meter.device(backend, declared)) {
+            Forward pass = new Forward(host, dev, q, k, v, out, lse);
+            for (int i = 0; i < chunks; i++) {
+                pass.exchangeKeys(i);
+                if (params.causal()) {
+                    pass.attend(i);
+                }
+            }
+            for (int i = 0; !params.causal() && i < chunks; i++) {
+                pass.attend(i);
+            }
+            pass.keysOffloaded.await();
+            pass.queriesOffloaded.await();
+        }
+        record(meter);
+        return new Offloaded(host);
+    }
+
+    /** One forward call's state: its buffers and the offloads in flight. */
+    private final class Forward {
+        final Slab host;
+        final Slab dev;
+        final Tensor q;
+        final Tensor k;
+        final Tensor v;
+        final Tensor out;
+        final Tensor lse;
+        final BlockAttention attention = new BlockAttention(backend.attention(), params);
+        Pending keysOffloaded = Pending.DONE;
+        Pending queriesOffloaded = Pending.DONE;
+
+        Forward(Slab host, Slab dev, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+            this.host = host;
+            this.dev = dev;
+            this.q = q;
+            this.k = k;
+            this.v = v;
+            this.out = out;
+            this.lse = lse;
+        }
+
+        /** All-to-all of chunk i's K/V into the device buffers, then offload them. */
+        void exchangeKeys(int i) {
+            keysOffloaded.await();
+            exchange.keysToHeads(dev, k.rows(i * chunk, chunk), dev.get("k"));
+            exchange.keysToHeads(dev, v.rows(i * chunk, chunk), dev.get("v"));
+            keysOffloaded = Pending.all(backend.copyAsync(dev.get("k"), chunkOf(host, "k", i)),
+                    backend.copyAsync(dev.get("v"), chunkOf(host, "v", i)));
+        }
+
+        /** Query chunk i against every K/V chunk it sees, merged online, then home and offloaded. */
+        void attend(int i) {
+            Tensor acc = dev.get("acc");
+            Tensor accLse = dev.get("accLse");
+            Tensor qc = dev.get("q");
+            queriesOffloaded.await();
+            exchange.queriesToHeads(dev, q.rows(i * chunk, chunk), qc);
+            ops.fill(acc, 0f);
+            ops.fill(accLse, Float.NEGATIVE_INFINITY);
+            int[] fromHost;
+            if (params.causal()) {
+                // The fresh chunk is the diagonal block; chunks 0..i-1 come back from the host.
+                attention.forward(qc, positions(i), dev.get("k"), dev.get("v"), positions(i), acc, accLse, dev.get("part"), dev.get("partLse"));
+                fromHost = IntStream.range(0, i).toArray();
+            } else {
+                fromHost = IntStream.range(0, chunks).toArray();
+            }
+            Pending fetched = fromHost.length > 0 ? fetchKeys(fromHost[0], 0) : Pending.DONE;
+            for (int idx = 0; idx < fromHost.length; idx++) {
+                fetched.await();
+                fetched = idx + 1 < fromHost.length ? fetchKeys(fromHost[idx + 1], (idx + 1) % 2) : Pending.DONE;
+                attention.forward(qc, positions(i), dev.get("k" + idx % 2), dev.get("v" + idx % 2), positions(fromHost[idx]),
+                        acc, accLse, dev.get("part"), dev.get("partLse"));
+            }
+            Tensor outc = dev.get("out");
+            ops.convert(acc, outc);
+            exchange.outputToSequence(dev, outc, accLse, out.rows(i * chunk, chunk), lse.rows(i * chunk, chunk));
+            queriesOffloaded = Pending.all(backend.copyAsync(qc, chunkOf(host, "q", i)),
+                    backend.copyAsync(outc, chunkOf(host, "out", i)), backend.copyAsync(accLse, chunkOf(host, "lse", i)));
+        }
+
+        private Pending fetchKeys(int j, int slot) {
+            return Pending.all(backend.copyAsync(chunkOf(host, "k", j), dev.get("k" + slot)),
+                    backend.copyAsync(chunkOf(host, "v", j), dev.get("v" + slot)));
+        }
+    }
+
+    @Override
+    public void backward(Saved saved, Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
+        checkBackward(dout, dq, dk, dv);
+        Slab fwd = ((Offloaded) saved).host();
+        CallMeter meter = new CallMeter(List.of(comm));
+        meter.alreadyHeld(0, fwd.byteSize());
+        Slab.Builder hostDeclared = Slab.builder();
+        queries(hostDeclared, "dout", shape.dtype(), chunks);
+        queries(hostDeclared, "dq", DType.F32, chunks);
+        Slab.Builder declared = exchange.declare(Slab.builder());
+        keys(declared, "k");
+        keys(declared, "v");
+        for (String g : new String[] {"dk", "dv"}) {
+            declared.add(g, DType.F32, span, exchange.kvHeads, shape.headDim());
+        }
+        for (int s = 0; s < 2; s++) {
+            queries(declared, "q" + s, shape.dtype());
+            queries(declared, "out" + s, shape.dtype());
+            queries(declared, "dout" + s, shape.dtype());
+            lse(declared, "lse" + s);
+            queries(declared, "dq" + s, DType.F32);
+        }
+        try (Slab host = meter.host(backend, hostDeclared); Slab dev = meter.device(backend, declared)) {
+            Backward pass = new Backward(fwd, host, dev);
+            for (int i = 0; i < chunks; i++) {
+                exchange.queriesToHeads(dev, dout.rows(i * chunk, chunk), dev.get("dout0"));
+                backend.copyAsync(dev.get("dout0"), chunkOf(host, "dout", i)).await();
+            }
+            for (int j = chunks - 1; j >= 0; j--) {
+                pass.keyChunk(j);
+                exchange.keyGradToSequence(dev, rounded(dev.get("dk"), dev.get("k")), dk.rows(j * chunk, chunk));
+                exchange.keyGradToSequence(dev, rounded(dev.get("dv"), dev.get("v")), dv.rows(j * chunk, chunk));
+            }
+            for (int i = 0; i < chunks; i++) {
+                backend.copyAsync(chunkOf(host, "dq", i), dev.get("dq0")).await();
+                exchange.queryGradToSequence(dev, rounded(dev.get("dq0"), dev.get("q0")), dq.rows(i * chunk, chunk));
+            }
+        }
+        record(meter);
+    }
+
+    /** One backward call's state: which query chunks have a dQ on the host yet, and their write-backs. */
+    private final class Backward {
+        final Slab fwd;
+        final Slab host;
+        final Slab dev;
+        final boolean[] dqStarted = new boolean[chunks];
+        final Pending[] writeBack = {Pending.DONE, Pending.DONE};
+        final BlockAttention attention = new BlockAttention(backend.attention(), params);
+
+        Backward(Slab fwd, Slab host, Slab dev) {
+            this.fwd = fwd;
+            this.host = host;
+            this.dev = dev;
+        }
+
+        /** K/V chunk j against the query chunks that see it, accumulating dK/dV on the device. */
+        void keyChunk(int j) {
+            Pending.all(backend.copyAsync(chunkOf(fwd, "k", j), dev.get("k")), backend.copyAsync(chunkOf(fwd, "v", j), dev.get("v"))).await();
+            ops.fill(dev.get("dk"), 0f);
+            ops.fill(dev.get("dv"), 0f);
+            int[] seeing = IntStream.range(params.causal() ? j : 0, chunks).toArray();
+            Pending fetched = fetchQueries(seeing[0], 0);
+            for (int idx = 0; idx < seeing.length; idx++) {
+                int i = seeing[idx];
+                int slot = idx % 2;
+                fetched.await();
+                fetched = idx + 1 < seeing.length ? fetchQueries(seeing[idx + 1], slot ^ 1) : Pending.DONE;
+                attention.backward(dev.get("q" + slot), positions(i), dev.get("k"), dev.get("v"), positions(j),
+                        dev.get("out" + slot), dev.get("lse" + slot), dev.get("dout" + slot),
+                        dev.get("dq" + slot), dev.get("dk"), dev.get("dv"));
+                writeBack[slot] = backend.copyAsync(dev.get("dq" + slot), chunkOf(host, "dq", i));
+            }
+            writeBack[0].await();
+            writeBack[1].await();
+        }
+
+        private Pending fetchQueries(int i, int slot) {
+            writeBack[slot].await();
+            Pending dqReady;
+            if (dqStarted[i]) {
+                dqReady = backend.copyAsync(chunkOf(host, "dq", i), dev.get("dq" + slot));
+            } else {
+                ops.fill(dev.get("dq" + slot), 0f);
+                dqStarted[i] = true;
+                dqReady = Pending.DONE;
+            }
+            return Pending.all(dqReady,
+                    backend.copyAsync(chunkOf(fwd, "q", i), dev.get("q" + slot)),
+                    backend.copyAsync(chunkOf(fwd, "out", i), dev.get("out" + slot)),
+                    backend.copyAsync(chunkOf(fwd, "lse", i), dev.get("lse" + slot)),
+                    backend.copyAsync(chunkOf(host, "dout", i), dev.get("dout" + slot)));
+        }
+    }
+}

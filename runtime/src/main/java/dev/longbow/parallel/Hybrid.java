@@ -1,0 +1,101 @@
+package dev.longbow.parallel;
+
+import dev.longbow.backend.Backend;
+import dev.longbow.comm.Communicator;
+import dev.longbow.tensor.DType;
+import dev.longbow.tensor.Slab;
+import dev.longbow.tensor.Tensor;
+import java.util.List;
+
+/**
+ * Unified sequence parallelism (USP, "2D attention"): Ulysses inside groups of U adjacent ranks,
+ * Ring across the R = P / U groups. The sequence is zigzag-split over the groups; rank u of a group
+ * holds 1/U of its group's share. Ulysses' all-to-all gives each rank the group's whole share for
+ * H/U heads, those shares run Ring attention with the ranks of equal u in the other groups, and a
+ * second all-to-all brings the output home. Heads need only divide by U, not by P.
+ */
+final class Hybrid extends Scheme {
+    private final int degree;
+    private final Communicator ulyssesGroup;
+    private final HeadExchange exchange;
+    private final Ring ring;
+
+    Hybrid(Backend backend, Communicator comm, AttentionShape shape, boolean causal, int ulyssesDegree) {
+        super(backend, comm, shape, causal);
+        this.degree = ulyssesDegree;
+        this.ulyssesGroup = comm.split(comm.rank() / degree, comm.rank() % degree);
+        Communicator ringGroup = comm.split(comm.rank() % degree, comm.rank() / degree);
+        this.exchange = new HeadExchange(ulyssesGroup, ops, shape, n);
+        AttentionShape perGroup = new AttentionShape(shape.seqLen(), Math.toIntExact(exchange.heads),
+                Math.toIntExact(exchange.kvHeads), shape.headDim(), shape.dtype());
+        this.ring = new Ring(backend, ringGroup, perGroup, causal);
+    }
+
+    static SequenceLayout layout(int degree) {
+        return (rank, ranks, seqLen, i) ->
+                SequenceLayout.ZIGZAG.globalPosition(rank / degree, ranks / degree, seqLen, rank % degree * (seqLen / ranks) + i);
+    }
+
+    @Override
+    public String name() {
+        return "hybrid";
+    }
+
+    @Override
+    public SequenceLayout layout() {
+        return layout(degree);
+    }
+
+    private Slab.Builder headSharded(Slab.Builder b, String... names) {
+        for (String name : names) {
+            boolean kv = name.endsWith("k") || name.endsWith("v");
+            b.add(name, shape.dtype(), exchange.rows(), kv ? exchange.kvHeads : exchange.heads, shape.headDim());
+        }
+        return b;
+    }
+
+    /** The group's head-sharded q, k, v, out, lse and what the ring saved. */
+    private record GroupSaved(Slab heads, Saved ring) implements Saved {
+        @Override
+        public void close() {
+            ring.close();
+            heads.close();
+        }
+    }
+
+    @Override
+    public Saved forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+        checkForward(q, k, v, out, lse);
+        CallMeter meter = new CallMeter(List.of(ulyssesGroup));
+        Slab heads = meter.device(backend, headSharded(Slab.builder(), "q", "k", "v", "out")
+                .add("lse", DType.F32, exchange.rows(), exchange.heads));
+        Saved ringSaved;
+        try (Slab work = meter.device(backend, exchange.declare(Slab.builder()))) {
+            exchange.queriesToHeads(work, q, heads.get("q"));
+            exchange.keysToHeads(work, k, heads.get("k"));
+            exchange.keysToHeads(work, v, heads.get("v"));
+            ringSaved = ring.forward(heads.get("q"), heads.get("k"), heads.get("v"), heads.get("out"), heads.get("lse"));
+            meter.nested(ring.lastCall());
+            exchange.outputToSequence(work, heads.get("out"), heads.get("lse"), out, lse);
+        }
+        record(meter);
+        return new GroupSaved(heads, ringSaved);
+    }
+
+    @Override
+    public void backward(Saved saved, Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
+        checkBackward(dout, dq, dk, dv);
+        GroupSaved s = (GroupSaved) saved;
+        CallMeter meter = new CallMeter(List.of(ulyssesGroup));
+        meter.alreadyHeld(s.heads().byteSize(), 0);
+        try (Slab work = meter.device(backend, headSharded(exchange.declare(Slab.builder()), "dout", "dq", "dk", "dv"))) {
+            exchange.queriesToHeads(work, dout, work.get("dout"));
+            ring.backward(s.ring(), work.get("dout"), work.get("dq"), work.get("dk"), work.get("dv"));
+            meter.nested(ring.lastCall());
+            exchange.queryGradToSequence(work, work.get("dq"), dq);
+            exchange.keyGradToSequence(work, work.get("dk"), dk);
+            exchange.keyGradToSequence(work, work.get("dv"), dv);
+        }
+        record(meter);
+    }
+}

@@ -1,0 +1,151 @@
+package dev.longbow.parallel;
+
+import dev.longbow.backend.Backend;
+import dev.longbow.backend.Pending;
+import dev.longbow.comm.Communicator;
+import dev.longbow.tensor.DType;
+import dev.longbow.tensor.Slab;
+import dev.longbow.tensor.Tensor;
+import java.util.List;
+
+/**
+ * Ring attention with the zigzag split (context parallelism). The sequence is cut into 2R chunks
+ * and rank r of the ring holds chunks r and 2R-1-r, which gives every rank the same share of the
+ * causal mask. Queries stay; K/V blocks travel the ring in R-1 steps, each transfer posted before
+ * the current block is computed, and the partial results merge through their log-sum-exp into
+ * fp32 accumulators. Backward: K/V travel again and the fp32 dK/dV accumulators travel with them,
+ * one step behind, arriving home after R transfers.
+ *
+ * <p>Per rank: forward R-1 K/V blocks each way; backward R-1 K/V blocks plus R fp32 dK/dV blocks.
+ */
+final class Ring extends Scheme {
+    private final int ranks;
+    private final int rank;
+    private final BlockAttention attention;
+
+    Ring(Backend backend, Communicator ring, AttentionShape shape, boolean causal) {
+        super(backend, ring, shape, causal);
+        this.ranks = ring.size();
+        this.rank = ring.rank();
+        this.attention = new BlockAttention(backend.attention(), params);
+    }
+
+    @Override
+    public String name() {
+        return "ring";
+    }
+
+    @Override
+    public SequenceLayout layout() {
+        return SequenceLayout.ZIGZAG;
+    }
+
+    private int next() {
+        return (rank + 1) % ranks;
+    }
+
+    private int prev() {
+        return (rank + ranks - 1) % ranks;
+    }
+
+    /** The positions of the K/V block that reaches this rank at step j: it started on rank r - j. */
+    private List<Span> blockAt(int step) {
+        return Span.zigzag((rank - step + ranks) % ranks, ranks, shape.seqLen());
+    }
+
+    private Slab.Builder kvBuffers(Slab.Builder b, String prefix, DType dtype, int copies) {
+        for (int i = 0; i < copies; i++) {
+            b.add(prefix + "k" + i, dtype, n, shape.kvHeads(), shape.headDim());
+            b.add(prefix + "v" + i, dtype, n, shape.kvHeads(), shape.headDim());
+        }
+        return b;
+    }
+
+    @Override
+    public Saved forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+        checkForward(q, k, v, out, lse);
+        CallMeter meter = new CallMeter(List.of(comm));
+        Slab.Builder declared = kvBuffers(Slab.builder(), "", shape.dtype(), ranks > 1 ? 2 : 0)
+                .add("partOut", DType.F32, n, shape.heads(), shape.headDim())
+                .add("partLse", DType.F32, n, shape.heads());
+        boolean outIsF32 = out.dtype() == DType.F32;
+        if (!outIsF32) {
+            declared.add("out", DType.F32, n, shape.heads(), shape.headDim());
+        }
+        try (Slab work = meter.device(backend, declared)) {
+            Tensor accOut = outIsF32 ? out : work.get("out");
+            ops.fill(accOut, 0f);
+            ops.fill(lse, Float.NEGATIVE_INFINITY);
+            List<Span> mine = Span.zigzag(rank, ranks, shape.seqLen());
+            Tensor curK = k;
+            Tensor curV = v;
+            for (int step = 0; step < ranks; step++) {
+                Pending arriving = Pending.DONE;
+                Tensor nextK = null;
+                Tensor nextV = null;
+                if (step < ranks - 1) {
+                    nextK = work.get("k" + step % 2);
+                    nextV = work.get("v" + step % 2);
+                    arriving = Pending.all(comm.sendRecv(curK, next(), nextK, prev()), comm.sendRecv(curV, next(), nextV, prev()));
+                }
+                attention.forward(q, mine, curK, curV, blockAt(step), accOut, lse, work.get("partOut"), work.get("partLse"));
+                arriving.await();
+                curK = nextK;
+                curV = nextV;
+            }
+            store(accOut, out);
+        }
+        record(meter);
+        return new ShardInputs(q, k, v, out, lse);
+    }
+
+    @Override
+    public void backward(Saved saved, Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
+        checkBackward(dout, dq, dk, dv);
+        ShardInputs in = (ShardInputs) saved;
+        CallMeter meter = new CallMeter(List.of(comm));
+        Slab.Builder declared = kvBuffers(Slab.builder(), "", shape.dtype(), ranks > 1 ? 2 : 0);
+        kvBuffers(declared, "d", DType.F32, ranks > 1 ? 2 : 1);
+        boolean dqIsF32 = dq.dtype() == DType.F32;
+        if (!dqIsF32) {
+            declared.add("dq", DType.F32, n, shape.heads(), shape.headDim());
+        }
+        try (Slab work = meter.device(backend, declared)) {
+            Tensor dqAcc = dqIsF32 ? dq : work.get("dq");
+            ops.fill(dqAcc, 0f);
+            List<Span> mine = Span.zigzag(rank, ranks, shape.seqLen());
+            Tensor curK = in.k();
+            Tensor curV = in.v();
+            Tensor curDk = work.get("dk0");
+            Tensor curDv = work.get("dv0");
+            ops.fill(curDk, 0f);
+            ops.fill(curDv, 0f);
+            for (int step = 0; step < ranks; step++) {
+                Pending arriving = Pending.DONE;
+                Tensor nextK = null;
+                Tensor nextV = null;
+                if (step < ranks - 1) {
+                    nextK = work.get("k" + step % 2);
+                    nextV = work.get("v" + step % 2);
+                    arriving = Pending.all(comm.sendRecv(curK, next(), nextK, prev()), comm.sendRecv(curV, next(), nextV, prev()));
+                }
+                attention.backward(in.q(), mine, curK, curV, blockAt(step), in.out(), in.lse(), dout, dqAcc, curDk, curDv);
+                if (ranks > 1) {
+                    // The block's gradient follows it around the ring; after R sends it is home.
+                    Tensor nextDk = work.get("dk" + (step + 1) % 2);
+                    Tensor nextDv = work.get("dv" + (step + 1) % 2);
+                    Pending.all(comm.sendRecv(curDk, next(), nextDk, prev()), comm.sendRecv(curDv, next(), nextDv, prev())).await();
+                    curDk = nextDk;
+                    curDv = nextDv;
+                }
+                arriving.await();
+                curK = nextK;
+                curV = nextV;
+            }
+            store(dqAcc, dq);
+            ops.convert(curDk, dk);
+            ops.convert(curDv, dv);
+        }
+        record(meter);
+    }
+}

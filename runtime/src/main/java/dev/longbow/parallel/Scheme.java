@@ -1,0 +1,84 @@
+package dev.longbow.parallel;
+
+import dev.longbow.backend.AttentionParams;
+import dev.longbow.backend.Backend;
+import dev.longbow.backend.TensorOps;
+import dev.longbow.comm.Communicator;
+import dev.longbow.tensor.DType;
+import dev.longbow.tensor.Shape;
+import dev.longbow.tensor.Tensor;
+
+/** What every scheme shares: its rank's backend and group, the shape it was built for, the last call's cost. */
+abstract class Scheme implements SequenceParallelAttention {
+    final Backend backend;
+    final TensorOps ops;
+    final Communicator comm;
+    final AttentionShape shape;
+    final AttentionParams params;
+    /** Rows of this rank's shard. */
+    final long n;
+    private CallStats lastCall = new CallStats(dev.longbow.comm.Traffic.NONE, 0, 0);
+
+    Scheme(Backend backend, Communicator comm, AttentionShape shape, boolean causal) {
+        this.backend = backend;
+        this.ops = backend.tensors();
+        this.comm = comm;
+        this.shape = shape;
+        this.params = AttentionParams.of(shape.headDim(), causal);
+        this.n = shape.localLen(comm.size());
+    }
+
+    @Override
+    public CallStats lastCall() {
+        return lastCall;
+    }
+
+    void record(CallMeter meter) {
+        lastCall = meter.finish();
+    }
+
+    void checkForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+        check("q", q, shape.dtype(), n, shape.heads(), shape.headDim());
+        check("k", k, shape.dtype(), n, shape.kvHeads(), shape.headDim());
+        check("v", v, shape.dtype(), n, shape.kvHeads(), shape.headDim());
+        check("out", out, shape.dtype(), n, shape.heads(), shape.headDim());
+        check("lse", lse, DType.F32, n, shape.heads());
+    }
+
+    void checkBackward(Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
+        check("dout", dout, shape.dtype(), n, shape.heads(), shape.headDim());
+        check("dq", dq, shape.dtype(), n, shape.heads(), shape.headDim());
+        check("dk", dk, shape.dtype(), n, shape.kvHeads(), shape.headDim());
+        check("dv", dv, shape.dtype(), n, shape.kvHeads(), shape.headDim());
+    }
+
+    private void check(String what, Tensor t, DType dtype, long... dims) {
+        if (t.dtype() != dtype || !t.shape().equals(Shape.of(dims))) {
+            throw new IllegalArgumentException(name() + ": " + what + " is " + t + " but rank " + comm.rank() + " of "
+                    + comm.size() + " expects " + dtype + Shape.of(dims) + " for " + shape);
+        }
+        if (t.placement() != backend.placement()) {
+            throw new IllegalArgumentException(name() + ": " + what + " is in " + t.placement() + " memory, the "
+                    + backend.name() + " backend computes in " + backend.placement() + " memory");
+        }
+    }
+
+    /**
+     * The fp32 accumulator {@code acc} in the inputs' dtype: itself when that is fp32, else
+     * rounded into {@code staging}.
+     */
+    Tensor rounded(Tensor acc, Tensor staging) {
+        if (shape.dtype() == DType.F32) {
+            return acc;
+        }
+        ops.convert(acc, staging);
+        return staging;
+    }
+
+    /** {@code dst} = the fp32 {@code acc}, unless dst is the accumulator itself. */
+    void store(Tensor acc, Tensor dst) {
+        if (acc != dst) {
+            ops.convert(acc, dst);
+        }
+    }
+}

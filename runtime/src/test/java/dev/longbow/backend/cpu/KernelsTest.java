@@ -1,0 +1,69 @@
+package dev.longbow.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.longbow.testing.HostTensors;
+import java.util.Random;
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
+
+/** The vector building blocks against float64. */
+class KernelsTest {
+
+    @Test
+    void exp2IsAccurateToAFewUlpAndFlushesBelowTheNormalRange() {
+        int lanes = MicroGemm.LANES;
+        float[] x = new float[lanes];
+        float[] y = new float[lanes];
+        double worst = 0;
+        for (float start = -126f; start <= 10f; start += 0.0137f * lanes) {
+            for (int i = 0; i < lanes; i++) {
+                x[i] = start + 0.0137f * i;
+            }
+            VectorExp.exp2(FloatVector.fromArray(MicroGemm.F, x, 0)).intoArray(y, 0);
+            for (int i = 0; i < lanes; i++) {
+                double exact = Math.pow(2, x[i]);
+                worst = Math.max(worst, Math.abs(y[i] - exact) / exact);
+            }
+        }
+        assertEquals(0, worst, 3e-7, "worst relative error");
+        x[0] = Float.NEGATIVE_INFINITY;
+        x[lanes - 1] = -200f;
+        VectorExp.exp2(FloatVector.fromArray(MicroGemm.F, x, 0)).intoArray(y, 0);
+        assertEquals(0f, y[0]);
+        assertEquals(0f, y[lanes - 1]);
+    }
+
+    @Test
+    void microGemmWithTransposedAAndRowTails() {
+        Random random = new Random(HostTensors.seed("KernelsTest.microGemm"));
+        int m = 7;
+        int n = 3 * MicroGemm.WIDTH;
+        int k = 11;
+        float[] a = new float[m * k];
+        float[] b = new float[k * n];
+        float[] c = new float[m * n];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) random.nextGaussian();
+        }
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (float) random.nextGaussian();
+        }
+        for (boolean transposed : new boolean[] {false, true}) {
+            // A(i, p) is a[i * k + p], or a[p * m + i] when A is read transposed.
+            int aRow = transposed ? 1 : k;
+            int aCol = transposed ? m : 1;
+            java.util.Arrays.fill(c, 1f);
+            MicroGemm.multiply(m, n, k, a, 0, aRow, aCol, b, 0, n, c, 0, n, true);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double expected = 1;
+                    for (int p = 0; p < k; p++) {
+                        expected += (double) a[i * aRow + p * aCol] * b[p * n + j];
+                    }
+                    assertEquals(expected, c[i * n + j], 1e-5, "C[" + i + "][" + j + "] transposed=" + transposed);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package dev.longbow.parallel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.longbow.tensor.DType;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Buffer memory per rank and call, as the schemes declare it in their slabs. FPDT keeps one
+ * chunk's buffers on the device and the rest of the sequence in host memory; Ulysses holds the
+ * whole head-sharded sequence.
+ */
+class SchemeMemoryTest {
+    private static final int RANKS = 2;
+
+    private static List<ShardedProblem.RankResult> run(SchemeConfig config, long seqLen) {
+        var p = new ShardedProblem(new AttentionShape(seqLen, 4, 2, 64, DType.F32), true, new Random(seqLen));
+        return p.run(config, RANKS);
+    }
+
+    private static long device(CallStats s) {
+        return s.peakBufferBytes() - s.hostBufferBytes();
+    }
+
+    @Test
+    void fpdtDeviceMemoryFollowsTheChunkNotTheSequence() {
+        int chunk = 8;
+        long[] lengths = {64, 128, 256, 512};
+        long[] deviceForward = new long[lengths.length];
+        long[] deviceBackward = new long[lengths.length];
+        long[] host = new long[lengths.length];
+        for (int i = 0; i < lengths.length; i++) {
+            ShardedProblem.RankResult first = run(SchemeConfig.fpdt(true, chunk), lengths[i]).getFirst();
+            CallStats forward = first.forward();
+            CallStats backward = first.backward();
+            deviceForward[i] = device(forward);
+            deviceBackward[i] = device(backward);
+            host[i] = forward.hostBufferBytes();
+            System.out.printf("fpdt chunk %d S=%d: device %d B forward, %d B backward; host %d B%n",
+                    chunk, lengths[i], deviceForward[i], deviceBackward[i], host[i]);
+        }
+        for (int i = 1; i < lengths.length; i++) {
+            assertEquals(deviceForward[0], deviceForward[i], "forward device bytes at S=" + lengths[i]);
+            assertEquals(deviceBackward[0], deviceBackward[i], "backward device bytes at S=" + lengths[i]);
+            double hostRatio = (double) host[i] / host[0];
+            double lengthRatio = (double) lengths[i] / lengths[0];
+            assertTrue(Math.abs(hostRatio / lengthRatio - 1) < 0.05, "host memory grows with S: " + hostRatio + " vs " + lengthRatio);
+        }
+        CallStats doubled = run(SchemeConfig.fpdt(true, 2 * chunk), lengths[lengths.length - 1]).getFirst().forward();
+        double growth = (double) device(doubled) / deviceForward[lengths.length - 1];
+        assertTrue(growth > 1.8 && growth < 2.2, "doubling the chunk doubles device memory, got x" + growth);
+    }
+
+    @Test
+    void ulyssesMemoryFollowsTheSequence() {
+        long small = device(run(SchemeConfig.ulysses(true), 64).getFirst().forward());
+        long large = device(run(SchemeConfig.ulysses(true), 512).getFirst().forward());
+        double growth = (double) large / small;
+        assertTrue(growth > 7 && growth < 9, "8x the sequence, x" + growth + " the memory");
+    }
+
+    @Test
+    void onlyFpdtUsesHostMemory() {
+        for (SchemeConfig config : List.of(SchemeConfig.ulysses(true), SchemeConfig.ring(true),
+                SchemeConfig.wallFacer(true, 1, SchemeConfig.Arrangement.TEAMS_ADJACENT), SchemeConfig.hybrid(true, 2))) {
+            for (ShardedProblem.RankResult r : run(config, 128)) {
+                assertEquals(0, r.forward().hostBufferBytes(), config.scheme());
+                assertEquals(0, r.backward().hostBufferBytes(), config.scheme());
+                assertTrue(r.forward().peakBufferBytes() > 0 && r.backward().peakBufferBytes() > 0, config.scheme());
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+package dev.longbow.parallel;
+
+import dev.longbow.backend.AttentionParams;
+import dev.longbow.comm.RankMemory;
+import dev.longbow.comm.local.LocalRanks;
+import dev.longbow.tensor.DType;
+import dev.longbow.tensor.Tensor;
+import dev.longbow.testing.HostTensors;
+import dev.longbow.testing.ReferenceAttention;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * One attention problem over a whole sequence: random inputs, the float64 single-rank reference,
+ * and the machinery to run a scheme on P in-process ranks and gather its shards back in sequence
+ * order for comparison.
+ */
+final class ShardedProblem {
+    final AttentionShape shape;
+    final boolean causal;
+    final double[] q;
+    final double[] k;
+    final double[] v;
+    final double[] dout;
+    private ReferenceAttention.Output output;
+    private ReferenceAttention.Gradients gradients;
+
+    ShardedProblem(AttentionShape shape, boolean causal, Random random) {
+        this.shape = shape;
+        this.causal = causal;
+        this.q = gaussian(random, rows() * width("q"));
+        this.k = gaussian(random, rows() * width("k"));
+        this.v = gaussian(random, rows() * width("v"));
+        this.dout = gaussian(random, rows() * width("q"));
+    }
+
+    @Override
+    public String toString() {
+        return (causal ? "causal " : "") + "S=" + shape.seqLen() + " Hq=" + shape.heads() + " Hkv=" + shape.kvHeads()
+                + " D=" + shape.headDim();
+    }
+
+    private static double[] gaussian(Random random, int n) {
+        double[] a = new double[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) random.nextGaussian();
+        }
+        return a;
+    }
+
+    private int rows() {
+        return Math.toIntExact(shape.seqLen());
+    }
+
+    /** Elements per token of a tensor called {@code name}. */
+    int width(String name) {
+        return switch (name) {
+            case "k", "v", "dk", "dv" -> shape.kvHeads() * shape.headDim();
+            case "lse" -> shape.heads();
+            default -> shape.heads() * shape.headDim();
+        };
+    }
+
+    /** The reference result for {@code name} in out, lse, dq, dk, dv (computed once). */
+    synchronized double[] expected(String name) {
+        if (output == null) {
+            var dims = new ReferenceAttention.Dims(rows(), rows(), shape.heads(), shape.kvHeads(), shape.headDim());
+            var params = AttentionParams.of(shape.headDim(), causal);
+            output = ReferenceAttention.forward(dims, params, q, k, v);
+            gradients = ReferenceAttention.backward(dims, params, q, k, v, dout);
+        }
+        return switch (name) {
+            case "out" -> output.out();
+            case "lse" -> output.lse();
+            case "dq" -> gradients.dq();
+            case "dk" -> gradients.dk();
+            case "dv" -> gradients.dv();
+            default -> throw new IllegalArgumentException(name);
+        };
+    }
+
+    /** What one rank produced: its call stats and its shards of the results, in local order. */
+    record RankResult(CallStats forward, CallStats backward, double[][] results) {
+    }
+
+    static final String[] RESULTS = {"out", "lse", "dq", "dk", "dv"};
+
+    /** Runs {@code config} forward and backward on {@code ranks} in-process CPU ranks. */
+    List<RankResult> run(SchemeConfig config, int ranks) {
+        SequenceLayout layout = config.layout(ranks);
+        return LocalRanks.run(ranks, "cpu", (backend, comm) -> {
+            try (RankMemory mem = new RankMemory(backend)) {
+                int r = comm.rank();
+                long n = shape.localLen(ranks);
+                Tensor lq = mem.upload(shape.dtype(), local(q, "q", layout, r, ranks), n, shape.heads(), shape.headDim());
+                Tensor lk = mem.upload(shape.dtype(), local(k, "k", layout, r, ranks), n, shape.kvHeads(), shape.headDim());
+                Tensor lv = mem.upload(shape.dtype(), local(v, "v", layout, r, ranks), n, shape.kvHeads(), shape.headDim());
+                Tensor ldout = mem.upload(shape.dtype(), local(dout, "q", layout, r, ranks), n, shape.heads(), shape.headDim());
+                Tensor out = mem.zeros(shape.dtype(), n, shape.heads(), shape.headDim());
+                Tensor lse = mem.zeros(DType.F32, n, shape.heads());
+                Tensor dq = mem.zeros(shape.dtype(), n, shape.heads(), shape.headDim());
+                Tensor dk = mem.zeros(shape.dtype(), n, shape.kvHeads(), shape.headDim());
+                Tensor dv = mem.zeros(shape.dtype(), n, shape.kvHeads(), shape.headDim());
+                SequenceParallelAttention scheme = SequenceParallel.create(config, shape, backend, comm);
+                CallStats forward;
+                try (var saved = scheme.forward(lq, lk, lv, out, lse)) {
+                    forward = scheme.lastCall();
+                    scheme.backward(saved, ldout, dq, dk, dv);
+                }
+                double[][] results = new double[RESULTS.length][];
+                Tensor[] tensors = {out, lse, dq, dk, dv};
+                for (int i = 0; i < tensors.length; i++) {
+                    float[] f = mem.download(tensors[i]);
+                    results[i] = new double[f.length];
+                    for (int e = 0; e < f.length; e++) {
+                        results[i][e] = f[e];
+                    }
+                }
+                return new RankResult(forward, scheme.lastCall(), results);
+            }
+        });
+    }
+
+    /** The scheme's results put back in sequence order: result {@code index} of {@link #RESULTS}. */
+    double[] gathered(List<RankResult> perRank, SequenceLayout layout, int index) {
+        int w = width(RESULTS[index]);
+        double[] all = new double[rows() * w];
+        int ranks = perRank.size();
+        for (int r = 0; r < ranks; r++) {
+            double[] mine = perRank.get(r).results()[index];
+            for (int i = 0; i < mine.length / w; i++) {
+                int g = Math.toIntExact(layout.globalPosition(r, ranks, shape.seqLen(), i));
+                System.arraycopy(mine, i * w, all, g * w, w);
+            }
+        }
+        return all;
+    }
+
+    /** Fails unless every gathered result is within {@code tolerance} relative error of the reference. */
+    void assertMatches(String what, List<RankResult> perRank, SequenceLayout layout, double tolerance) {
+        for (int i = 0; i < RESULTS.length; i++) {
+            HostTensors.assertClose(what + " " + RESULTS[i], gathered(perRank, layout, i), expected(RESULTS[i]), tolerance);
+        }
+    }
+
+    private float[] local(double[] global, String name, SequenceLayout layout, int rank, int ranks) {
+        int w = width(name);
+        long n = shape.localLen(ranks);
+        float[] mine = new float[Math.toIntExact(n * w)];
+        for (long i = 0; i < n; i++) {
+            long g = layout.globalPosition(rank, ranks, shape.seqLen(), i);
+            for (int e = 0; e < w; e++) {
+                mine[Math.toIntExact(i * w + e)] = (float) global[Math.toIntExact(g * w + e)];
+            }
+        }
+        return mine;
+    }
+}

@@ -1,0 +1,147 @@
+package dev.longbow.samples;
+
+import dev.longbow.backend.Backend;
+import dev.longbow.backend.Backends;
+import dev.longbow.comm.Communicator;
+import dev.longbow.comm.RankFailedException;
+import dev.longbow.comm.RankLaunchers;
+import dev.longbow.parallel.AttentionShape;
+import dev.longbow.parallel.CallStats;
+import dev.longbow.parallel.SequenceLayout;
+import dev.longbow.parallel.SequenceParallel;
+import dev.longbow.parallel.SequenceParallelAttention;
+import dev.longbow.tensor.DType;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * The driver every scheme sample runs: random inputs, the scheme on N ranks (threads and the
+ * in-process communicator on the CPU; whatever launcher serves the backend elsewhere), timing,
+ * communication and memory per rank, and a check against single-device attention.
+ */
+final class SchemeSample {
+    /** Above this many score entries (S^2 Hq D) the single-device check would not fit a small machine. */
+    private static final double CHECK_LIMIT = Math.pow(2, 34);
+
+    private SchemeSample() {
+    }
+
+    static void main(String scheme, String[] args) {
+        if (Arrays.asList(args).contains("--help")) {
+            System.out.print(SampleOptions.usage(scheme));
+            return;
+        }
+        try {
+            if (!run(SampleOptions.parse(scheme, args))) {
+                System.exit(1);
+            }
+        } catch (RankFailedException e) {
+            System.err.println(scheme + ": " + e.getMessage());
+            System.exit(1);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            System.err.println(scheme + ": " + e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    /** What one rank measured, and its output shards when the check is on. */
+    private record RankRun(long[] forwardNanos, long[] backwardNanos, CallStats forward, CallStats backward, Shards outputs) {
+    }
+
+    /** Returns whether the check passed (or was skipped). */
+    static boolean run(SampleOptions o) {
+        AttentionShape shape = o.shape();
+        o.config().validate(o.ranks(), shape);
+        boolean check = o.check() && (double) o.seqLen() * o.seqLen() * o.heads() * o.headDim() <= CHECK_LIMIT;
+        System.out.printf(Locale.ROOT, "%s on %d %s ranks: S=%d Hq=%d Hkv=%d D=%d %s %s, seed %d%n", o.scheme(), o.ranks(),
+                o.backend(), o.seqLen(), o.heads(), o.kvHeads(), o.headDim(), o.causal() ? "causal" : "non-causal",
+                o.dtype().toString().toLowerCase(Locale.ROOT), o.seed());
+        Shards inputs = Shards.random(shape, new Random(o.seed()));
+        List<RankRun> runs = RankLaunchers.run(o.ranks(), o.backend(), (backend, comm) -> runRank(o, inputs, check, backend, comm));
+
+        double forwardFlops = 4.0 * o.seqLen() * o.seqLen() * o.heads() * o.headDim() * (o.causal() ? 0.5 : 1.0);
+        report("forward", forwardFlops, runs.stream().map(RankRun::forwardNanos).toList(), runs.stream().map(RankRun::forward).toList());
+        report("backward", 2.5 * forwardFlops, runs.stream().map(RankRun::backwardNanos).toList(), runs.stream().map(RankRun::backward).toList());
+        if (!check) {
+            System.out.println("  check skipped" + (o.check() ? ": the problem is too large for one device; use a smaller --seq-len" : ""));
+            return true;
+        }
+        Shards expected = singleDevice(o, inputs);
+        SequenceLayout layout = o.config().layout(o.ranks());
+        Shards gathered = Shards.gather(shape, o.ranks(), layout, runs.stream().map(RankRun::outputs).toList());
+        return Shards.compare(gathered, expected, o.dtype() == DType.F32 ? 1e-4 : 2e-2);
+    }
+
+    private static RankRun runRank(SampleOptions o, Shards inputs, boolean check, Backend backend, Communicator comm) {
+        AttentionShape shape = o.shape();
+        SequenceLayout layout = o.config().layout(comm.size());
+        try (DeviceShards mine = DeviceShards.upload(backend, shape, inputs.rowsOf(layout, comm.rank(), comm.size()))) {
+            SequenceParallelAttention scheme = SequenceParallel.create(o.config(), shape, backend, comm);
+            long[] forward = new long[o.iterations()];
+            long[] backward = new long[o.iterations()];
+            CallStats forwardStats = null;
+            CallStats backwardStats = null;
+            for (int it = -1; it < o.iterations(); it++) {
+                comm.barrier();
+                long t0 = System.nanoTime();
+                try (SequenceParallelAttention.Saved saved = scheme.forward(mine.q(), mine.k(), mine.v(), mine.out(), mine.lse())) {
+                    backend.synchronize();
+                    long t1 = System.nanoTime();
+                    forwardStats = scheme.lastCall();
+                    comm.barrier();
+                    long t2 = System.nanoTime();
+                    scheme.backward(saved, mine.dout(), mine.dq(), mine.dk(), mine.dv());
+                    backend.synchronize();
+                    long t3 = System.nanoTime();
+                    backwardStats = scheme.lastCall();
+                    if (it >= 0) {
+                        forward[it] = t1 - t0;
+                        backward[it] = t3 - t2;
+                    }
+                }
+            }
+            return new RankRun(forward, backward, forwardStats, backwardStats, check ? mine.download() : null);
+        }
+    }
+
+    /** The whole attention on one device of the same backend: the oracle the schemes must reproduce. */
+    private static Shards singleDevice(SampleOptions o, Shards inputs) {
+        try (Backend backend = Backends.open(o.backend(), 0); DeviceShards all = DeviceShards.upload(backend, o.shape(), inputs)) {
+            all.attendWhole(o.causal());
+            return all.download();
+        }
+    }
+
+    private static void report(String pass, double flops, List<long[]> nanos, List<CallStats> stats) {
+        long[] slowest = new long[nanos.getFirst().length];
+        for (long[] rank : nanos) {
+            for (int i = 0; i < slowest.length; i++) {
+                slowest[i] = Math.max(slowest[i], rank[i]);
+            }
+        }
+        Arrays.sort(slowest);
+        double seconds = slowest.length == 0 ? Double.NaN : slowest[slowest.length / 2] * 1e-9;
+        long sent = stats.stream().mapToLong(s -> s.traffic().bytesSent()).max().orElse(0);
+        long received = stats.stream().mapToLong(s -> s.traffic().bytesReceived()).max().orElse(0);
+        long peak = stats.stream().mapToLong(CallStats::peakBufferBytes).max().orElse(0);
+        long host = stats.stream().mapToLong(CallStats::hostBufferBytes).max().orElse(0);
+        System.out.printf(Locale.ROOT, "  %-9s %9.2f ms %8.2f GFLOP/s   per rank: sent %s, received %s, peak buffers %s (host %s)%n",
+                pass, seconds * 1e3, flops / seconds * 1e-9, bytes(sent), bytes(received), bytes(peak), bytes(host));
+    }
+
+    static String bytes(long b) {
+        if (b < 1024) {
+            return b + " B";
+        }
+        double v = b;
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        int u = -1;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format(Locale.ROOT, "%.2f %s", v, units[u]);
+    }
+}

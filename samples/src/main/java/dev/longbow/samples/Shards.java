@@ -1,0 +1,99 @@
+package dev.longbow.samples;
+
+import dev.longbow.parallel.AttentionShape;
+import dev.longbow.parallel.SequenceLayout;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Attention tensors in host arrays, row-major with tokens outermost: the inputs q, k, v, dout or
+ * the results out, lse, dq, dk, dv, of the whole sequence or of one rank's shard.
+ */
+record Shards(long rows, Map<String, float[]> tensors) {
+    static final List<String> INPUTS = List.of("q", "k", "v", "dout");
+    static final List<String> RESULTS = List.of("out", "lse", "dq", "dk", "dv");
+
+    /** Elements per token of tensor {@code name}. */
+    static int width(AttentionShape shape, String name) {
+        return switch (name) {
+            case "k", "v", "dk", "dv" -> shape.kvHeads() * shape.headDim();
+            case "lse" -> shape.heads();
+            default -> shape.heads() * shape.headDim();
+        };
+    }
+
+    static Shards random(AttentionShape shape, Random rng) {
+        Map<String, float[]> t = new LinkedHashMap<>();
+        for (String name : INPUTS) {
+            float[] a = new float[Math.toIntExact(shape.seqLen() * width(shape, name))];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) rng.nextGaussian();
+            }
+            t.put(name, a);
+        }
+        return new Shards(shape.seqLen(), t);
+    }
+
+    float[] get(String name) {
+        return tensors.get(name);
+    }
+
+    /** The rows rank {@code rank} holds under {@code layout}, in its local order. */
+    Shards rowsOf(SequenceLayout layout, int rank, int ranks) {
+        long local = rows / ranks;
+        Map<String, float[]> t = new LinkedHashMap<>();
+        tensors.forEach((name, all) -> {
+            int w = Math.toIntExact(all.length / rows);
+            float[] mine = new float[Math.toIntExact(local * w)];
+            for (long i = 0; i < local; i++) {
+                long g = layout.globalPosition(rank, ranks, rows, i);
+                System.arraycopy(all, Math.toIntExact(g * w), mine, Math.toIntExact(i * w), w);
+            }
+            t.put(name, mine);
+        });
+        return new Shards(local, t);
+    }
+
+    /** The ranks' shards put back at their global positions. */
+    static Shards gather(AttentionShape shape, int ranks, SequenceLayout layout, List<Shards> perRank) {
+        Map<String, float[]> t = new LinkedHashMap<>();
+        for (String name : perRank.getFirst().tensors().keySet()) {
+            int w = width(shape, name);
+            float[] all = new float[Math.toIntExact(shape.seqLen() * w)];
+            for (int r = 0; r < ranks; r++) {
+                Shards s = perRank.get(r);
+                for (long i = 0; i < s.rows(); i++) {
+                    long g = layout.globalPosition(r, ranks, shape.seqLen(), i);
+                    System.arraycopy(s.get(name), Math.toIntExact(i * w), all, Math.toIntExact(g * w), w);
+                }
+            }
+            t.put(name, all);
+        }
+        return new Shards(shape.seqLen(), t);
+    }
+
+    /** Prints each result's largest error relative to the expected tensor's largest magnitude; true when all are within {@code limit}. */
+    static boolean compare(Shards actual, Shards expected, double limit) {
+        StringBuilder line = new StringBuilder("  check against single-device attention:");
+        boolean ok = true;
+        for (String name : RESULTS) {
+            float[] a = actual.get(name);
+            float[] e = expected.get(name);
+            double err = 0;
+            double scale = 0;
+            for (int i = 0; i < e.length; i++) {
+                boolean bothInfinite = Float.isInfinite(a[i]) && a[i] == e[i];
+                err = Math.max(err, bothInfinite ? 0 : Math.abs((double) a[i] - e[i]));
+                scale = Math.max(scale, Float.isInfinite(e[i]) ? 0 : Math.abs(e[i]));
+            }
+            double relative = err / Math.max(scale, Double.MIN_NORMAL);
+            ok &= relative <= limit;
+            line.append(String.format(Locale.ROOT, " %s %.1e", name, relative));
+        }
+        System.out.println(line.append(String.format(Locale.ROOT, " (limit %.0e): %s", limit, ok ? "OK" : "FAILED")));
+        return ok;
+    }
+}

@@ -1,0 +1,11 @@
+package dev.longbow.samples;
+
+/** Ulysses attention on N ranks: see {@link SampleOptions} for the options, {@code --help} to list them. */
+public final class UlyssesSample {
+    private UlyssesSample() {
+    }
+
+    public static void main(String[] args) {
+        SchemeSample.main("ulysses", args);
+    }
+}
