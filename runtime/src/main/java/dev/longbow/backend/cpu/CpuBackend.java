@@ -24,6 +24,7 @@ final class CpuBackend implements Backend {
 
     private final CpuTensorOps tensors = new CpuTensorOps();
     private final CpuAttention attention = new CpuAttention();
+    private final CpuModelOps model = new CpuModelOps();
     private CompletableFuture<Void> lastCopy = CompletableFuture.completedFuture(null);
 
     @Override
@@ -53,8 +54,7 @@ final class CpuBackend implements Backend {
 
     @Override
     public ModelOps model() {
-        throw new UnsupportedOperationException("the cpu backend's ModelOps (CpuModelOps) come from the training "
-                + "branch and are not wired in yet");
+        return model;
     }
 
     @Override

@@ -11,12 +11,9 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.concurrent.ForkJoinPool;
-import java.util.function.IntConsumer;
-import java.util.stream.IntStream;
 
 /**
- * {@link ModelOps} on the CPU in fp32. Rows are spread over the backend's pool in chunks whose
+ * {@link ModelOps} on the CPU in fp32. Rows are spread over the shared {@link CpuThreads} pool in chunks whose
  * size depends only on the problem, and every reduction sums in a fixed order, so a run is
  * reproducible bit for bit on any number of cores.
  */
@@ -27,38 +24,7 @@ public final class CpuModelOps implements ModelOps {
     /** Rows per task for row-wise operations, and per partial sum in reductions over rows. */
     private static final int ROW_CHUNK = 64;
 
-    /** Runs independent tasks on the backend's threads and returns when all are done. */
-    interface Parallel {
-        int width();
-
-        void forEach(int tasks, IntConsumer task);
-
-        static Parallel of(ForkJoinPool pool) {
-            return new Parallel() {
-                @Override
-                public int width() {
-                    return pool.getParallelism();
-                }
-
-                @Override
-                public void forEach(int tasks, IntConsumer task) {
-                    if (tasks == 1) {
-                        task.accept(0);
-                    } else if (tasks > 1) {
-                        pool.submit(() -> IntStream.range(0, tasks).parallel().forEach(task)).join();
-                    }
-                }
-            };
-        }
-    }
-
-    private final Parallel parallel;
-    private final CpuModelOpsGemm gemm;
-
-    public CpuModelOps(ForkJoinPool pool) {
-        this.parallel = Parallel.of(pool);
-        this.gemm = new CpuModelOpsGemm(parallel);
-    }
+    private final CpuModelOpsGemm gemm = new CpuModelOpsGemm();
 
     @Override
     public void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, float alpha, float beta) {
@@ -92,7 +58,7 @@ public final class CpuModelOps implements ModelOps {
         requireF32(x, weight, rstd, dy, dx, dweight);
         int chunks = (int) ((rows + ROW_CHUNK - 1) / ROW_CHUNK);
         float[][] partial = new float[chunks][d];
-        parallel.forEach(chunks, chunk -> {
+        CpuThreads.parallelFor(chunks, chunk -> {
             float[] dw = partial[chunk];
             for (long r = (long) chunk * ROW_CHUNK; r < Math.min(rows, (long) (chunk + 1) * ROW_CHUNK); r++) {
                 long at = r * d;
@@ -191,8 +157,8 @@ public final class CpuModelOps implements ModelOps {
         dout.requireShape(rows, d);
         // Split by columns, not tokens: a repeated token then never has two writers, and each
         // element adds its rows in token order.
-        int slices = Math.max(1, Math.min(d / 8, parallel.width() * 2));
-        parallel.forEach(slices, slice -> {
+        int slices = Math.max(1, Math.min(d / 8, CpuThreads.COUNT * 2));
+        CpuThreads.parallelFor(slices, slice -> {
             int from = slice * d / slices, to = (slice + 1) * d / slices;
             for (long s = 0; s < rows; s++) {
                 long dst = token(tokens, s, vocab) * (long) d, src = s * d;
@@ -281,7 +247,7 @@ public final class CpuModelOps implements ModelOps {
 
     private void forRows(long rows, LongTask body) {
         int chunks = (int) ((rows + ROW_CHUNK - 1) / ROW_CHUNK);
-        parallel.forEach(chunks, c -> {
+        CpuThreads.parallelFor(chunks, c -> {
             for (long r = (long) c * ROW_CHUNK; r < Math.min(rows, (long) (c + 1) * ROW_CHUNK); r++) {
                 body.run(r);
             }
@@ -291,7 +257,7 @@ public final class CpuModelOps implements ModelOps {
     private void forFlat(long count, LongTask body) {
         long block = 1 << 14;
         int chunks = (int) ((count + block - 1) / block);
-        parallel.forEach(chunks, c -> {
+        CpuThreads.parallelFor(chunks, c -> {
             for (long i = c * block; i < Math.min(count, (c + 1) * block); i++) {
                 body.run(i);
             }

@@ -30,13 +30,6 @@ final class CpuModelOpsGemm {
     private static final int NC = 128 * NR;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
-    private static final ThreadLocal<float[]> PACKED_A = ThreadLocal.withInitial(() -> new float[MC * KC]);
-
-    private final CpuModelOps.Parallel parallel;
-
-    CpuModelOpsGemm(CpuModelOps.Parallel parallel) {
-        this.parallel = parallel;
-    }
 
     /** A 2-D fp32 operand read through an optional transpose: element (i, j) of op(x). */
     private record Operand(MemorySegment data, long ld, boolean trans) {
@@ -77,12 +70,12 @@ final class CpuModelOpsGemm {
                 int panels = (nc + NR - 1) / NR;
                 float[] packedB = new float[panels * NR * kc];
                 int fk0 = k0, fn0 = n0;
-                parallel.forEach(panels, p -> packB(opB, fk0, kc, fn0 + p * NR, Math.min(NR, nc - p * NR), packedB, p * NR * kc));
+                CpuThreads.parallelFor(panels, p -> packB(opB, fk0, kc, fn0 + p * NR, Math.min(NR, nc - p * NR), packedB, p * NR * kc));
                 int rowBlocks = (mi + MC - 1) / MC;
                 // Split the columns too when there are few row blocks, so small-M products (weight gradients) use every core.
-                int colGroups = Math.max(1, Math.min(panels, (parallel.width() * 4 + rowBlocks - 1) / rowBlocks));
+                int colGroups = Math.max(1, Math.min(panels, (CpuThreads.COUNT * 4 + rowBlocks - 1) / rowBlocks));
                 int panelsPerGroup = (panels + colGroups - 1) / colGroups;
-                parallel.forEach(rowBlocks * colGroups, task -> {
+                CpuThreads.parallelFor(rowBlocks * colGroups, worker -> new float[MC * KC], (packedA, task) -> {
                     int m0 = (task / colGroups) * MC;
                     int mc = Math.min(MC, mi - m0);
                     int p0 = (task % colGroups) * panelsPerGroup;
@@ -90,7 +83,6 @@ final class CpuModelOpsGemm {
                     if (p0 >= p1) {
                         return;
                     }
-                    float[] packedA = PACKED_A.get();
                     packA(opA, m0, mc, fk0, kc, packedA);
                     for (int p = p0; p < p1; p++) {
                         int col = fn0 + p * NR;

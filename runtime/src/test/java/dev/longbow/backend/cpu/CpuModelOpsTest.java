@@ -4,9 +4,7 @@ import dev.longbow.backend.AdamWStep;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.HostAllocation;
 import dev.longbow.tensor.Tensor;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -14,7 +12,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.ForkJoinPool;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -23,21 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * central finite differences of that float64 forward for backward passes.
  */
 class CpuModelOpsTest {
-    private static ForkJoinPool pool;
-    private static CpuModelOps ops;
+    private final CpuModelOps ops = new CpuModelOps();
     private final List<HostAllocation> owned = new ArrayList<>();
     private Random random;
-
-    @BeforeAll
-    static void start() {
-        pool = new ForkJoinPool(2);
-        ops = new CpuModelOps(pool);
-    }
-
-    @AfterAll
-    static void stop() {
-        pool.close();
-    }
 
     @AfterEach
     void free() {
