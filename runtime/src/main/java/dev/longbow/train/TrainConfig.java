@@ -33,6 +33,13 @@ public record TrainConfig(ModelConfig model, SchemeConfig scheme, int ranks, int
         return new AttentionShape(seqLen, model.heads(), model.kvHeads(), model.headDim(), DType.F32);
     }
 
+    /** One line for logs and checkpoint metadata. */
+    public String describe() {
+        return "model " + model.name() + " (" + model.parameterCount() + " parameters), scheme " + scheme.scheme() + " on "
+                + ranks + " ranks of " + backend + ", sequence " + seqLen + ", batch " + batch + ", steps " + steps
+                + ", lr " + optimizer.lr() + ", seed " + seed + (recompute ? ", recompute" : "");
+    }
+
     public int localLen() {
         return seqLen / ranks;
     }

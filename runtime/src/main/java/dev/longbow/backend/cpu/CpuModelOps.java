@@ -23,6 +23,7 @@ public final class CpuModelOps implements ModelOps {
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     /** Rows per task for row-wise operations, and per partial sum in reductions over rows. */
     private static final int ROW_CHUNK = 64;
+    private static final float LOG2_E = (float) (1 / Math.log(2));
 
     private final CpuModelOpsGemm gemm = new CpuModelOpsGemm();
 
@@ -203,10 +204,9 @@ public final class CpuModelOps implements ModelOps {
             FloatVector sum = FloatVector.zero(F);
             i = 0;
             for (; i < bound; i += F.length()) {
-                FloatVector e = FloatVector.fromMemorySegment(F, seg, base + i * 4L, ORDER).sub(max).lanewise(VectorOperators.EXP);
-                sum = sum.add(e);
+                sum = sum.add(exp(FloatVector.fromMemorySegment(F, seg, base + i * 4L, ORDER).sub(max)));
             }
-            double total = sum.reduceLanes(VectorOperators.ADD);
+            double total = sumLanes(sum);
             for (; i < vocab; i++) {
                 total += Math.exp(seg.getAtIndex(FLOAT, r * vocab + i) - max);
             }
@@ -215,7 +215,7 @@ public final class CpuModelOps implements ModelOps {
             i = 0;
             for (; i < bound; i += F.length()) {
                 long at = base + i * 4L;
-                FloatVector.fromMemorySegment(F, seg, at, ORDER).sub(lse).lanewise(VectorOperators.EXP).mul(gradScale)
+                exp(FloatVector.fromMemorySegment(F, seg, at, ORDER).sub(lse)).mul(gradScale)
                         .intoMemorySegment(seg, at, ORDER);
             }
             for (; i < vocab; i++) {
@@ -243,6 +243,27 @@ public final class CpuModelOps implements ModelOps {
             float p = get(param, i);
             set(param, i, p - lr * (mi / correction1) / ((float) Math.sqrt(vi / correction2) + eps) - decay * p);
         });
+    }
+
+    /**
+     * {@code e^x} by the backend's polynomial rather than {@code lanewise(EXP)}, whose intrinsic
+     * and interpreted forms may differ in the last bit: training must not depend on JIT timing.
+     */
+    private static FloatVector exp(FloatVector x) {
+        return VectorExp.exp2(x.mul(LOG2_E));
+    }
+
+    /**
+     * Lanes summed in lane order. {@code reduceLanes(ADD)} leaves the order to the implementation,
+     * and C2's intrinsic does not add in the interpreter's order: results would change when the
+     * JIT compiles a loop, and runs would not repeat bit for bit.
+     */
+    static double sumLanes(FloatVector v) {
+        double total = 0;
+        for (int i = 0; i < v.length(); i++) {
+            total += v.lane(i);
+        }
+        return total;
     }
 
     private void forRows(long rows, LongTask body) {

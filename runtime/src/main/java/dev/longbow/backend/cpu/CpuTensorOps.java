@@ -5,7 +5,6 @@ import dev.longbow.tensor.Placement;
 import dev.longbow.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -101,7 +100,7 @@ final class CpuTensorOps implements TensorOps {
                 FloatVector v = FloatVector.fromArray(F, xs, i);
                 acc = v.fma(v, acc);
             }
-            double sum = acc.reduceLanes(VectorOperators.ADD);
+            double sum = CpuModelOps.sumLanes(acc);
             for (; i < n; i++) {
                 sum += (double) xs[i] * xs[i];
             }

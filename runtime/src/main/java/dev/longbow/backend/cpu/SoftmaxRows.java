@@ -55,7 +55,7 @@ final class SoftmaxRows {
         for (; j < cols; j += L) {
             FloatVector.zero(F).intoArray(s, off + j);
         }
-        return sum.reduceLanes(VectorOperators.ADD);
+        return (float) CpuModelOps.sumLanes(sum);
     }
 
     /** {@code s[off .. off + n) *= factor}, n a multiple of the lane count. */

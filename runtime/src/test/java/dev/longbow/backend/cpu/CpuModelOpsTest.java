@@ -264,6 +264,28 @@ class CpuModelOpsTest {
         assertClose(pe, p, 1e-6, "param");
     }
 
+    /**
+     * The same inputs give the same bits before and after the JIT compiles the loops: a training
+     * run repeats exactly in a new JVM only if no result depends on when C2 stepped in.
+     */
+    @Test
+    void resultsRepeatBitForBitWhileTheJitWarmsUp() {
+        seed(19);
+        CpuTensorOps tensors = new CpuTensorOps();
+        Tensor x = randomTensor(5000), logits = randomTensor(4, 301), fresh = randomTensor(4, 301);
+        Tensor targets = tensor(DType.I32, 4), losses = tensor(DType.F32, 4);
+        double first = tensors.sumOfSquares(x);
+        tensors.copy(fresh, logits);
+        ops.crossEntropy(logits, targets, losses, 1f);
+        double[] firstGrad = doubles(logits);
+        for (int i = 0; i < 3000; i++) {
+            assertEquals(first, tensors.sumOfSquares(x), 0.0, "sum of squares at call " + i);
+            tensors.copy(fresh, logits);
+            ops.crossEntropy(logits, targets, losses, 1f);
+        }
+        assertClose(firstGrad, logits, 0, "cross-entropy gradient after warm-up");
+    }
+
     private static double dot(double[] a, double[] b) {
         double s = 0;
         for (int i = 0; i < a.length; i++) {
