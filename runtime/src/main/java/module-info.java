@@ -4,12 +4,17 @@
 module dev.longbow.runtime {
     requires transitive dev.longbow.bindings;
     requires jdk.incubator.vector;
+    requires jtokkit;
 
     exports dev.longbow.tensor;
     exports dev.longbow.backend;
     exports dev.longbow.comm;
     exports dev.longbow.comm.local;
     exports dev.longbow.parallel;
+    exports dev.longbow.model;
+    exports dev.longbow.train;
+    exports dev.longbow.data;
+    exports dev.longbow.checkpoint;
 
     uses dev.longbow.backend.BackendProvider;
     uses dev.longbow.comm.RankLauncher;

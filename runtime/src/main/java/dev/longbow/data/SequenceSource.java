@@ -5,7 +5,7 @@ package dev.longbow.data;
  * {@code seek(p)} with a {@code p} taken from {@link #position()}, {@link #next()} returns what it
  * returned after that position was taken.
  */
-public interface SequenceSource {
+public interface SequenceSource extends AutoCloseable {
 
     TokenSequence next();
 
@@ -18,4 +18,8 @@ public interface SequenceSource {
 
     /** What this source reads, for logs and checkpoints ("jdk src.zip (r50k_base)"). */
     String describe();
+
+    @Override
+    default void close() {
+    }
 }
