@@ -115,12 +115,12 @@ final class CpuModelOpsGemm {
         int panels = (mc + MR - 1) / MR;
         java.util.Arrays.fill(dst, 0, panels * MR * kc, 0f);
         if (a.trans) {
-            // Stored [K, M]: each k gives MR consecutive rows of the panel.
-            for (int p = 0; p < panels; p++) {
-                int rows = Math.min(MR, mc - p * MR);
-                for (int k = 0; k < kc; k++) {
-                    long src = ((long) (k0 + k) * a.ld + m0 + p * MR) * 4;
-                    MemorySegment.copy(a.data, FLOAT, src, dst, p * MR * kc + k * MR, rows);
+            // Stored [K, M]: one bulk read of the block's mc values per k, dealt to the panels.
+            float[] row = new float[mc];
+            for (int k = 0; k < kc; k++) {
+                MemorySegment.copy(a.data, FLOAT, ((long) (k0 + k) * a.ld + m0) * 4, row, 0, mc);
+                for (int i = 0; i < mc; i++) {
+                    dst[(i / MR) * MR * kc + k * MR + i % MR] = row[i];
                 }
             }
         } else {
