@@ -36,6 +36,7 @@ public interface Communicator extends AutoCloseable {
     /** {@code inout} = sum over ranks of {@code inout}. */
     void allReduce(Tensor inout);
 
+    /** Blocks the calling thread until every rank of the group has called it: a host-side rendezvous (timing, checkpoints). */
     void barrier();
 
     /**
@@ -44,7 +45,13 @@ public interface Communicator extends AutoCloseable {
      */
     Communicator split(int color, int key);
 
-    /** Bytes this rank has sent and received through this communicator since it was created. */
+    /**
+     * Bytes this rank has sent and received through this communicator since it was created,
+     * counted as a ring algorithm moves them so every implementation reports the same numbers:
+     * {@code sendRecv} the tensor each way (nothing to or from oneself); all-to-all, all-gather
+     * and reduce-scatter (size - 1) blocks each way; all-reduce 2 (size - 1) / size of the buffer
+     * each way; barrier and split nothing. A sub-communicator counts its own traffic.
+     */
     Traffic traffic();
 
     @Override

@@ -1,5 +1,6 @@
 package dev.longbow.comm;
 
+import dev.longbow.backend.Backends;
 import java.util.List;
 import java.util.ServiceLoader;
 
@@ -15,7 +16,15 @@ public final class RankLaunchers {
         return ServiceLoader.load(RankLauncher.class).stream().map(ServiceLoader.Provider::get).toList();
     }
 
+    /**
+     * The launcher for backend {@code backendName}, after checking that the backend itself can run
+     * here: an unknown or unavailable backend fails before any rank starts.
+     */
     public static RankLauncher forBackend(String backendName) {
+        String backendReason = Backends.provider(backendName).unavailableReason();
+        if (backendReason != null) {
+            throw new IllegalStateException("backend '" + backendName + "' cannot run here: " + backendReason);
+        }
         List<RankLauncher> all = launchers();
         RankLauncher chosen = all.stream().filter(l -> !l.name().equals(LOCAL) && l.serves(backendName)).findFirst()
                 .or(() -> all.stream().filter(l -> l.name().equals(LOCAL)).findFirst())

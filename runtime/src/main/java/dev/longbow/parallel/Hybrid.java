@@ -17,6 +17,7 @@ import java.util.List;
 final class Hybrid extends Scheme {
     private final int degree;
     private final Communicator ulyssesGroup;
+    private final Communicator ringGroup;
     private final HeadExchange exchange;
     private final Ring ring;
 
@@ -24,7 +25,7 @@ final class Hybrid extends Scheme {
         super(backend, comm, shape, causal);
         this.degree = ulyssesDegree;
         this.ulyssesGroup = comm.split(comm.rank() / degree, comm.rank() % degree);
-        Communicator ringGroup = comm.split(comm.rank() % degree, comm.rank() / degree);
+        this.ringGroup = comm.split(comm.rank() % degree, comm.rank() / degree);
         this.exchange = new HeadExchange(ulyssesGroup, ops, shape, n);
         AttentionShape perGroup = new AttentionShape(shape.seqLen(), Math.toIntExact(exchange.heads),
                 Math.toIntExact(exchange.kvHeads), shape.headDim(), shape.dtype());
@@ -39,6 +40,12 @@ final class Hybrid extends Scheme {
     @Override
     public String name() {
         return "hybrid";
+    }
+
+    @Override
+    public void close() {
+        ulyssesGroup.close();
+        ringGroup.close();
     }
 
     @Override

@@ -77,21 +77,13 @@ final class Ring extends Scheme {
             ops.fill(accOut, 0f);
             ops.fill(lse, Float.NEGATIVE_INFINITY);
             List<Span> mine = Span.zigzag(rank, ranks, shape.seqLen());
-            Tensor curK = k;
-            Tensor curV = v;
+            KeyValue block = new KeyValue(k, v);
             for (int step = 0; step < ranks; step++) {
-                Pending arriving = Pending.DONE;
-                Tensor nextK = null;
-                Tensor nextV = null;
-                if (step < ranks - 1) {
-                    nextK = work.get("k" + step % 2);
-                    nextV = work.get("v" + step % 2);
-                    arriving = Pending.all(comm.sendRecv(curK, next(), nextK, prev()), comm.sendRecv(curV, next(), nextV, prev()));
-                }
-                attention.forward(q, mine, curK, curV, blockAt(step), accOut, lse, work.get("partOut"), work.get("partLse"));
+                KeyValue next = step < ranks - 1 ? KeyValue.of(work, "", step % 2) : null;
+                Pending arriving = next == null ? Pending.DONE : block.sendRecv(comm, next(), next, prev());
+                attention.forward(q, mine, block.k(), block.v(), blockAt(step), accOut, lse, work.get("partOut"), work.get("partLse"));
                 arriving.await();
-                curK = nextK;
-                curV = nextV;
+                block = next;
             }
             store(accOut, out);
         }
@@ -114,37 +106,26 @@ final class Ring extends Scheme {
             Tensor dqAcc = dqIsF32 ? dq : work.get("dq");
             ops.fill(dqAcc, 0f);
             List<Span> mine = Span.zigzag(rank, ranks, shape.seqLen());
-            Tensor curK = in.k();
-            Tensor curV = in.v();
-            Tensor curDk = work.get("dk0");
-            Tensor curDv = work.get("dv0");
-            ops.fill(curDk, 0f);
-            ops.fill(curDv, 0f);
+            KeyValue block = new KeyValue(in.k(), in.v());
+            KeyValue grad = KeyValue.of(work, "d", 0);
+            ops.fill(grad.k(), 0f);
+            ops.fill(grad.v(), 0f);
             for (int step = 0; step < ranks; step++) {
-                Pending arriving = Pending.DONE;
-                Tensor nextK = null;
-                Tensor nextV = null;
-                if (step < ranks - 1) {
-                    nextK = work.get("k" + step % 2);
-                    nextV = work.get("v" + step % 2);
-                    arriving = Pending.all(comm.sendRecv(curK, next(), nextK, prev()), comm.sendRecv(curV, next(), nextV, prev()));
-                }
-                attention.backward(in.q(), mine, curK, curV, blockAt(step), in.out(), in.lse(), dout, dqAcc, curDk, curDv);
+                KeyValue next = step < ranks - 1 ? KeyValue.of(work, "", step % 2) : null;
+                Pending arriving = next == null ? Pending.DONE : block.sendRecv(comm, next(), next, prev());
+                attention.backward(in.q(), mine, block.k(), block.v(), blockAt(step), in.out(), in.lse(), dout, dqAcc, grad.k(), grad.v());
                 if (ranks > 1) {
                     // The block's gradient follows it around the ring; after R sends it is home.
-                    Tensor nextDk = work.get("dk" + (step + 1) % 2);
-                    Tensor nextDv = work.get("dv" + (step + 1) % 2);
-                    Pending.all(comm.sendRecv(curDk, next(), nextDk, prev()), comm.sendRecv(curDv, next(), nextDv, prev())).await();
-                    curDk = nextDk;
-                    curDv = nextDv;
+                    KeyValue nextGrad = KeyValue.of(work, "d", (step + 1) % 2);
+                    grad.sendRecv(comm, next(), nextGrad, prev()).await();
+                    grad = nextGrad;
                 }
                 arriving.await();
-                curK = nextK;
-                curV = nextV;
+                block = next;
             }
             store(dqAcc, dq);
-            ops.convert(curDk, dk);
-            ops.convert(curDv, dv);
+            ops.convert(grad.k(), dk);
+            ops.convert(grad.v(), dv);
         }
         record(meter);
     }

@@ -88,6 +88,11 @@ final class WallFacer extends Scheme {
     }
 
     @Override
+    public void close() {
+        team.close();
+    }
+
+    @Override
     public SequenceLayout layout() {
         return layout(c, arrangement);
     }
@@ -127,7 +132,6 @@ final class WallFacer extends Scheme {
         }
         rows(declared, "out", DType.F32, m, hq).add("lse", DType.F32, m, hq);
         rows(declared, "partOut", DType.F32, m, hq).add("partLse", DType.F32, m, hq);
-        rows(declared, "teamOut", DType.F32, m, hq).add("teamLse", DType.F32, m, hq);
         boolean outIsF32 = out.dtype() == DType.F32;
         if (!outIsF32) {
             rows(declared, "final", DType.F32, n, hq);
@@ -141,46 +145,37 @@ final class WallFacer extends Scheme {
             ops.fill(accOut, 0f);
             ops.fill(accLse, Float.NEGATIVE_INFINITY);
 
-            Tensor curK = w.get("k");
-            Tensor curV = w.get("v");
+            KeyValue block = new KeyValue(w.get("k"), w.get("v"));
             int slot = 0;
             if (me.pos() != 0) {
-                Tensor toK = w.get("k" + slot);
-                Tensor toV = w.get("v" + slot);
-                int to = rankAt(me.group() - me.pos(), me.index());
-                int from = rankAt(me.group() + me.pos(), me.index());
-                Pending.all(comm.sendRecv(curK, to, toK, from), comm.sendRecv(curV, to, toV, from)).await();
-                curK = toK;
-                curV = toV;
+                KeyValue placed = KeyValue.of(w, "", slot);
+                block.sendRecv(comm, rankAt(me.group() - me.pos(), me.index()), placed, rankAt(me.group() + me.pos(), me.index())).await();
+                block = placed;
                 slot ^= 1;
             }
             List<Span> queries = Span.zigzag(me.team(ringLen), teams, shape.seqLen());
+            int to = rankAt(me.group(), me.index() + 1);
+            int from = rankAt(me.group(), me.index() - 1);
             for (int step = 0; step < ringLen; step++) {
-                Pending arriving = Pending.DONE;
-                Tensor nextK = null;
-                Tensor nextV = null;
-                if (step < ringLen - 1) {
-                    nextK = w.get("k" + slot);
-                    nextV = w.get("v" + slot);
-                    int to = rankAt(me.group(), me.index() + 1);
-                    int from = rankAt(me.group(), me.index() - 1);
-                    arriving = Pending.all(comm.sendRecv(curK, to, nextK, from), comm.sendRecv(curV, to, nextV, from));
-                    slot ^= 1;
-                }
-                attention.forward(w.get("q"), queries, curK, curV, blockAt(step), accOut, accLse, w.get("partOut"), w.get("partLse"));
+                KeyValue next = step < ringLen - 1 ? KeyValue.of(w, "", slot) : null;
+                Pending arriving = next == null ? Pending.DONE : block.sendRecv(comm, to, next, from);
+                slot ^= 1;
+                attention.forward(w.get("q"), queries, block.k(), block.v(), blockAt(step), accOut, accLse, w.get("partOut"), w.get("partLse"));
                 arriving.await();
-                curK = nextK;
-                curV = nextV;
+                block = next;
             }
 
-            // Member j's partial for my rows arrives as block j; merge the C partials by their LSE.
-            team.allToAll(accOut, w.get("teamOut"));
-            team.allToAll(accLse, w.get("teamLse"));
+            // Member j's partial for my rows arrives as block j (into the spent part buffers);
+            // merge the C partials by their LSE.
+            Tensor partials = w.get("partOut");
+            Tensor partialLse = w.get("partLse");
+            team.allToAll(accOut, partials);
+            team.allToAll(accLse, partialLse);
             Tensor result = outIsF32 ? out : w.get("final");
             ops.fill(result, 0f);
             ops.fill(lse, Float.NEGATIVE_INFINITY);
             for (int j = 0; j < c; j++) {
-                backend.attention().merge(result, lse, w.get("teamOut").rows(j * n, n), w.get("teamLse").rows(j * n, n));
+                backend.attention().merge(result, lse, partials.rows(j * n, n), partialLse.rows(j * n, n));
             }
             store(result, out);
         }

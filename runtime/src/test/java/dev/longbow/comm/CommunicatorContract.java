@@ -27,6 +27,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 public abstract class CommunicatorContract {
     private static final Duration LIMIT = Duration.ofSeconds(30);
 
+    protected CommunicatorContract() {
+    }
+
     /** Runs {@code task} on {@code ranks} ranks; rethrows a rank's failure as {@link RankFailedException}. */
     protected abstract <T> List<T> onRanks(int ranks, RankTask<T> task);
 

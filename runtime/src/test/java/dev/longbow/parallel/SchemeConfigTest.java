@@ -110,8 +110,7 @@ class SchemeConfigTest {
     @Test
     void tensorsThatDoNotMatchTheDeclaredShapeAreRefused() {
         Throwable e = assertThrows(RankFailedException.class, () -> LocalRanks.run(1, "cpu", (backend, comm) -> {
-            try (RankMemory mem = new RankMemory(backend)) {
-                var scheme = SequenceParallel.create(SchemeConfig.ring(true), SHAPE, backend, comm);
+            try (RankMemory mem = new RankMemory(backend); var scheme = SequenceParallel.create(SchemeConfig.ring(true), SHAPE, backend, comm)) {
                 scheme.forward(mem.zeros(DType.F32, 256, 8, 64), mem.zeros(DType.F32, 256, 8, 64), mem.zeros(DType.F32, 256, 2, 64),
                         mem.zeros(DType.F32, 256, 8, 64), mem.zeros(DType.F32, 256, 8));
             }
@@ -120,8 +119,7 @@ class SchemeConfigTest {
         assertTrue(e.getMessage().contains("ring: k is TensorF32[256, 8, 64]") && e.getMessage().contains("expects F32[256, 2, 64]"), e.getMessage());
 
         Throwable grad = assertThrows(RankFailedException.class, () -> LocalRanks.run(1, "cpu", (backend, comm) -> {
-            try (RankMemory mem = new RankMemory(backend)) {
-                var scheme = SequenceParallel.create(SchemeConfig.ulysses(true), SHAPE, backend, comm);
+            try (RankMemory mem = new RankMemory(backend); var scheme = SequenceParallel.create(SchemeConfig.ulysses(true), SHAPE, backend, comm)) {
                 var q = mem.zeros(DType.F32, 256, 8, 64);
                 var kv = mem.zeros(DType.F32, 256, 2, 64);
                 try (var saved = scheme.forward(q, kv, kv, mem.zeros(DType.F32, 256, 8, 64), mem.zeros(DType.F32, 256, 8))) {

@@ -59,7 +59,11 @@ class SchemeLayoutTest {
     void builtSchemesReportTheirConfiguredLayout() {
         for (SchemeConfig config : CONFIGS) {
             List<SequenceLayout> layouts = LocalRanks.run(RANKS, "cpu",
-                    (backend, comm) -> SequenceParallel.create(config, SHAPE, backend, comm).layout());
+                    (backend, comm) -> {
+                        try (SequenceParallelAttention scheme = SequenceParallel.create(config, SHAPE, backend, comm)) {
+                            return scheme.layout();
+                        }
+                    });
             SequenceLayout expected = config.layout(RANKS);
             for (int r = 0; r < RANKS; r++) {
                 for (long i = 0; i < SHAPE.localLen(RANKS); i++) {

@@ -17,7 +17,7 @@ class SchemeMemoryTest {
     private static final int RANKS = 2;
 
     private static List<ShardedProblem.RankResult> run(SchemeConfig config, long seqLen) {
-        var p = new ShardedProblem(new AttentionShape(seqLen, 4, 2, 64, DType.F32), true, new Random(seqLen));
+        var p = new ShardedProblem(new AttentionShape(seqLen, 2, 2, 32, DType.F32), true, new Random(seqLen));
         return p.run(config, RANKS);
     }
 
@@ -27,7 +27,7 @@ class SchemeMemoryTest {
 
     @Test
     void fpdtDeviceMemoryFollowsTheChunkNotTheSequence() {
-        int chunk = 8;
+        int chunk = 16;
         long[] lengths = {64, 128, 256, 512};
         long[] deviceForward = new long[lengths.length];
         long[] deviceBackward = new long[lengths.length];

@@ -68,6 +68,23 @@ class SchemeParityTest {
         return cases.stream();
     }
 
+    /**
+     * bf16 inputs and outputs: the schemes keep their accumulators in fp32 and round once, so the
+     * results match the reference on the same rounded inputs to bf16's precision (2^-8).
+     */
+    static Stream<Arguments> bf16Cases() {
+        ShardedProblem p = new ShardedProblem(new AttentionShape(128, 8, 2, 64, DType.BF16), true, new Random(SEED));
+        return Stream.of(SchemeConfig.ulysses(true), SchemeConfig.ring(true), SchemeConfig.wallFacer(true, 2, Arrangement.TEAMS_ADJACENT),
+                SchemeConfig.fpdt(true, 8), SchemeConfig.hybrid(true, 2)).map(config -> Arguments.of(config, 4, p));
+    }
+
+    @ParameterizedTest(name = "{0} P={1} {2}")
+    @MethodSource("bf16Cases")
+    void bf16ResultsMatchTheReferenceToBf16Precision(SchemeConfig config, int ranks, ShardedProblem problem) {
+        var results = problem.run(config, ranks);
+        problem.assertMatches(config.scheme() + " P=" + ranks + " " + problem, results, config.layout(ranks), 1e-2);
+    }
+
     @ParameterizedTest(name = "{0} P={1} {2}")
     @MethodSource("cases")
     void gatheredResultsMatchTheFloat64Reference(SchemeConfig config, int ranks, ShardedProblem problem) {

@@ -4,6 +4,7 @@ import dev.longbow.backend.AttentionParams;
 import dev.longbow.comm.RankMemory;
 import dev.longbow.comm.local.LocalRanks;
 import dev.longbow.tensor.DType;
+import dev.longbow.tensor.Numerics;
 import dev.longbow.tensor.Tensor;
 import dev.longbow.testing.HostTensors;
 import dev.longbow.testing.ReferenceAttention;
@@ -36,14 +37,15 @@ final class ShardedProblem {
 
     @Override
     public String toString() {
-        return (causal ? "causal " : "") + "S=" + shape.seqLen() + " Hq=" + shape.heads() + " Hkv=" + shape.kvHeads()
+        return (causal ? "causal " : "") + shape.dtype() + " S=" + shape.seqLen() + " Hq=" + shape.heads() + " Hkv=" + shape.kvHeads()
                 + " D=" + shape.headDim();
     }
 
-    private static double[] gaussian(Random random, int n) {
+    /** Standard normal values as the input dtype holds them, so the reference sees what the ranks see. */
+    private double[] gaussian(Random random, int n) {
         double[] a = new double[n];
         for (int i = 0; i < n; i++) {
-            a[i] = (float) random.nextGaussian();
+            a[i] = Numerics.roundTo(shape.dtype(), (float) random.nextGaussian());
         }
         return a;
     }
@@ -101,11 +103,13 @@ final class ShardedProblem {
                 Tensor dq = mem.zeros(shape.dtype(), n, shape.heads(), shape.headDim());
                 Tensor dk = mem.zeros(shape.dtype(), n, shape.kvHeads(), shape.headDim());
                 Tensor dv = mem.zeros(shape.dtype(), n, shape.kvHeads(), shape.headDim());
-                SequenceParallelAttention scheme = SequenceParallel.create(config, shape, backend, comm);
                 CallStats forward;
-                try (var saved = scheme.forward(lq, lk, lv, out, lse)) {
+                CallStats backward;
+                try (SequenceParallelAttention scheme = SequenceParallel.create(config, shape, backend, comm);
+                     var saved = scheme.forward(lq, lk, lv, out, lse)) {
                     forward = scheme.lastCall();
                     scheme.backward(saved, ldout, dq, dk, dv);
+                    backward = scheme.lastCall();
                 }
                 double[][] results = new double[RESULTS.length][];
                 Tensor[] tensors = {out, lse, dq, dk, dv};
@@ -116,7 +120,7 @@ final class ShardedProblem {
                         results[i][e] = f[e];
                     }
                 }
-                return new RankResult(forward, scheme.lastCall(), results);
+                return new RankResult(forward, backward, results);
             }
         });
     }

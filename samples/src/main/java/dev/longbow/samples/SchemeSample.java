@@ -4,6 +4,7 @@ import dev.longbow.backend.Backend;
 import dev.longbow.backend.Backends;
 import dev.longbow.comm.Communicator;
 import dev.longbow.comm.RankFailedException;
+import dev.longbow.comm.RankLauncher;
 import dev.longbow.comm.RankLaunchers;
 import dev.longbow.parallel.AttentionShape;
 import dev.longbow.parallel.CallStats;
@@ -54,12 +55,13 @@ final class SchemeSample {
     static boolean run(SampleOptions o) {
         AttentionShape shape = o.shape();
         o.config().validate(o.ranks(), shape);
+        RankLauncher launcher = RankLaunchers.forBackend(o.backend());
         boolean check = o.check() && (double) o.seqLen() * o.seqLen() * o.heads() * o.headDim() <= CHECK_LIMIT;
         System.out.printf(Locale.ROOT, "%s on %d %s ranks: S=%d Hq=%d Hkv=%d D=%d %s %s, seed %d%n", o.scheme(), o.ranks(),
                 o.backend(), o.seqLen(), o.heads(), o.kvHeads(), o.headDim(), o.causal() ? "causal" : "non-causal",
                 o.dtype().toString().toLowerCase(Locale.ROOT), o.seed());
         Shards inputs = Shards.random(shape, new Random(o.seed()));
-        List<RankRun> runs = RankLaunchers.run(o.ranks(), o.backend(), (backend, comm) -> runRank(o, inputs, check, backend, comm));
+        List<RankRun> runs = launcher.run(o.ranks(), o.backend(), (backend, comm) -> runRank(o, inputs, check, backend, comm));
 
         double forwardFlops = 4.0 * o.seqLen() * o.seqLen() * o.heads() * o.headDim() * (o.causal() ? 0.5 : 1.0);
         report("forward", forwardFlops, runs.stream().map(RankRun::forwardNanos).toList(), runs.stream().map(RankRun::forward).toList());
@@ -77,8 +79,8 @@ final class SchemeSample {
     private static RankRun runRank(SampleOptions o, Shards inputs, boolean check, Backend backend, Communicator comm) {
         AttentionShape shape = o.shape();
         SequenceLayout layout = o.config().layout(comm.size());
-        try (DeviceShards mine = DeviceShards.upload(backend, shape, inputs.rowsOf(layout, comm.rank(), comm.size()))) {
-            SequenceParallelAttention scheme = SequenceParallel.create(o.config(), shape, backend, comm);
+        try (DeviceShards mine = DeviceShards.upload(backend, shape, inputs.rowsOf(layout, comm.rank(), comm.size()));
+             SequenceParallelAttention scheme = SequenceParallel.create(o.config(), shape, backend, comm)) {
             long[] forward = new long[o.iterations()];
             long[] backward = new long[o.iterations()];
             CallStats forwardStats = null;

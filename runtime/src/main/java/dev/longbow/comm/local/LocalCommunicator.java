@@ -15,6 +15,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.ToLongFunction;
@@ -32,14 +33,13 @@ import java.util.stream.IntStream;
 public final class LocalCommunicator implements Communicator {
     private final LocalGroup group;
     private final int rank;
-    private final Runnable onClose;
+    private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicLong sent = new AtomicLong();
     private final AtomicLong received = new AtomicLong();
 
-    private LocalCommunicator(LocalGroup group, int rank, Runnable onClose) {
+    private LocalCommunicator(LocalGroup group, int rank) {
         this.group = group;
         this.rank = rank;
-        this.onClose = onClose;
     }
 
     /**
@@ -56,14 +56,8 @@ public final class LocalCommunicator implements Communicator {
             t.setDaemon(true);
             return t;
         });
-        LocalGroup group = new LocalGroup(size, transfers);
-        AtomicInteger open = new AtomicInteger(size);
-        Runnable onClose = () -> {
-            if (open.decrementAndGet() == 0) {
-                transfers.shutdownNow();
-            }
-        };
-        return IntStream.range(0, size).mapToObj(r -> new LocalCommunicator(group, r, onClose)).toList();
+        LocalGroup group = new LocalGroup(size, transfers, null);
+        return IntStream.range(0, size).mapToObj(r -> new LocalCommunicator(group, r)).toList();
     }
 
     /** Wakes every rank blocked in this group (and its sub-groups) with {@code cause}. */
@@ -170,15 +164,10 @@ public final class LocalCommunicator implements Communicator {
                 .sorted(Comparator.comparingInt((Integer r) -> ((int[]) all[r])[1]).thenComparingInt(r -> r)).toList();
         int newRank = members.indexOf(rank);
         group.await();
-        LocalGroup child = null;
-        if (newRank == 0) {
-            child = new LocalGroup(members.size(), group.transfers);
-            group.adopt(child);
-        }
-        Object[] made = group.exchange(rank, child);
-        LocalGroup mine = (LocalGroup) made[members.get(0)];
+        Object[] made = group.exchange(rank, newRank == 0 ? group.split(members.size()) : null);
+        LocalGroup mine = (LocalGroup) made[members.getFirst()];
         group.await();
-        return new LocalCommunicator(mine, newRank, () -> { });
+        return new LocalCommunicator(mine, newRank);
     }
 
     @Override
@@ -188,7 +177,9 @@ public final class LocalCommunicator implements Communicator {
 
     @Override
     public void close() {
-        onClose.run();
+        if (closed.compareAndSet(false, true)) {
+            group.release();
+        }
     }
 
     private void count(long bytesSent, long bytesReceived) {

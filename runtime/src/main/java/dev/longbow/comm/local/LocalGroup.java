@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -19,6 +20,8 @@ import java.lang.foreign.MemorySegment;
 final class LocalGroup {
     final int size;
     final ExecutorService transfers;
+    private final LocalGroup parent;
+    private final AtomicInteger open;
 
     private final Object[] slots;
     private final Channel[] channels;
@@ -27,9 +30,12 @@ final class LocalGroup {
     private long generation;
     private volatile RuntimeException failure;
 
-    LocalGroup(int size, ExecutorService transfers) {
+    /** A group made by {@code parent}'s split, or with {@code parent == null} a new world that owns {@code transfers}. */
+    LocalGroup(int size, ExecutorService transfers, LocalGroup parent) {
         this.size = size;
         this.transfers = transfers;
+        this.parent = parent;
+        this.open = new AtomicInteger(size);
         this.slots = new Object[size];
         this.channels = new Channel[size * size];
         for (int i = 0; i < channels.length; i++) {
@@ -92,10 +98,24 @@ final class LocalGroup {
         }
     }
 
-    void adopt(LocalGroup child) {
+    /** A sub-group made by a split: aborted when this group is. */
+    LocalGroup split(int childSize) {
+        LocalGroup child = new LocalGroup(childSize, transfers, this);
         children.add(child);
         if (failure != null) {
             child.abort(failure);
+        }
+        return child;
+    }
+
+    /** One endpoint closed; the last one stops the world's transfer threads or detaches a sub-group. */
+    void release() {
+        if (open.decrementAndGet() == 0) {
+            if (parent == null) {
+                transfers.shutdownNow();
+            } else {
+                parent.children.remove(this);
+            }
         }
     }
 

@@ -8,6 +8,10 @@ import java.util.List;
 /** Ranks as threads of this JVM with the in-process communicator: any backend computing in host memory. */
 public final class LocalLauncher implements RankLauncher {
 
+    /** For {@link java.util.ServiceLoader}. */
+    public LocalLauncher() {
+    }
+
     @Override
     public String name() {
         return RankLaunchers.LOCAL;
