@@ -81,8 +81,9 @@ final class FlashBackward {
     private final class Scratch {
         final float[] p = new float[BLOCK_Q * BLOCK_K];
         final float[] ds = new float[BLOCK_Q * BLOCK_K];
-        final float[] dk = new float[BLOCK_K * dp];
-        final float[] dv = new float[BLOCK_K * dp];
+        final float[] dkT = new float[dims.d() * BLOCK_K];
+        final float[] dvT = new float[dims.d() * BLOCK_K];
+        final float[] row = new float[dims.d()];
     }
 
     private void compute(Tensor dq, Tensor dk, Tensor dv) {
@@ -113,40 +114,57 @@ final class FlashBackward {
         });
     }
 
-    /** dK, dV of key block kb of kv head g, and its share of dQ for the group's query heads. */
+    /**
+     * dK, dV of key block kb of kv head g, and its share of dQ for the group's query heads. dK and
+     * dV are accumulated transposed ({@code [d][BLOCK_K]}) so that their products run over the
+     * block's keys, a multiple of the micro-kernel's width, rather than over the head dim.
+     */
     private void keyBlock(Scratch t, int g, int kb, float[] dqPart, Tensor dk, Tensor dv) {
         int d = dims.d();
         int k0 = kb * BLOCK_K;
         int kn = Math.min(BLOCK_K, dims.sk() - k0);
         long kPos = params.kStart() + k0;
-        Arrays.fill(t.dk, 0f);
-        Arrays.fill(t.dv, 0f);
+        Arrays.fill(t.dkT, 0f);
+        Arrays.fill(t.dvT, 0f);
         for (int member = 0; member < dims.group(); member++) {
             int h = g * dims.group() + member;
             for (int q0 = 0; q0 < dims.sq(); q0 += BLOCK_Q) {
                 int rows = Math.min(BLOCK_Q, dims.sq() - q0);
                 long qPos = params.qStart() + q0;
-                int cols = Tiling.roundUp(Tiling.visibleKeys(qPos + rows - 1, kPos, kn, params.causal()), MicroGemm.WIDTH);
-                if (cols == 0) {
+                int cols = Tiling.roundUp(Tiling.visibleKeys(qPos + rows - 1, kPos, kn, params.causal()), MicroGemm.LANES);
+                // Under a causal mask the rows above `first` see none of this block.
+                int first = params.causal() ? (int) Math.clamp(kPos - qPos, 0, rows) : 0;
+                int m = rows - first;
+                if (cols == 0 || m == 0) {
                     continue;
                 }
-                MicroGemm.multiply(rows, cols, d, queries[h], q0 * dp, dp, 1, keysT[g], k0 * d, BLOCK_K, t.p, 0, BLOCK_K, false);
-                MicroGemm.multiply(rows, cols, d, douts[h], q0 * dp, dp, 1, valuesT[g], k0 * d, BLOCK_K, t.ds, 0, BLOCK_K, false);
-                for (int i = 0; i < rows; i++) {
+                int qAt = (q0 + first) * dp;
+                int tileAt = first * BLOCK_K;
+                MicroGemm.multiply(m, cols, d, queries[h], qAt, dp, 1, keysT[g], k0 * d, BLOCK_K, t.p, tileAt, BLOCK_K, false);
+                MicroGemm.multiply(m, cols, d, douts[h], qAt, dp, 1, valuesT[g], k0 * d, BLOCK_K, t.ds, tileAt, BLOCK_K, false);
+                for (int i = first; i < rows; i++) {
                     gradientRow(t, i, Tiling.visibleKeys(qPos + i, kPos, kn, params.causal()), cols,
                             lse2[h][q0 + i], delta[h][q0 + i]);
                 }
-                MicroGemm.multiply(cols, dp, rows, t.p, 0, 1, BLOCK_K, douts[h], q0 * dp, dp, t.dv, 0, dp, true);
-                MicroGemm.multiply(cols, dp, rows, t.ds, 0, 1, BLOCK_K, queries[h], q0 * dp, dp, t.dk, 0, dp, true);
-                MicroGemm.multiply(rows, dp, cols, t.ds, 0, BLOCK_K, 1, keys[g], k0 * dp, dp,
-                        dqPart, (member * queryRows + q0) * dp, dp, true);
+                MicroGemm.multiply(d, cols, m, douts[h], qAt, 1, dp, t.p, tileAt, BLOCK_K, t.dvT, 0, BLOCK_K, true);
+                MicroGemm.multiply(d, cols, m, queries[h], qAt, 1, dp, t.ds, tileAt, BLOCK_K, t.dkT, 0, BLOCK_K, true);
+                MicroGemm.multiply(m, dp, cols, t.ds, tileAt, BLOCK_K, 1, keys[g], k0 * dp, dp,
+                        dqPart, (member * queryRows + q0 + first) * dp, dp, true);
             }
         }
         for (int j = 0; j < kn; j++) {
             long row = ((long) (k0 + j) * dims.hkv() + g) * d;
-            FloatRows.add(t.dk, j * dp, dk, row, d);
-            FloatRows.add(t.dv, j * dp, dv, row, d);
+            addTransposedColumn(t.dkT, j, t.row, dk, row);
+            addTransposedColumn(t.dvT, j, t.row, dv, row);
         }
+    }
+
+    /** Adds column j of a {@code [d][BLOCK_K]} accumulator to the d elements of {@code t} at {@code index}. */
+    private void addTransposedColumn(float[] transposed, int j, float[] row, Tensor t, long index) {
+        for (int e = 0; e < dims.d(); e++) {
+            row[e] = transposed[e * BLOCK_K + j];
+        }
+        FloatRows.add(row, 0, t, index, dims.d());
     }
 
     /** Row i: scores to probabilities P (in t.p), dP (in t.ds) to dS = scale * P * (dP - D). */
@@ -158,10 +176,7 @@ final class FlashBackward {
             return;
         }
         SoftmaxRows.exp2Row(t.p, at, visible, cols, c, rowLse2);
-        float scale = params.scale();
-        for (int j = 0; j < cols; j++) {
-            t.ds[at + j] = scale * t.p[at + j] * (t.ds[at + j] - rowDelta);
-        }
+        SoftmaxRows.softmaxGradient(t.p, t.ds, at, cols, rowDelta, params.scale());
     }
 
     /**

@@ -1,28 +1,40 @@
 package dev.longbow.backend.cpu;
 
 import static dev.longbow.backend.cpu.Tiling.BLOCK_K;
-import static dev.longbow.backend.cpu.Tiling.BLOCK_Q;
 
 import dev.longbow.backend.AttentionParams;
 import dev.longbow.tensor.Tensor;
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Flash attention forward (FlashAttention-2 order): one work item is one query head times one
- * block of {@link Tiling#BLOCK_Q} query rows; it streams the key/value blocks it can see through an
- * online softmax, so the scores it holds are one {@code BLOCK_Q x BLOCK_K} tile.
+ * Flash attention forward (FlashAttention-2 order): one work item is one query head times
+ * {@link #ROWS} query rows; it streams the key/value blocks it can see through an online softmax,
+ * so the scores it holds are one {@code BLOCK_K x ROWS} tile.
+ *
+ * <p>The tile is kept transposed, keys by queries: {@code S^T = K Q^T} and {@code O^T += V^T P^T}
+ * then both run over the item's queries, a multiple of the micro-kernel's width whatever the head
+ * dim, and the softmax statistics of a query are a lane, so the row max and row sum are vector
+ * max and add down the tile with no horizontal reductions.
  *
  * <p>Scores are kept in base 2: the softmax of {@code scale * s} is that of {@code 2^(c * s)} with
  * {@code c = scale * log2(e)}, so the exponential is {@link VectorExp#exp2} and the running max
  * {@code m} is in those units; {@code lse = (m + log2(l)) * ln 2}.
  */
 final class FlashForward {
+    /** Queries per work item; a multiple of three vectors of every species (the kernel's width). */
+    static final int ROWS = 192;
+    private static final VectorSpecies<Float> F = MicroGemm.F;
+    private static final int L = MicroGemm.LANES;
+
     private final AttentionDims dims;
     private final AttentionParams params;
     private final int dp;
     private final float c;
-    /** Per key/value head: K transposed by blocks, V as padded rows. */
-    private final float[][] keysT;
+    /** Per key/value head, as padded rows. */
+    private final float[][] keys;
     private final float[][] values;
 
     private FlashForward(AttentionDims dims, AttentionParams params, Tensor k, Tensor v) {
@@ -30,11 +42,11 @@ final class FlashForward {
         this.params = params;
         this.dp = Tiling.paddedDim(dims.d());
         this.c = params.scale() * SoftmaxRows.LOG2_E;
-        this.keysT = new float[dims.hkv()][];
+        this.keys = new float[dims.hkv()][];
         this.values = new float[dims.hkv()][];
         int rows = Tiling.roundUp(dims.sk(), BLOCK_K);
         CpuThreads.parallelFor(dims.hkv(), g -> {
-            keysT[g] = Tiling.packTransposedBlocks(k, g);
+            keys[g] = Tiling.packRows(k, g, rows, dp);
             values[g] = Tiling.packRows(v, g, rows, dp);
         });
     }
@@ -43,17 +55,19 @@ final class FlashForward {
         new FlashForward(dims, params, k, v).compute(q, out, lse);
     }
 
-    /** One worker's tiles. */
+    /** One worker's tiles, all with the item's queries as the fastest dimension. */
     private final class Scratch {
-        final float[] q = new float[BLOCK_Q * dims.d()];
-        final float[] s = new float[BLOCK_Q * BLOCK_K];
-        final float[] o = new float[BLOCK_Q * dp];
-        final float[] m = new float[BLOCK_Q];
-        final float[] l = new float[BLOCK_Q];
+        final float[] qT = new float[dims.d() * ROWS];
+        final float[] sT = new float[BLOCK_K * ROWS];
+        final float[] oT = new float[dims.d() * ROWS];
+        final float[] m = new float[ROWS];
+        final float[] l = new float[ROWS];
+        final float[] correction = new float[ROWS];
+        final float[] row = new float[dims.d()];
     }
 
     private void compute(Tensor q, Tensor out, Tensor lse) {
-        int blocks = Tiling.blocks(dims.sq(), BLOCK_Q);
+        int blocks = Tiling.blocks(dims.sq(), ROWS);
         // Later query blocks see more keys under a causal mask: hand them out first.
         CpuThreads.parallelFor(blocks * dims.hq(), w -> new Scratch(), (Scratch t, int item) ->
                 queryBlock(t, item % dims.hq(), blocks - 1 - item / dims.hq(), q, out, lse));
@@ -61,53 +75,97 @@ final class FlashForward {
 
     private void queryBlock(Scratch t, int h, int qb, Tensor q, Tensor out, Tensor lse) {
         int d = dims.d();
-        int q0 = qb * BLOCK_Q;
-        int rows = Math.min(BLOCK_Q, dims.sq() - q0);
-        for (int i = 0; i < rows; i++) {
-            FloatRows.load(q, ((long) (q0 + i) * dims.hq() + h) * d, t.q, i * d, d);
-        }
+        int q0 = qb * ROWS;
+        int rows = Math.min(ROWS, dims.sq() - q0);
+        int cols = Tiling.roundUp(rows, L);
+        loadTransposed(t, q, h, q0, rows, cols);
         Arrays.fill(t.m, Float.NEGATIVE_INFINITY);
         Arrays.fill(t.l, 0f);
-        Arrays.fill(t.o, 0f);
+        Arrays.fill(t.oT, 0f);
         int g = h / dims.group();
         long qPos = params.qStart() + q0;
-        int keys = Tiling.visibleKeys(qPos + rows - 1, params.kStart(), dims.sk(), params.causal());
-        for (int k0 = 0; k0 < keys; k0 += BLOCK_K) {
-            int kn = Math.min(BLOCK_K, dims.sk() - k0);
+        int visibleToLast = Tiling.visibleKeys(qPos + rows - 1, params.kStart(), dims.sk(), params.causal());
+        for (int k0 = 0; k0 < visibleToLast; k0 += BLOCK_K) {
             long kPos = params.kStart() + k0;
-            int cols = Tiling.roundUp(Tiling.visibleKeys(qPos + rows - 1, kPos, kn, params.causal()), MicroGemm.WIDTH);
-            MicroGemm.multiply(rows, cols, d, t.q, 0, d, 1, keysT[g], k0 * d, BLOCK_K, t.s, 0, BLOCK_K, false);
-            for (int i = 0; i < rows; i++) {
-                softmaxRow(t, i, Tiling.visibleKeys(qPos + i, kPos, kn, params.causal()), cols);
+            int kn = Tiling.visibleKeys(qPos + rows - 1, kPos, Math.min(BLOCK_K, dims.sk() - k0), params.causal());
+            // Queries before `first` see none of this block: start at the vector holding it.
+            int first = params.causal() ? (int) Math.clamp(kPos - qPos, 0, rows) & -L : 0;
+            int n = cols - first;
+            MicroGemm.multiply(kn, n, d, keys[g], k0 * dp, dp, 1, t.qT, first, ROWS, t.sT, first, ROWS, false);
+            if (params.causal() && kPos + kn - 1 > qPos + first) {
+                maskDiagonal(t.sT, kn, first, cols, kPos - qPos);
             }
-            MicroGemm.multiply(rows, dp, cols, t.s, 0, BLOCK_K, 1, values[g], k0 * dp, dp, t.o, 0, dp, true);
+            softmaxColumns(t, kn, first, cols);
+            MicroGemm.multiply(d, n, kn, values[g], k0 * dp, 1, dp, t.sT, first, ROWS, t.oT, first, ROWS, true);
         }
         for (int i = 0; i < rows; i++) {
             long row = (long) (q0 + i) * dims.hq() + h;
             float l = t.l[i];
-            // l == 0: the row saw no key; out 0 and lse -inf say "contributes nothing".
-            SoftmaxRows.scale(t.o, i * dp, dp, l == 0 ? 0 : 1 / l);
-            FloatRows.store(t.o, i * dp, out, row * d, d);
+            // l == 0: the query saw no key; out 0 and lse -inf say "contributes nothing".
+            float norm = l == 0 ? 0 : 1 / l;
+            for (int e = 0; e < d; e++) {
+                t.row[e] = t.oT[e * ROWS + i] * norm;
+            }
+            FloatRows.store(t.row, 0, out, row * d, d);
             lse.setFloat(row, l == 0 ? Float.NEGATIVE_INFINITY : (t.m[i] + (float) (Math.log(l) / Math.log(2))) * SoftmaxRows.LN_2);
         }
     }
 
-    /** Turns row i of the score tile into probabilities against the running max, rescaling o and l. */
-    private void softmaxRow(Scratch t, int i, int visible, int cols) {
-        int at = i * BLOCK_K;
-        if (visible == 0) {
-            Arrays.fill(t.s, at, at + cols, 0f);
-            return;
+    /** {@code qT[e][i] = q[q0 + i, h, e]}, zero for the padding queries up to {@code cols}. */
+    private void loadTransposed(Scratch t, Tensor q, int h, int q0, int rows, int cols) {
+        int d = dims.d();
+        for (int i = 0; i < rows; i++) {
+            FloatRows.load(q, ((long) (q0 + i) * dims.hq() + h) * d, t.row, 0, d);
+            for (int e = 0; e < d; e++) {
+                t.qT[e * ROWS + i] = t.row[e];
+            }
         }
-        float mOld = t.m[i];
-        float mNew = Math.max(mOld, c * SoftmaxRows.max(t.s, at, visible));
-        float sum = SoftmaxRows.exp2Row(t.s, at, visible, cols, c, mNew);
-        if (mNew > mOld) {
-            float correction = SoftmaxRows.exp2(mOld - mNew);
-            t.l[i] *= correction;
-            SoftmaxRows.scale(t.o, i * dp, dp, correction);
+        for (int e = 0; e < d; e++) {
+            Arrays.fill(t.qT, e * ROWS + rows, e * ROWS + cols, 0f);
         }
-        t.l[i] += sum;
-        t.m[i] = mNew;
+    }
+
+    /** Key j of the tile is hidden from queries {@code i < offset + j} (offset = kPos - qPos). */
+    private static void maskDiagonal(float[] sT, int keys, int first, int cols, long offset) {
+        for (int j = 0; j < keys; j++) {
+            int hidden = (int) Math.clamp(offset + j, first, cols);
+            Arrays.fill(sT, j * ROWS + first, j * ROWS + hidden, Float.NEGATIVE_INFINITY);
+        }
+    }
+
+    /**
+     * Online softmax down the columns {@code [first, cols)} of the score tile's {@code keys} rows:
+     * scores become probabilities against the new running max, l and the output are rescaled.
+     */
+    private void softmaxColumns(Scratch t, int keys, int first, int cols) {
+        for (int i = first; i < cols; i += L) {
+            FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            for (int j = 0; j < keys; j++) {
+                max = max.max(FloatVector.fromArray(F, t.sT, j * ROWS + i));
+            }
+            FloatVector mOld = FloatVector.fromArray(F, t.m, i);
+            FloatVector mNew = mOld.max(max.mul(c));
+            // A query that has seen nothing yet keeps m = -inf; shift by 0 so that 2^(-inf - shift) is 0, not NaN.
+            FloatVector shift = mNew.blend(0f, mNew.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY));
+            FloatVector scale = FloatVector.broadcast(F, c);
+            FloatVector minusShift = shift.neg();
+            FloatVector sum = FloatVector.zero(F);
+            for (int j = 0; j < keys; j++) {
+                int at = j * ROWS + i;
+                FloatVector p = VectorExp.exp2(FloatVector.fromArray(F, t.sT, at).fma(scale, minusShift));
+                p.intoArray(t.sT, at);
+                sum = sum.add(p);
+            }
+            FloatVector correction = VectorExp.exp2(mOld.sub(shift));
+            FloatVector.fromArray(F, t.l, i).fma(correction, sum).intoArray(t.l, i);
+            mNew.intoArray(t.m, i);
+            correction.intoArray(t.correction, i);
+        }
+        for (int e = 0; e < dims.d(); e++) {
+            for (int i = first; i < cols; i += L) {
+                int at = e * ROWS + i;
+                FloatVector.fromArray(F, t.oT, at).mul(FloatVector.fromArray(F, t.correction, i)).intoArray(t.oT, at);
+            }
+        }
     }
 }

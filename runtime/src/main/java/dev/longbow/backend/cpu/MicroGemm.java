@@ -9,15 +9,15 @@ import jdk.incubator.vector.VectorSpecies;
  * dV += P^T dO, dK += dS^T Q, dQ += dS K) is this one with A read through two strides, so
  * transposing A costs nothing; B is packed so that its rows are contiguous.
  *
- * <p>Register blocking: four rows of C by two vectors of columns stay in eight accumulators while
- * k runs, each step loading two vectors of B and broadcasting four elements of A (eight FMAs per
- * six loads). {@code n} must be a multiple of {@link #WIDTH}; callers pad B and C to it.
+ * <p>Register blocking: four rows of C by three vectors of columns stay in twelve accumulators
+ * while k runs; each step loads three vectors of B and broadcasts four elements of A for twelve
+ * FMAs. With the broadcast register that is all sixteen AVX2 registers; a fourth column vector
+ * would spill (measured: half the speed). Column panels left over take two or one vector, rows
+ * left over one row at a time. {@code n} must be a multiple of {@link #LANES}.
  */
 final class MicroGemm {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int LANES = F.length();
-    /** Columns per register block: two vectors. */
-    static final int WIDTH = 2 * LANES;
 
     private MicroGemm() {
     }
@@ -30,68 +30,150 @@ final class MicroGemm {
      */
     static void multiply(int m, int n, int k, float[] a, int aOff, int aRow, int aCol,
                          float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
-        for (int col = 0; col < n; col += WIDTH) {
-            int row = 0;
-            for (; row + 4 <= m; row += 4) {
-                block4(k, a, aOff + row * aRow, aRow, aCol, b, bOff + col, ldb, c, cOff + row * ldc + col, ldc, accumulate);
+        int col = 0;
+        for (; col + 3 * LANES <= n; col += 3 * LANES) {
+            for (int row = 0; row + 4 <= m; row += 4) {
+                block4x3(k, a, aOff + row * aRow, aRow, aCol, b, bOff + col, ldb, c, cOff + row * ldc + col, ldc, accumulate);
             }
-            for (; row < m; row++) {
-                block1(k, a, aOff + row * aRow, aCol, b, bOff + col, ldb, c, cOff + row * ldc + col, accumulate);
+        }
+        if (col + 2 * LANES <= n) {
+            for (int row = 0; row + 4 <= m; row += 4) {
+                block4x2(k, a, aOff + row * aRow, aRow, aCol, b, bOff + col, ldb, c, cOff + row * ldc + col, ldc, accumulate);
+            }
+            col += 2 * LANES;
+        }
+        if (col < n) {
+            for (int row = 0; row + 4 <= m; row += 4) {
+                block4x1(k, a, aOff + row * aRow, aRow, aCol, b, bOff + col, ldb, c, cOff + row * ldc + col, ldc, accumulate);
+            }
+        }
+        for (int row = m & ~3; row < m; row++) {
+            for (int v = 0; v < n; v += LANES) {
+                block1x1(k, a, aOff + row * aRow, aCol, b, bOff + v, ldb, c, cOff + row * ldc + v, accumulate);
             }
         }
     }
 
-    private static void block4(int k, float[] a, int ai, int aRow, int aCol, float[] b, int bi, int ldb,
-                               float[] c, int ci, int ldc, boolean accumulate) {
-        FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
-        if (accumulate) {
-            c00 = FloatVector.fromArray(F, c, ci);
-            c01 = FloatVector.fromArray(F, c, ci + LANES);
-            c10 = FloatVector.fromArray(F, c, ci + ldc);
-            c11 = FloatVector.fromArray(F, c, ci + ldc + LANES);
-            c20 = FloatVector.fromArray(F, c, ci + 2 * ldc);
-            c21 = FloatVector.fromArray(F, c, ci + 2 * ldc + LANES);
-            c30 = FloatVector.fromArray(F, c, ci + 3 * ldc);
-            c31 = FloatVector.fromArray(F, c, ci + 3 * ldc + LANES);
-        } else {
-            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = FloatVector.zero(F);
-        }
+    private static void block4x3(int k, float[] a, int ai, int aRow, int aCol, float[] b, int bi, int ldb,
+                                 float[] c, int ci, int ldc, boolean accumulate) {
+        int c1 = ci + ldc;
+        int c2 = ci + 2 * ldc;
+        int c3 = ci + 3 * ldc;
+        FloatVector r00 = load(c, ci, accumulate);
+        FloatVector r01 = load(c, ci + LANES, accumulate);
+        FloatVector r02 = load(c, ci + 2 * LANES, accumulate);
+        FloatVector r10 = load(c, c1, accumulate);
+        FloatVector r11 = load(c, c1 + LANES, accumulate);
+        FloatVector r12 = load(c, c1 + 2 * LANES, accumulate);
+        FloatVector r20 = load(c, c2, accumulate);
+        FloatVector r21 = load(c, c2 + LANES, accumulate);
+        FloatVector r22 = load(c, c2 + 2 * LANES, accumulate);
+        FloatVector r30 = load(c, c3, accumulate);
+        FloatVector r31 = load(c, c3 + LANES, accumulate);
+        FloatVector r32 = load(c, c3 + 2 * LANES, accumulate);
         for (int p = 0; p < k; p++, ai += aCol, bi += ldb) {
             FloatVector b0 = FloatVector.fromArray(F, b, bi);
             FloatVector b1 = FloatVector.fromArray(F, b, bi + LANES);
-            FloatVector a0 = FloatVector.broadcast(F, a[ai]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(F, a[ai + aRow]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(F, a[ai + 2 * aRow]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(F, a[ai + 3 * aRow]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
+            FloatVector b2 = FloatVector.fromArray(F, b, bi + 2 * LANES);
+            FloatVector x = FloatVector.broadcast(F, a[ai]);
+            r00 = x.fma(b0, r00);
+            r01 = x.fma(b1, r01);
+            r02 = x.fma(b2, r02);
+            x = FloatVector.broadcast(F, a[ai + aRow]);
+            r10 = x.fma(b0, r10);
+            r11 = x.fma(b1, r11);
+            r12 = x.fma(b2, r12);
+            x = FloatVector.broadcast(F, a[ai + 2 * aRow]);
+            r20 = x.fma(b0, r20);
+            r21 = x.fma(b1, r21);
+            r22 = x.fma(b2, r22);
+            x = FloatVector.broadcast(F, a[ai + 3 * aRow]);
+            r30 = x.fma(b0, r30);
+            r31 = x.fma(b1, r31);
+            r32 = x.fma(b2, r32);
         }
-        c00.intoArray(c, ci);
-        c01.intoArray(c, ci + LANES);
-        c10.intoArray(c, ci + ldc);
-        c11.intoArray(c, ci + ldc + LANES);
-        c20.intoArray(c, ci + 2 * ldc);
-        c21.intoArray(c, ci + 2 * ldc + LANES);
-        c30.intoArray(c, ci + 3 * ldc);
-        c31.intoArray(c, ci + 3 * ldc + LANES);
+        r00.intoArray(c, ci);
+        r01.intoArray(c, ci + LANES);
+        r02.intoArray(c, ci + 2 * LANES);
+        r10.intoArray(c, c1);
+        r11.intoArray(c, c1 + LANES);
+        r12.intoArray(c, c1 + 2 * LANES);
+        r20.intoArray(c, c2);
+        r21.intoArray(c, c2 + LANES);
+        r22.intoArray(c, c2 + 2 * LANES);
+        r30.intoArray(c, c3);
+        r31.intoArray(c, c3 + LANES);
+        r32.intoArray(c, c3 + 2 * LANES);
     }
 
-    private static void block1(int k, float[] a, int ai, int aCol, float[] b, int bi, int ldb,
-                               float[] c, int ci, boolean accumulate) {
-        FloatVector c0 = accumulate ? FloatVector.fromArray(F, c, ci) : FloatVector.zero(F);
-        FloatVector c1 = accumulate ? FloatVector.fromArray(F, c, ci + LANES) : FloatVector.zero(F);
+    private static void block4x2(int k, float[] a, int ai, int aRow, int aCol, float[] b, int bi, int ldb,
+                                 float[] c, int ci, int ldc, boolean accumulate) {
+        int c1 = ci + ldc;
+        int c2 = ci + 2 * ldc;
+        int c3 = ci + 3 * ldc;
+        FloatVector r00 = load(c, ci, accumulate);
+        FloatVector r01 = load(c, ci + LANES, accumulate);
+        FloatVector r10 = load(c, c1, accumulate);
+        FloatVector r11 = load(c, c1 + LANES, accumulate);
+        FloatVector r20 = load(c, c2, accumulate);
+        FloatVector r21 = load(c, c2 + LANES, accumulate);
+        FloatVector r30 = load(c, c3, accumulate);
+        FloatVector r31 = load(c, c3 + LANES, accumulate);
         for (int p = 0; p < k; p++, ai += aCol, bi += ldb) {
-            FloatVector a0 = FloatVector.broadcast(F, a[ai]);
-            c0 = a0.fma(FloatVector.fromArray(F, b, bi), c0);
-            c1 = a0.fma(FloatVector.fromArray(F, b, bi + LANES), c1);
+            FloatVector b0 = FloatVector.fromArray(F, b, bi);
+            FloatVector b1 = FloatVector.fromArray(F, b, bi + LANES);
+            FloatVector x = FloatVector.broadcast(F, a[ai]);
+            r00 = x.fma(b0, r00);
+            r01 = x.fma(b1, r01);
+            x = FloatVector.broadcast(F, a[ai + aRow]);
+            r10 = x.fma(b0, r10);
+            r11 = x.fma(b1, r11);
+            x = FloatVector.broadcast(F, a[ai + 2 * aRow]);
+            r20 = x.fma(b0, r20);
+            r21 = x.fma(b1, r21);
+            x = FloatVector.broadcast(F, a[ai + 3 * aRow]);
+            r30 = x.fma(b0, r30);
+            r31 = x.fma(b1, r31);
         }
-        c0.intoArray(c, ci);
-        c1.intoArray(c, ci + LANES);
+        r00.intoArray(c, ci);
+        r01.intoArray(c, ci + LANES);
+        r10.intoArray(c, c1);
+        r11.intoArray(c, c1 + LANES);
+        r20.intoArray(c, c2);
+        r21.intoArray(c, c2 + LANES);
+        r30.intoArray(c, c3);
+        r31.intoArray(c, c3 + LANES);
+    }
+
+    private static void block4x1(int k, float[] a, int ai, int aRow, int aCol, float[] b, int bi, int ldb,
+                                 float[] c, int ci, int ldc, boolean accumulate) {
+        FloatVector r0 = load(c, ci, accumulate);
+        FloatVector r1 = load(c, ci + ldc, accumulate);
+        FloatVector r2 = load(c, ci + 2 * ldc, accumulate);
+        FloatVector r3 = load(c, ci + 3 * ldc, accumulate);
+        for (int p = 0; p < k; p++, ai += aCol, bi += ldb) {
+            FloatVector b0 = FloatVector.fromArray(F, b, bi);
+            r0 = FloatVector.broadcast(F, a[ai]).fma(b0, r0);
+            r1 = FloatVector.broadcast(F, a[ai + aRow]).fma(b0, r1);
+            r2 = FloatVector.broadcast(F, a[ai + 2 * aRow]).fma(b0, r2);
+            r3 = FloatVector.broadcast(F, a[ai + 3 * aRow]).fma(b0, r3);
+        }
+        r0.intoArray(c, ci);
+        r1.intoArray(c, ci + ldc);
+        r2.intoArray(c, ci + 2 * ldc);
+        r3.intoArray(c, ci + 3 * ldc);
+    }
+
+    private static void block1x1(int k, float[] a, int ai, int aCol, float[] b, int bi, int ldb,
+                                 float[] c, int ci, boolean accumulate) {
+        FloatVector r = load(c, ci, accumulate);
+        for (int p = 0; p < k; p++, ai += aCol, bi += ldb) {
+            r = FloatVector.broadcast(F, a[ai]).fma(FloatVector.fromArray(F, b, bi), r);
+        }
+        r.intoArray(c, ci);
+    }
+
+    private static FloatVector load(float[] c, int at, boolean accumulate) {
+        return accumulate ? FloatVector.fromArray(F, c, at) : FloatVector.zero(F);
     }
 }

@@ -58,6 +58,14 @@ final class SoftmaxRows {
         return (float) CpuModelOps.sumLanes(sum);
     }
 
+    /** {@code ds[j] = scale * p[j] * (ds[j] - delta)} over {@code [off, off + n)}, n a multiple of the lane count. */
+    static void softmaxGradient(float[] p, float[] ds, int off, int n, float delta, float scale) {
+        for (int j = 0; j < n; j += L) {
+            FloatVector dp = FloatVector.fromArray(F, ds, off + j).sub(delta);
+            FloatVector.fromArray(F, p, off + j).mul(scale).mul(dp).intoArray(ds, off + j);
+        }
+    }
+
     /** {@code s[off .. off + n) *= factor}, n a multiple of the lane count. */
     static void scale(float[] s, int off, int n, float factor) {
         for (int j = 0; j < n; j += L) {

@@ -5,20 +5,20 @@ import dev.longbow.tensor.Tensor;
 /**
  * Block sizes of the flash kernels and the fp32 packings of one head that they read. A head of a
  * {@code [S, H, D]} tensor is packed either as rows ({@code [S', D']}, D' = D rounded up to
- * {@link MicroGemm#WIDTH}) or as transposed key blocks ({@code [S'/BLOCK_K][D][BLOCK_K]}), S'
+ * {@link MicroGemm.LANES}) or as transposed key blocks ({@code [S'/BLOCK_K][D][BLOCK_K]}), S'
  * rounded up to whole blocks; padding is zero.
  */
 final class Tiling {
     /** Query rows per tile: one work item of the forward pass. */
-    static final int BLOCK_Q = 64;
-    /** Keys per tile. A multiple of {@link MicroGemm#WIDTH}. */
-    static final int BLOCK_K = 64;
+    static final int BLOCK_Q = 128;
+    /** Keys per tile. A multiple of {@link MicroGemm.LANES}. */
+    static final int BLOCK_K = 96;
 
     private Tiling() {
     }
 
     static int paddedDim(int d) {
-        return roundUp(d, MicroGemm.WIDTH);
+        return roundUp(d, MicroGemm.LANES);
     }
 
     static int blocks(int n, int block) {

@@ -54,7 +54,9 @@ class CpuTensorOpsTest {
             double[] yd = toDoubles(y);
             OPS.axpy(-0.75f, x, y);
             for (int i = 0; i < N; i++) {
-                assertEquals(Numerics.roundTo(DType.BF16, (float) (yd[i] - 0.75 * xd[i])), y.getFloat(i), 1e-6 * Math.abs(yd[i]) + 1e-30, "axpy at " + i);
+                // fp32 arithmetic then one rounding to bf16: within one bf16 ulp (2^-7 relative) of the exact value.
+                double exact = yd[i] - 0.75 * xd[i];
+                assertEquals(exact, y.getFloat(i), 0x1p-7 * Math.abs(exact) + 1e-30, "axpy at " + i);
             }
             OPS.scale(x, 3f);
             for (int i = 0; i < N; i++) {

@@ -35,11 +35,17 @@ class KernelsTest {
     }
 
     @Test
-    void microGemmWithTransposedAAndRowTails() {
+    void microGemmWithTransposedAAndTails() {
         Random random = new Random(HostTensors.seed("KernelsTest.microGemm"));
         int m = 7;
-        int n = 3 * MicroGemm.WIDTH;
         int k = 11;
+        // Five vectors of columns take the three- and two-vector panels, four the three- and one-.
+        for (int n : new int[] {5 * MicroGemm.LANES, 4 * MicroGemm.LANES}) {
+            checkMicroGemm(random, m, n, k);
+        }
+    }
+
+    private static void checkMicroGemm(Random random, int m, int n, int k) {
         float[] a = new float[m * k];
         float[] b = new float[k * n];
         float[] c = new float[m * n];
