@@ -11,6 +11,11 @@ public final class Longbow {
 
     public static void main(String[] args) {
         System.setProperty("java.awt.headless", "true");
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command line with its error handling: a configuration error exits 2 with one line naming the fix. */
+    static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Longbow());
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             // Configuration the user can fix: one line naming the problem, no stack trace.
@@ -20,7 +25,7 @@ public final class Longbow {
             }
             throw e;
         });
-        System.exit(cli.execute(args));
+        return cli;
     }
 
     private static String rootMessage(Throwable e) {
