@@ -9,9 +9,15 @@ import java.util.Random;
 /**
  * Passkey retrieval (Mohtashami and Jaggi, "Landmark Attention", 2023): a random {@value #DIGITS}-digit
  * key is stated once early in a long stretch of filler sentences, and the sequence ends by asking
- * for it. The loss (and the accuracy) is taken only on the digits of the answer, which can be
- * predicted only by attending back to where the key was stated; the key is placed in a rank's
- * shard other than the one holding the answer, so the scheme must carry it across ranks.
+ * for it. The answer's digits can be predicted only by attending back to where the key was
+ * stated, and the key is placed in a rank's shard other than the one holding the answer, so the
+ * scheme must carry it across ranks.
+ *
+ * <p>The task's text uses a few dozen of the tokenizer's tokens; they are renumbered densely, so
+ * a model for this task has a vocabulary of that size ({@link #vocabSize()}) and its output head
+ * costs next to nothing. Training sequences carry next-token targets everywhere (predicting the
+ * repeated filler is what teaches a model to copy from earlier context, the circuit retrieval
+ * needs); with {@code answerOnly} only the answer's digits carry a target, for measuring accuracy.
  */
 public final class PasskeyTask implements SequenceSource {
     public static final int DIGITS = 5;
@@ -27,26 +33,28 @@ public final class PasskeyTask implements SequenceSource {
     private final int[] period;
     private final int[] digit = new int[10];
     private final int[] keyStarts;
+    private final int[] vocabulary;
+    private final boolean answerOnly;
     private long sample;
 
     /**
-     * @param layout how the sequence is split over {@code ranks}: the key goes to another rank than the answer
+     * @param layout     how the sequence is split over {@code ranks}: the key goes to another rank than the answer
+     * @param answerOnly targets only on the answer's digits (evaluation), else everywhere (training)
      */
-    public PasskeyTask(Tokenizer tokenizer, int length, long seed, SequenceLayout layout, int ranks) {
+    public PasskeyTask(Tokenizer tokenizer, int length, long seed, SequenceLayout layout, int ranks, boolean answerOnly) {
         this.tokenizer = tokenizer;
         this.length = length;
         this.seed = seed;
-        this.filler = tokenizer.encode(FILLER);
-        this.keyIntro = tokenizer.encode(" The pass key is");
-        this.keyOutro = tokenizer.encode(". Remember it.");
-        this.question = tokenizer.encode(" What is the pass key? The pass key is");
-        this.period = tokenizer.encode(".");
+        this.answerOnly = answerOnly;
+        int[][] pieces = pieces(tokenizer);
+        this.vocabulary = java.util.Arrays.stream(pieces).flatMapToInt(java.util.Arrays::stream).distinct().sorted().toArray();
+        this.filler = dense(pieces[0]);
+        this.keyIntro = dense(pieces[1]);
+        this.keyOutro = dense(pieces[2]);
+        this.question = dense(pieces[3]);
+        this.period = dense(pieces[4]);
         for (int d = 0; d < 10; d++) {
-            int[] t = tokenizer.encode(" " + d);
-            if (t.length != 1) {
-                throw new IllegalStateException("tokenizer " + tokenizer.name() + " splits the digit \" " + d + "\"");
-            }
-            digit[d] = t[0];
+            digit[d] = dense(pieces[5 + d])[0];
         }
         int tail = question.length + DIGITS + period.length;
         int keyLen = keyIntro.length + DIGITS + keyOutro.length;
@@ -54,6 +62,31 @@ public final class PasskeyTask implements SequenceSource {
             throw new IllegalArgumentException("passkey sequences need at least " + (tail + keyLen + 8) + " tokens, got " + length);
         }
         this.keyStarts = keyStarts(layout, ranks, keyLen, tail);
+    }
+
+    /** The task's text pieces in the tokenizer's ids: filler, key intro, key outro, question, period, digits 0-9. */
+    private static int[][] pieces(Tokenizer tokenizer) {
+        int[][] pieces = new int[15][];
+        String[] text = {FILLER, " The pass key is", ". Remember it.", " What is the pass key? The pass key is", "."};
+        for (int i = 0; i < text.length; i++) {
+            pieces[i] = tokenizer.encode(text[i]);
+        }
+        for (int d = 0; d < 10; d++) {
+            pieces[5 + d] = tokenizer.encode(" " + d);
+            if (pieces[5 + d].length != 1) {
+                throw new IllegalStateException("tokenizer " + tokenizer.name() + " splits the digit \" " + d + "\"");
+            }
+        }
+        return pieces;
+    }
+
+    /** The vocabulary of any passkey task over {@code tokenizer}: the model's embedding rows. */
+    public static int vocabSize(Tokenizer tokenizer) {
+        return (int) java.util.Arrays.stream(pieces(tokenizer)).flatMapToInt(java.util.Arrays::stream).distinct().count();
+    }
+
+    private int[] dense(int[] tokens) {
+        return java.util.Arrays.stream(tokens).map(t -> java.util.Arrays.binarySearch(vocabulary, t)).toArray();
     }
 
     /** Where the key sentence may start: in the first half, wholly on ranks that hold none of the answer. */
@@ -110,6 +143,9 @@ public final class PasskeyTask implements SequenceSource {
         put(window, answer, key);
         put(window, answer + DIGITS, period);
         TokenSequence lm = TokenSequence.nextToken(window, 0, length);
+        if (!answerOnly) {
+            return lm;
+        }
         int[] targets = new int[length];
         java.util.Arrays.fill(targets, -1);
         for (int i = answer - 1; i < answer - 1 + DIGITS; i++) {
@@ -123,9 +159,9 @@ public final class PasskeyTask implements SequenceSource {
         return at + tokens.length;
     }
 
-    /** The key digits' tokens, for reading answers. */
+    /** Text of this task's (renumbered) tokens. */
     public String decode(int[] tokens) {
-        return tokenizer.decode(tokens);
+        return tokenizer.decode(java.util.Arrays.stream(tokens).map(t -> vocabulary[t]).toArray());
     }
 
     @Override
@@ -140,11 +176,12 @@ public final class PasskeyTask implements SequenceSource {
 
     @Override
     public int vocabSize() {
-        return tokenizer.vocabSize();
+        return vocabulary.length;
     }
 
     @Override
     public String describe() {
-        return "passkey retrieval (" + DIGITS + " digits, key on another rank than the answer), tokenizer " + tokenizer.name();
+        return "passkey retrieval (" + DIGITS + " digits, key on another rank than the answer" + (answerOnly ? ", answer targets only" : "")
+                + "), " + vocabulary.length + " tokens of tokenizer " + tokenizer.name();
     }
 }

@@ -97,17 +97,22 @@ class DataTest {
     @Test
     void passkeyAsksForTheKeyStatedOnAnotherRank() {
         int length = 256, ranks = 4;
-        PasskeyTask task = new PasskeyTask(R50K, length, 5, SequenceLayout.ZIGZAG, ranks);
+        PasskeyTask task = new PasskeyTask(R50K, length, 5, SequenceLayout.ZIGZAG, ranks, true);
+        PasskeyTask training = new PasskeyTask(R50K, length, 5, SequenceLayout.ZIGZAG, ranks, false);
+        TokenSequence lm = training.next();
+        assertTrue(java.util.Arrays.stream(lm.targets()).allMatch(t -> t >= 0 && t < training.vocabSize()), "training targets everywhere");
+        assertTrue(training.vocabSize() < 60, "a dense vocabulary of the task's few tokens: " + training.vocabSize());
         for (int n = 0; n < 20; n++) {
             TokenSequence s = task.next();
             int[] answerRows = java.util.stream.IntStream.range(0, length).filter(i -> s.targets()[i] >= 0).toArray();
             assertEquals(PasskeyTask.DIGITS, answerRows.length);
-            String key = R50K.decode(Arrays.stream(answerRows).map(i -> s.targets()[i]).toArray());
-            String text = R50K.decode(s.tokens());
+            String key = task.decode(Arrays.stream(answerRows).map(i -> s.targets()[i]).toArray());
+            String text = task.decode(s.tokens());
             assertTrue(text.contains("The pass key is" + key + ". Remember it."), text);
             assertTrue(text.endsWith("What is the pass key? The pass key is" + key), text);
             int[] intro = R50K.encode(" The pass key is");
-            int firstDigit = indexOf(s.tokens(), intro) + intro.length;
+            int firstDigit = indexOf(Arrays.stream(s.tokens()).map(t -> R50K.encode(task.decode(new int[]{t}))[0]).toArray(), intro)
+                    + intro.length;
             for (int d = 0; d < PasskeyTask.DIGITS; d++) {
                 int keyRank = owner(firstDigit + d, length, ranks), answerRank = owner(answerRows[d], length, ranks);
                 assertNotEquals(answerRank, keyRank, "key digit " + d + " on rank " + keyRank + ", answer on rank " + answerRank);

@@ -84,6 +84,9 @@ final class TrainCommand implements Callable<Integer> {
     boolean resume;
     @Option(names = "--run-dir", description = "where metrics.jsonl, summary.json and loss.png go (default: runs/<time>-<scheme>)")
     Path runDir;
+    @Option(names = "--passkey-targets", defaultValue = "answer", description = "passkey training loss on the answer's digits "
+            + "(answer) or on every token (all) (default: ${DEFAULT-VALUE})")
+    String passkeyTargets;
     @Option(names = "--eval-samples", defaultValue = "100", description = "passkey: held-out sequences scored at the end (default: ${DEFAULT-VALUE})")
     int evalSamples;
 
@@ -163,10 +166,14 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--seq-len " + seqLen + " is not divisible by --ranks " + ranks
                     + ": each rank holds seq-len / ranks tokens; use --seq-len " + (seqLen / ranks + 1) * ranks);
         }
+        if (!passkeyTargets.equals("answer") && !passkeyTargets.equals("all")) {
+            throw new IllegalArgumentException("--passkey-targets " + passkeyTargets + ": choose answer or all");
+        }
         if (checkpointEvery < 1 || keep < 1 || evalSamples < 1) {
             throw new IllegalArgumentException("--checkpoint-every, --keep and --eval-samples must be at least 1");
         }
-        ModelConfig m = ModelConfig.named(model, Tokenizer.named(tokenizer).vocabSize());
+        Tokenizer tok = Tokenizer.named(tokenizer);
+        ModelConfig m = ModelConfig.named(model, data.equals("passkey") ? PasskeyTask.vocabSize(tok) : tok.vocabSize());
         int local = seqLen / ranks;
         SchemeConfig s = switch (scheme) {
             case "ulysses" -> SchemeConfig.ulysses(true);
@@ -188,7 +195,7 @@ final class TrainCommand implements Callable<Integer> {
 
     private SequenceSource source(Tokenizer tok, TrainConfig config) throws java.io.IOException {
         if (data.equals("passkey")) {
-            return new PasskeyTask(tok, seqLen, seed, config.scheme().layout(ranks), ranks);
+            return new PasskeyTask(tok, seqLen, seed, config.scheme().layout(ranks), ranks, passkeyTargets.equals("answer"));
         }
         Path path = data.equals("jdk") ? TextDocuments.jdkSources() : Path.of(data);
         if (!Files.exists(path)) {
@@ -199,7 +206,7 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Passkey sequences the model never trains on (another seed). */
     private List<TokenSequence> heldOut(Tokenizer tok, TrainConfig config) {
-        PasskeyTask eval = new PasskeyTask(tok, seqLen, seed + 1_000_000_007L, config.scheme().layout(ranks), ranks);
+        PasskeyTask eval = new PasskeyTask(tok, seqLen, seed + 1_000_000_007L, config.scheme().layout(ranks), ranks, true);
         List<TokenSequence> list = new ArrayList<>();
         for (int i = 0; i < evalSamples; i++) {
             list.add(eval.next());

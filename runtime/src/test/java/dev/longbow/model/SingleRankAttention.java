@@ -9,7 +9,7 @@ import dev.longbow.parallel.SequenceLayout;
 import dev.longbow.parallel.SequenceParallelAttention;
 import dev.longbow.tensor.Tensor;
 
-/** The whole sequence on one rank: the backend's attention, no communication. */
+/** The whole sequence on one rank: the backend's attention, no scheme, no communicator. The baseline the model is checked against. */
 public final class SingleRankAttention implements SequenceParallelAttention {
     private static final CallStats NOTHING = new CallStats(Traffic.NONE, 0, 0);
     private final AttentionOps attention;
