@@ -162,11 +162,12 @@ public final class Trainer {
         }
     }
 
+    /** The metadata of a fully verified checkpoint; a damaged one stops the run here, before any rank starts. */
     private static Map<String, String> metadata(Path file) {
         try (SafeTensors st = SafeTensors.open(file)) {
             return st.metadata();
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new IllegalStateException(e.getMessage(), e);
         }
     }
 }

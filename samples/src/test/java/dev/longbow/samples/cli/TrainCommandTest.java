@@ -1,10 +1,15 @@
 package dev.longbow.samples.cli;
 
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import picocli.CommandLine;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.io.StringWriter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -27,10 +32,20 @@ class TrainCommandTest {
             "--data /no/such/corpus|no such file or folder",
             "--resume|--resume needs --checkpoint-dir"})
     void badConfigurationFailsEarlyNamingTheFix(String args, String expected) {
+        assertRefused(("train --steps 1 --run-dir target/never " + args).split(" "), expected);
+    }
+
+    @Test
+    void aCorruptCheckpointStopsTheResumeBeforeAnyWork(@TempDir Path dir) throws IOException {
+        Files.write(dir.resolve("step-00000010.safetensors"), new byte[]{42, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
+        assertRefused(new String[]{"train", "--steps", "20", "--run-dir", "target/never", "--checkpoint-dir", dir.toString(),
+                "--resume"}, "refusing checkpoint " + dir.resolve("step-00000010.safetensors"));
+    }
+
+    private static void assertRefused(String[] argv, String expected) {
         StringWriter err = new StringWriter();
         CommandLine cli = Longbow.commandLine();
         cli.setErr(new PrintWriter(err));
-        String[] argv = ("train --steps 1 --run-dir target/never " + args).split(" ");
         long start = System.nanoTime();
         int code = cli.execute(argv);
         assertEquals(2, code, err.toString());
