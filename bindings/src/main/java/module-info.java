@@ -1,3 +1,6 @@
-/** jextract-generated bindings: the CUDA driver API and NCCL. Generated code only; see regenerate. */
+/** jextract-generated bindings: the CUDA driver API, NCCL and cuBLAS. Generated code only; see regenerate. */
 module dev.longbow.bindings {
+    exports dev.longbow.bindings.cuda;
+    exports dev.longbow.bindings.nccl;
+    exports dev.longbow.bindings.cublas;
 }

@@ -1,8 +1,5 @@
 package dev.longbow.backend.cpu;
 
-import static dev.longbow.backend.cpu.Tiling.BLOCK_K;
-import static dev.longbow.backend.cpu.Tiling.BLOCK_Q;
-
 import dev.longbow.backend.AttentionParams;
 import dev.longbow.tensor.Tensor;
 import java.util.Arrays;
@@ -20,6 +17,11 @@ import java.util.Arrays;
  * there is one chunk per head and the partial is just a staging buffer.
  */
 final class FlashBackward {
+    /** Keys per work tile: the rows of dK and dV a tile accumulates while the queries stream past. */
+    static final int KEYS = 192;
+    /** Queries per tile. */
+    static final int QUERIES = 64;
+
     private final AttentionDims dims;
     private final AttentionParams params;
     private final int dp;
@@ -41,15 +43,15 @@ final class FlashBackward {
         this.params = params;
         this.dp = Tiling.paddedDim(dims.d());
         this.c = params.scale() * SoftmaxRows.LOG2_E;
-        this.queryRows = Tiling.roundUp(dims.sq(), BLOCK_Q);
-        int keyRows = Tiling.roundUp(dims.sk(), BLOCK_K);
+        this.queryRows = Tiling.roundUp(dims.sq(), QUERIES);
+        int keyRows = Tiling.roundUp(dims.sk(), KEYS);
         keysT = new float[dims.hkv()][];
         keys = new float[dims.hkv()][];
         valuesT = new float[dims.hkv()][];
         CpuThreads.parallelFor(dims.hkv(), g -> {
-            keysT[g] = Tiling.packTransposedBlocks(k, g);
+            keysT[g] = Tiling.packTransposedBlocks(k, g, KEYS);
             keys[g] = Tiling.packRows(k, g, keyRows, dp);
-            valuesT[g] = Tiling.packTransposedBlocks(v, g);
+            valuesT[g] = Tiling.packTransposedBlocks(v, g, KEYS);
         });
         queries = new float[dims.hq()][];
         douts = new float[dims.hq()][];
@@ -79,16 +81,16 @@ final class FlashBackward {
 
     /** One worker's tiles. */
     private final class Scratch {
-        final float[] p = new float[BLOCK_Q * BLOCK_K];
-        final float[] ds = new float[BLOCK_Q * BLOCK_K];
-        final float[] dkT = new float[dims.d() * BLOCK_K];
-        final float[] dvT = new float[dims.d() * BLOCK_K];
+        final float[] p = new float[QUERIES * KEYS];
+        final float[] ds = new float[QUERIES * KEYS];
+        final float[] dkT = new float[dims.d() * KEYS];
+        final float[] dvT = new float[dims.d() * KEYS];
         final float[] row = new float[dims.d()];
     }
 
     private void compute(Tensor dq, Tensor dk, Tensor dv) {
         int[] chunkStarts = balancedChunks(Math.clamp(Tiling.blocks(2 * CpuThreads.COUNT, dims.hkv()), 1,
-                Math.max(1, Tiling.blocks(dims.sk(), BLOCK_K))));
+                Math.max(1, Tiling.blocks(dims.sk(), KEYS))));
         int chunks = chunkStarts.length - 1;
         // dqPartial[g * chunks + chunk]: [group][queryRows][dp] for the query heads of kv head g.
         float[][] dqPartial = new float[dims.hkv() * chunks][];
@@ -101,12 +103,12 @@ final class FlashBackward {
             }
             dqPartial[item] = dqPart;
         });
-        int rowBlocks = Tiling.blocks(dims.sq(), BLOCK_Q);
+        int rowBlocks = Tiling.blocks(dims.sq(), QUERIES);
         CpuThreads.parallelFor(dims.hq() * rowBlocks, item -> {
             int h = item / rowBlocks;
             int g = h / dims.group();
             int at = (h % dims.group()) * queryRows * dp;
-            for (int i = item % rowBlocks * BLOCK_Q; i < Math.min(dims.sq(), (item % rowBlocks + 1) * BLOCK_Q); i++) {
+            for (int i = item % rowBlocks * QUERIES; i < Math.min(dims.sq(), (item % rowBlocks + 1) * QUERIES); i++) {
                 for (int chunk = 0; chunk < chunks; chunk++) {
                     FloatRows.add(dqPartial[g * chunks + chunk], at + i * dp, dq, ((long) i * dims.hq() + h) * dims.d(), dims.d());
                 }
@@ -116,20 +118,20 @@ final class FlashBackward {
 
     /**
      * dK, dV of key block kb of kv head g, and its share of dQ for the group's query heads. dK and
-     * dV are accumulated transposed ({@code [d][BLOCK_K]}) so that their products run over the
+     * dV are accumulated transposed ({@code [d][KEYS]}) so that their products run over the
      * block's keys, a multiple of the micro-kernel's width, rather than over the head dim.
      */
     private void keyBlock(Scratch t, int g, int kb, float[] dqPart, Tensor dk, Tensor dv) {
         int d = dims.d();
-        int k0 = kb * BLOCK_K;
-        int kn = Math.min(BLOCK_K, dims.sk() - k0);
+        int k0 = kb * KEYS;
+        int kn = Math.min(KEYS, dims.sk() - k0);
         long kPos = params.kStart() + k0;
         Arrays.fill(t.dkT, 0f);
         Arrays.fill(t.dvT, 0f);
         for (int member = 0; member < dims.group(); member++) {
             int h = g * dims.group() + member;
-            for (int q0 = 0; q0 < dims.sq(); q0 += BLOCK_Q) {
-                int rows = Math.min(BLOCK_Q, dims.sq() - q0);
+            for (int q0 = 0; q0 < dims.sq(); q0 += QUERIES) {
+                int rows = Math.min(QUERIES, dims.sq() - q0);
                 long qPos = params.qStart() + q0;
                 int cols = Tiling.roundUp(Tiling.visibleKeys(qPos + rows - 1, kPos, kn, params.causal()), MicroGemm.LANES);
                 // Under a causal mask the rows above `first` see none of this block.
@@ -139,16 +141,16 @@ final class FlashBackward {
                     continue;
                 }
                 int qAt = (q0 + first) * dp;
-                int tileAt = first * BLOCK_K;
-                MicroGemm.multiply(m, cols, d, queries[h], qAt, dp, 1, keysT[g], k0 * d, BLOCK_K, t.p, tileAt, BLOCK_K, false);
-                MicroGemm.multiply(m, cols, d, douts[h], qAt, dp, 1, valuesT[g], k0 * d, BLOCK_K, t.ds, tileAt, BLOCK_K, false);
+                int tileAt = first * KEYS;
+                MicroGemm.multiply(m, cols, d, queries[h], qAt, dp, 1, keysT[g], k0 * d, KEYS, t.p, tileAt, KEYS, false);
+                MicroGemm.multiply(m, cols, d, douts[h], qAt, dp, 1, valuesT[g], k0 * d, KEYS, t.ds, tileAt, KEYS, false);
                 for (int i = first; i < rows; i++) {
                     gradientRow(t, i, Tiling.visibleKeys(qPos + i, kPos, kn, params.causal()), cols,
                             lse2[h][q0 + i], delta[h][q0 + i]);
                 }
-                MicroGemm.multiply(d, cols, m, douts[h], qAt, 1, dp, t.p, tileAt, BLOCK_K, t.dvT, 0, BLOCK_K, true);
-                MicroGemm.multiply(d, cols, m, queries[h], qAt, 1, dp, t.ds, tileAt, BLOCK_K, t.dkT, 0, BLOCK_K, true);
-                MicroGemm.multiply(m, dp, cols, t.ds, tileAt, BLOCK_K, 1, keys[g], k0 * dp, dp,
+                MicroGemm.multiply(d, cols, m, douts[h], qAt, 1, dp, t.p, tileAt, KEYS, t.dvT, 0, KEYS, true);
+                MicroGemm.multiply(d, cols, m, queries[h], qAt, 1, dp, t.ds, tileAt, KEYS, t.dkT, 0, KEYS, true);
+                MicroGemm.multiply(m, dp, cols, t.ds, tileAt, KEYS, 1, keys[g], k0 * dp, dp,
                         dqPart, (member * queryRows + q0 + first) * dp, dp, true);
             }
         }
@@ -159,23 +161,23 @@ final class FlashBackward {
         }
     }
 
-    /** Adds column j of a {@code [d][BLOCK_K]} accumulator to the d elements of {@code t} at {@code index}. */
+    /** Adds column j of a {@code [d][KEYS]} accumulator to the d elements of {@code t} at {@code index}. */
     private void addTransposedColumn(float[] transposed, int j, float[] row, Tensor t, long index) {
         for (int e = 0; e < dims.d(); e++) {
-            row[e] = transposed[e * BLOCK_K + j];
+            row[e] = transposed[e * KEYS + j];
         }
         FloatRows.add(row, 0, t, index, dims.d());
     }
 
     /** Row i: scores to probabilities P (in t.p), dP (in t.ds) to dS = scale * P * (dP - D). */
     private void gradientRow(Scratch t, int i, int visible, int cols, float rowLse2, float rowDelta) {
-        int at = i * BLOCK_K;
+        int at = i * KEYS;
         if (visible == 0 || rowLse2 == Float.NEGATIVE_INFINITY) {
             Arrays.fill(t.p, at, at + cols, 0f);
             Arrays.fill(t.ds, at, at + cols, 0f);
             return;
         }
-        SoftmaxRows.exp2Row(t.p, at, visible, cols, c, rowLse2);
+        SoftmaxRows.probabilities(t.p, at, visible, cols, c, rowLse2);
         SoftmaxRows.softmaxGradient(t.p, t.ds, at, cols, rowDelta, params.scale());
     }
 
@@ -184,10 +186,10 @@ final class FlashBackward {
      * query rows that see each block, under a causal mask); returns the run boundaries.
      */
     private int[] balancedChunks(int chunks) {
-        int blocks = Tiling.blocks(dims.sk(), BLOCK_K);
+        int blocks = Tiling.blocks(dims.sk(), KEYS);
         long[] work = new long[blocks + 1];
         for (int kb = 0; kb < blocks; kb++) {
-            long kPos = params.kStart() + (long) kb * BLOCK_K;
+            long kPos = params.kStart() + (long) kb * KEYS;
             long seen = params.causal() ? Math.clamp(params.qStart() + dims.sq() - kPos, 0, dims.sq()) : dims.sq();
             work[kb + 1] = work[kb] + seen;
         }

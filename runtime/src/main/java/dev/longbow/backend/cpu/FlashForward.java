@@ -68,9 +68,10 @@ final class FlashForward {
 
     private void compute(Tensor q, Tensor out, Tensor lse) {
         int blocks = Tiling.blocks(dims.sq(), ROWS);
-        // Later query blocks see more keys under a causal mask: hand them out first.
+        // Head by head, so that the threads stream the same keys and values through the shared
+        // cache; within a head the later query blocks, which see more keys under a causal mask, first.
         CpuThreads.parallelFor(blocks * dims.hq(), w -> new Scratch(), (Scratch t, int item) ->
-                queryBlock(t, item % dims.hq(), blocks - 1 - item / dims.hq(), q, out, lse));
+                queryBlock(t, item / blocks, blocks - 1 - item % blocks, q, out, lse));
     }
 
     private void queryBlock(Scratch t, int h, int qb, Tensor q, Tensor out, Tensor lse) {

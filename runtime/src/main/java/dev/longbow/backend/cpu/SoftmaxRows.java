@@ -1,11 +1,9 @@
 package dev.longbow.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Row-wise pieces of the online softmax over a tile of scores, vectorised. */
+/** The backward pass's row-wise softmax pieces over a {@code queries x keys} tile, vectorised. */
 final class SoftmaxRows {
     private static final VectorSpecies<Float> F = MicroGemm.F;
     private static final int L = MicroGemm.LANES;
@@ -15,47 +13,15 @@ final class SoftmaxRows {
     private SoftmaxRows() {
     }
 
-    /** The largest of {@code s[off .. off + n)}, n >= 1. */
-    static float max(float[] s, int off, int n) {
-        int j = 0;
-        float m = Float.NEGATIVE_INFINITY;
-        if (n >= L) {
-            FloatVector acc = FloatVector.fromArray(F, s, off);
-            for (j = L; j + L <= n; j += L) {
-                acc = acc.max(FloatVector.fromArray(F, s, off + j));
-            }
-            m = acc.reduceLanes(VectorOperators.MAX);
-        }
-        for (; j < n; j++) {
-            m = Math.max(m, s[off + j]);
-        }
-        return m;
-    }
-
     /**
      * {@code s[j] = 2^(s[j] * c - shift)} for the {@code visible} first entries of the row and 0
-     * for the rest up to {@code cols}; returns the sum of the row.
+     * for the rest up to {@code cols}, a multiple of the lane count.
      */
-    static float exp2Row(float[] s, int off, int visible, int cols, float c, float shift) {
-        FloatVector sum = FloatVector.zero(F);
-        int j = 0;
-        for (; j + L <= visible; j += L) {
+    static void probabilities(float[] s, int off, int visible, int cols, float c, float shift) {
+        for (int j = 0; j < cols; j += L) {
             FloatVector p = VectorExp.exp2(FloatVector.fromArray(F, s, off + j).fma(c, -shift));
-            p.intoArray(s, off + j);
-            sum = sum.add(p);
+            p.blend(0f, F.indexInRange(j, visible).not()).intoArray(s, off + j);
         }
-        if (j < visible) {
-            VectorMask<Float> inside = F.indexInRange(j, visible);
-            FloatVector p = VectorExp.exp2(FloatVector.fromArray(F, s, off + j).fma(c, -shift))
-                    .blend(0f, inside.not());
-            p.intoArray(s, off + j);
-            sum = sum.add(p);
-            j += L;
-        }
-        for (; j < cols; j += L) {
-            FloatVector.zero(F).intoArray(s, off + j);
-        }
-        return (float) CpuModelOps.sumLanes(sum);
     }
 
     /** {@code ds[j] = scale * p[j] * (ds[j] - delta)} over {@code [off, off + n)}, n a multiple of the lane count. */
@@ -64,17 +30,5 @@ final class SoftmaxRows {
             FloatVector dp = FloatVector.fromArray(F, ds, off + j).sub(delta);
             FloatVector.fromArray(F, p, off + j).mul(scale).mul(dp).intoArray(ds, off + j);
         }
-    }
-
-    /** {@code s[off .. off + n) *= factor}, n a multiple of the lane count. */
-    static void scale(float[] s, int off, int n, float factor) {
-        for (int j = 0; j < n; j += L) {
-            FloatVector.fromArray(F, s, off + j).mul(factor).intoArray(s, off + j);
-        }
-    }
-
-    /** {@code 2^x} for one value. */
-    static float exp2(float x) {
-        return (float) Math.exp(x * Math.log(2));
     }
 }

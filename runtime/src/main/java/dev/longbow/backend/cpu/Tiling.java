@@ -3,15 +3,13 @@ package dev.longbow.backend.cpu;
 import dev.longbow.tensor.Tensor;
 
 /**
- * Block sizes of the flash kernels and the fp32 packings of one head that they read. A head of a
- * {@code [S, H, D]} tensor is packed either as rows ({@code [S', D']}, D' = D rounded up to
- * {@link MicroGemm.LANES}) or as transposed key blocks ({@code [S'/BLOCK_K][D][BLOCK_K]}), S'
- * rounded up to whole blocks; padding is zero.
+ * The forward's key block and the fp32 packings of one head that the flash kernels read. A head
+ * of a {@code [S, H, D]} tensor is packed either as rows ({@code [S', D']}, D' = D rounded up to
+ * {@link MicroGemm#LANES}) or as transposed key blocks ({@code [S'/block][D][block]}), S' rounded
+ * up to whole blocks; padding is zero.
  */
 final class Tiling {
-    /** Query rows per tile: one work item of the forward pass. */
-    static final int BLOCK_Q = 128;
-    /** Keys per tile. A multiple of {@link MicroGemm.LANES}. */
+    /** Keys per forward tile; a multiple of three vectors of every species (the kernel's width). */
     static final int BLOCK_K = 96;
 
     private Tiling() {
@@ -51,19 +49,19 @@ final class Tiling {
 
     /**
      * Head {@code head} of {@code t [S, H, D]} transposed block by block: element (i, e) at
-     * {@code [(i / BLOCK_K) * D * BLOCK_K + e * BLOCK_K + i % BLOCK_K]}, zero beyond S.
+     * {@code [(i / block) * D * block + e * block + i % block]}, zero beyond S.
      */
-    static float[] packTransposedBlocks(Tensor t, int head) {
+    static float[] packTransposedBlocks(Tensor t, int head, int block) {
         int s = Math.toIntExact(t.dim(0));
         int heads = Math.toIntExact(t.dim(1));
         int d = Math.toIntExact(t.dim(2));
-        float[] packed = new float[blocks(s, BLOCK_K) * BLOCK_K * d];
+        float[] packed = new float[blocks(s, block) * block * d];
         float[] row = new float[d];
         for (int i = 0; i < s; i++) {
             FloatRows.load(t, ((long) i * heads + head) * d, row, 0, d);
-            int at = (i / BLOCK_K) * d * BLOCK_K + i % BLOCK_K;
+            int at = (i / block) * d * block + i % block;
             for (int e = 0; e < d; e++) {
-                packed[at + e * BLOCK_K] = row[e];
+                packed[at + e * block] = row[e];
             }
         }
         return packed;

@@ -168,6 +168,26 @@ class CpuAttentionTest {
     }
 
     @Test
+    void mergeTakesPartsInTheInputDtype() {
+        Dims dims = new Dims(40, 90, 2, 2, 32);
+        AttentionParams params = AttentionParams.of(32, false);
+        try (HostTensors mem = new HostTensors()) {
+            Problem p = Problem.random(mem, "CpuAttentionTest.mergeBf16Parts", dims, params, DType.BF16);
+            Tensor out = p.queryShaped(mem, DType.F32);
+            Tensor lse = mem.filled(DType.F32, Float.NEGATIVE_INFINITY, dims.sq(), dims.hq());
+            Tensor partOut = p.queryShaped(mem, DType.BF16);
+            Tensor partLse = p.lse(mem);
+            for (int[] block : new int[][] {{0, 30}, {30, 90}}) {
+                ATTENTION.forward(p.q, p.k.slice(block[0], block[1]), p.v.slice(block[0], block[1]), partOut, partLse, params);
+                ATTENTION.merge(out, lse, partOut, partLse);
+            }
+            // Each part is rounded to bf16 once (2^-9 relative), the merge itself is fp32.
+            assertClose("merged out", toDoubles(out), p.expected.out(), 4e-3);
+            assertClose("merged lse", toDoubles(lse), p.expected.lse(), 2e-6);
+        }
+    }
+
+    @Test
     void sixteenBitStorageComputesInFp32() {
         for (DType dtype : new DType[] {DType.BF16, DType.F16}) {
             Dims dims = new Dims(100, 100, 4, 2, 64);

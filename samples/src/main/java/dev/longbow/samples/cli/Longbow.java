@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code longbow} command: {@code longbow train ...}. */
 @Command(name = "longbow", mixinStandardHelpOptions = true, version = "Longbow 0.1.0",
         description = "Long-sequence transformer training on the JVM.",
-        subcommands = {TrainCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, PlanCommand.class, CommandLine.HelpCommand.class})
 public final class Longbow {
 
     public static void main(String[] args) {

@@ -1,0 +1,66 @@
+package dev.longbow.kernels;
+
+import dev.longbow.backend.Backend;
+import dev.longbow.comm.Communicator;
+import dev.longbow.comm.local.LocalRanks;
+import dev.longbow.parallel.AttentionShape;
+import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.parallel.SequenceParallel;
+import dev.longbow.parallel.SequenceParallelAttention;
+import dev.longbow.tensor.DType;
+import dev.longbow.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every sequence-parallel scheme on the CUDA backend with a one-rank communicator gives the
+ * CPU backend's results on the same inputs: out, lse, dq, dk, dv. FPDT runs in four chunks, so
+ * its offload to pinned host memory and prefetch (copyAsync on the copy stream) take part.
+ */
+class CudaSchemesGpuTest extends GpuTest {
+    private static final String[] NAMES = {"out", "lse", "dq", "dk", "dv"};
+
+    @Test
+    void everySchemeMatchesTheCpuBackend() {
+        for (int headDim : new int[] {64, 128}) {
+            AttentionShape shape = new AttentionShape(512, 4, 2, headDim, DType.BF16);
+            List<SchemeConfig> configs = List.of(SchemeConfig.ulysses(true), SchemeConfig.ring(true),
+                    SchemeConfig.wallFacer(true, 1, SchemeConfig.Arrangement.TEAMS_ADJACENT), SchemeConfig.fpdt(true, 128),
+                    SchemeConfig.hybrid(true, 1), SchemeConfig.ring(false));
+            Tensor q = randomHost(DType.BF16, shape.seqLen(), shape.heads(), headDim);
+            Tensor k = randomHost(DType.BF16, shape.seqLen(), shape.kvHeads(), headDim);
+            Tensor v = randomHost(DType.BF16, shape.seqLen(), shape.kvHeads(), headDim);
+            Tensor dout = randomHost(DType.BF16, shape.seqLen(), shape.heads(), headDim);
+            for (SchemeConfig config : configs) {
+                double[][] gpu = run(backend, new SingleRankCommunicator(backend), config, shape, q, k, v, dout);
+                double[][] cpu = LocalRanks.run(1, "cpu", (cpuBackend, comm) -> run(cpuBackend, comm, config, shape, q, k, v, dout)).getFirst();
+                for (int i = 0; i < NAMES.length; i++) {
+                    Compare.close(config + " D=" + headDim + " " + NAMES[i] + " (cuda vs cpu)", gpu[i], cpu[i], 1e-2);
+                }
+            }
+        }
+    }
+
+    /** One forward and backward of the scheme on {@code backend}; the results as float64, in {@link #NAMES} order. */
+    private static double[][] run(Backend backend, Communicator comm, SchemeConfig config, AttentionShape shape,
+                                  Tensor q, Tensor k, Tensor v, Tensor dout) {
+        try (DeviceTensors mem = new DeviceTensors(backend)) {
+            Tensor out = mem.poisoned(shape.dtype(), q.shape().toArray());
+            Tensor lse = mem.poisoned(DType.F32, shape.seqLen(), shape.heads());
+            Tensor dq = mem.poisoned(shape.dtype(), q.shape().toArray());
+            Tensor dk = mem.poisoned(shape.dtype(), k.shape().toArray());
+            Tensor dv = mem.poisoned(shape.dtype(), v.shape().toArray());
+            SequenceParallelAttention scheme = SequenceParallel.create(config, shape, backend, comm);
+            try (var saved = scheme.forward(mem.upload(q), mem.upload(k), mem.upload(v), out, lse)) {
+                scheme.backward(saved, mem.upload(dout), dq, dk, dv);
+            }
+            List<double[]> results = new ArrayList<>();
+            for (Tensor t : new Tensor[] {out, lse, dq, dk, dv}) {
+                results.add(mem.download(t));
+            }
+            mem.assertGuardsIntact();
+            return results.toArray(double[][]::new);
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package dev.longbow.plan;
+
+/**
+ * One rank's share of one attention layer: {@code S/P} tokens of the sequence, in activation
+ * dtype except for the fp32 accumulators (outputs, log-sum-exp, gradients) every scheme keeps.
+ */
+record Shard(ModelShape model, long seqLen, int ranks, boolean causal, ClusterSpec cluster) {
+
+    /** Backward attention does 2.5x the forward's FLOPs (recomputing the scores, then dQ, dK, dV). */
+    static final double BACKWARD_ATTENTION_FACTOR = 2.5;
+    static final int FP32 = 4;
+
+    double tokens() {
+        return (double) seqLen / ranks;
+    }
+
+    int bytes() {
+        return cluster.activationBytes();
+    }
+
+    double qBytes() {
+        return tokens() * model.heads() * model.headDim() * bytes();
+    }
+
+    /** K and V together, with {@code kvHeads} heads. */
+    double kvBytes(int kvHeads) {
+        return 2 * tokens() * kvHeads * model.headDim() * bytes();
+    }
+
+    double kvBytes() {
+        return kvBytes(model.kvHeads());
+    }
+
+    /** The fp32 log-sum-exp of the shard's rows. */
+    double lseBytes() {
+        return tokens() * model.heads() * FP32;
+    }
+
+    /** The fp32 running output and its log-sum-exp. */
+    double outputAccumulatorBytes() {
+        return tokens() * model.heads() * (model.headDim() + 1.0) * FP32;
+    }
+
+    /** This rank's share of one layer's forward attention FLOPs (the schemes balance it evenly). */
+    double attentionFlops() {
+        return model.attentionFlops(seqLen, causal) / ranks;
+    }
+
+    double forwardSeconds(double flops) {
+        return flops / cluster.attentionFlops();
+    }
+
+    double backwardSeconds(double flops) {
+        return BACKWARD_ATTENTION_FACTOR * flops / cluster.attentionBackwardFlops();
+    }
+}

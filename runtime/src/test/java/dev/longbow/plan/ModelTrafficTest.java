@@ -1,0 +1,115 @@
+package dev.longbow.plan;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.longbow.backend.Backend;
+import dev.longbow.comm.local.LocalRanks;
+import dev.longbow.parallel.AttentionShape;
+import dev.longbow.parallel.CallStats;
+import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.parallel.SchemeConfig.Arrangement;
+import dev.longbow.parallel.SequenceParallel;
+import dev.longbow.parallel.SequenceParallelAttention;
+import dev.longbow.tensor.Allocation;
+import dev.longbow.tensor.DType;
+import dev.longbow.tensor.Shape;
+import dev.longbow.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The cost model's bytes per rank equal what the schemes measurably send when they run (on CPU
+ * ranks, which count every transfer): the model prices the schedule Longbow executes. For WallFacer
+ * the model prices a member at position > 0, the one that also makes the placing transfers, so it
+ * is compared with the rank that sends the most.
+ */
+class ModelTrafficTest {
+    private static final int HEADS = 8;
+    private static final int HEAD_DIM = 64;
+    private static final long SEQ = 128;
+    private static final ModelShape MODEL = new ModelShape("traffic", 1, HEADS * HEAD_DIM, HEADS, HEADS, 4 * HEADS * HEAD_DIM, 2, 1000);
+
+    private static void assertModelCounts(int ranks, SchemeConfig config, Setting setting) {
+        AttentionShape shape = new AttentionShape(SEQ, HEADS, HEADS, HEAD_DIM, DType.F32);
+        List<CallStats[]> calls = LocalRanks.run(ranks, "cpu", (backend, comm) -> {
+            try (SequenceParallelAttention scheme = SequenceParallel.create(config, shape, backend, comm);
+                 Buffers b = new Buffers(backend, shape.localLen(ranks))) {
+                CallStats[] stats = new CallStats[2];
+                try (SequenceParallelAttention.Saved saved = scheme.forward(b.q, b.k, b.v, b.out, b.lse)) {
+                    stats[0] = scheme.lastCall();
+                    scheme.backward(saved, b.dout, b.dq, b.dk, b.dv);
+                    stats[1] = scheme.lastCall();
+                }
+                return stats;
+            }
+        });
+        long forward = calls.stream().mapToLong(s -> s[0].traffic().bytesSent()).max().orElseThrow();
+        long backward = calls.stream().mapToLong(s -> s[1].traffic().bytesSent()).max().orElseThrow();
+        ClusterSpec cpu = ClusterSpec.cpu(ranks, 1L << 34, 1e9, 1e-6, 1e9, 1e9, 1e9);
+        CostModel.AttentionPass pass = new CostModel(MODEL, SEQ, true, cpu).attentionPass(setting);
+        assertEquals(forward, pass.forwardBytes(), 1e-9 * forward, setting.knobs() + ": forward bytes, measured vs model");
+        assertEquals(backward, pass.backwardBytes(), 1e-9 * backward, setting.knobs() + ": backward bytes, measured vs model");
+    }
+
+    @Test
+    void ringAndHybrid() {
+        assertModelCounts(8, SchemeConfig.ring(true), Setting.ring(8, false));
+        assertModelCounts(8, SchemeConfig.hybrid(true, 2), Setting.hybrid(2, 4, false));
+    }
+
+    @Test
+    void wallFacerInBothArrangements() {
+        assertModelCounts(16, SchemeConfig.wallFacer(true, 2, Arrangement.TEAMS_ADJACENT), Setting.wallFacer(16, 2, true, false));
+        assertModelCounts(16, SchemeConfig.wallFacer(true, 2, Arrangement.RINGS_ADJACENT), Setting.wallFacer(16, 2, false, false));
+        assertModelCounts(16, SchemeConfig.wallFacer(true, 4, Arrangement.TEAMS_ADJACENT), Setting.wallFacer(16, 4, true, false));
+    }
+
+    @Test
+    void ulyssesAndFpdt() {
+        assertModelCounts(8, SchemeConfig.ulysses(true), Setting.ulysses(8, false));
+        assertModelCounts(4, SchemeConfig.fpdt(true, 16), Setting.fpdt(4, 4, false));
+    }
+
+    /** Zeroed f32 shards of one rank: the bytes moved do not depend on the values. */
+    private static final class Buffers implements AutoCloseable {
+        private final List<Allocation> owned = new ArrayList<>();
+        private final Backend backend;
+        final Tensor q;
+        final Tensor k;
+        final Tensor v;
+        final Tensor out;
+        final Tensor lse;
+        final Tensor dout;
+        final Tensor dq;
+        final Tensor dk;
+        final Tensor dv;
+
+        Buffers(Backend backend, long n) {
+            this.backend = backend;
+            q = tensor(n, HEADS, HEAD_DIM);
+            k = tensor(n, HEADS, HEAD_DIM);
+            v = tensor(n, HEADS, HEAD_DIM);
+            out = tensor(n, HEADS, HEAD_DIM);
+            lse = tensor(n, HEADS);
+            dout = tensor(n, HEADS, HEAD_DIM);
+            dq = tensor(n, HEADS, HEAD_DIM);
+            dk = tensor(n, HEADS, HEAD_DIM);
+            dv = tensor(n, HEADS, HEAD_DIM);
+        }
+
+        private Tensor tensor(long... dims) {
+            Shape shape = Shape.of(dims);
+            Allocation a = backend.allocate(shape.numel() * DType.F32.byteSize());
+            owned.add(a);
+            Tensor t = new Tensor(a.segment(), DType.F32, shape, a.placement());
+            backend.tensors().fill(t, 0f);
+            return t;
+        }
+
+        @Override
+        public void close() {
+            owned.forEach(Allocation::close);
+        }
+    }
+}

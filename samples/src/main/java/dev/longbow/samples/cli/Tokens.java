@@ -1,0 +1,31 @@
+package dev.longbow.samples.cli;
+
+import java.util.Locale;
+import picocli.CommandLine.ITypeConverter;
+
+/** Token counts as people write them: 131072, 128K, 2M (K = 1024). */
+final class Tokens implements ITypeConverter<Long> {
+
+    @Override
+    public Long convert(String value) {
+        String v = value.trim().toUpperCase(Locale.ROOT);
+        long unit = v.endsWith("K") ? 1L << 10 : v.endsWith("M") ? 1L << 20 : 1;
+        String digits = unit == 1 ? v : v.substring(0, v.length() - 1);
+        try {
+            long n = Long.parseLong(digits) * unit;
+            if (n < 1) {
+                throw new IllegalArgumentException("a sequence length must be positive, got " + value);
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + value + "' is not a token count (like 131072, 128K or 2M)", e);
+        }
+    }
+
+    static String format(long n) {
+        if (n % (1L << 20) == 0) {
+            return (n >> 20) + "M";
+        }
+        return n % (1L << 10) == 0 ? (n >> 10) + "K" : Long.toString(n);
+    }
+}
