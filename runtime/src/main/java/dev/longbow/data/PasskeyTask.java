@@ -3,8 +3,11 @@ package dev.longbow.data;
 import dev.longbow.parallel.SequenceLayout;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 
 /**
  * Passkey retrieval (Mohtashami and Jaggi, "Landmark Attention", 2023): a random {@value #DIGITS}-digit
@@ -47,7 +50,7 @@ public final class PasskeyTask implements SequenceSource {
         this.seed = seed;
         this.answerOnly = answerOnly;
         int[][] pieces = pieces(tokenizer);
-        this.vocabulary = java.util.Arrays.stream(pieces).flatMapToInt(java.util.Arrays::stream).distinct().sorted().toArray();
+        this.vocabulary = Arrays.stream(pieces).flatMapToInt(Arrays::stream).distinct().sorted().toArray();
         this.filler = dense(pieces[0]);
         this.keyIntro = dense(pieces[1]);
         this.keyOutro = dense(pieces[2]);
@@ -82,11 +85,11 @@ public final class PasskeyTask implements SequenceSource {
 
     /** The vocabulary of any passkey task over {@code tokenizer}: the model's embedding rows. */
     public static int vocabSize(Tokenizer tokenizer) {
-        return (int) java.util.Arrays.stream(pieces(tokenizer)).flatMapToInt(java.util.Arrays::stream).distinct().count();
+        return (int) Arrays.stream(pieces(tokenizer)).flatMapToInt(Arrays::stream).distinct().count();
     }
 
     private int[] dense(int[] tokens) {
-        return java.util.Arrays.stream(tokens).map(t -> java.util.Arrays.binarySearch(vocabulary, t)).toArray();
+        return Arrays.stream(tokens).map(t -> Arrays.binarySearch(vocabulary, t)).toArray();
     }
 
     /** Where the key sentence may start: in the first half, wholly on ranks that hold none of the answer. */
@@ -98,7 +101,7 @@ public final class PasskeyTask implements SequenceSource {
             }
         }
         int answerFrom = length + 1 - DIGITS - period.length - 1; // the row that predicts the first digit
-        java.util.Set<Integer> answerRanks = new java.util.HashSet<>();
+        Set<Integer> answerRanks = new HashSet<>();
         for (int i = answerFrom; i < answerFrom + DIGITS; i++) {
             answerRanks.add(owner[i]);
         }
@@ -147,7 +150,7 @@ public final class PasskeyTask implements SequenceSource {
             return lm;
         }
         int[] targets = new int[length];
-        java.util.Arrays.fill(targets, -1);
+        Arrays.fill(targets, -1);
         for (int i = answer - 1; i < answer - 1 + DIGITS; i++) {
             targets[i] = lm.targets()[i];
         }
@@ -161,7 +164,7 @@ public final class PasskeyTask implements SequenceSource {
 
     /** Text of this task's (renumbered) tokens. */
     public String decode(int[] tokens) {
-        return tokenizer.decode(java.util.Arrays.stream(tokens).map(t -> vocabulary[t]).toArray());
+        return tokenizer.decode(Arrays.stream(tokens).map(t -> vocabulary[t]).toArray());
     }
 
     @Override

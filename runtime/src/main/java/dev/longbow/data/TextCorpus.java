@@ -1,6 +1,8 @@
 package dev.longbow.data;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 
@@ -86,7 +88,7 @@ public final class TextCorpus implements SequenceSource {
                 cached = new int[0];
             } else {
                 int[] ids = tokenizer.encode(text);
-                cached = java.util.Arrays.copyOf(ids, ids.length + 1);
+                cached = Arrays.copyOf(ids, ids.length + 1);
                 cached[ids.length] = tokenizer.endOfText();
             }
             cachedIndex = index;
@@ -105,8 +107,8 @@ public final class TextCorpus implements SequenceSource {
                 (docs.documents().get(i).bytes() >= threshold ? longDocs : shortDocs).add(i);
             }
             Random random = new Random(seed * 1_000_003L + e);
-            java.util.Collections.shuffle(longDocs, random);
-            java.util.Collections.shuffle(shortDocs, random);
+            Collections.shuffle(longDocs, random);
+            Collections.shuffle(shortDocs, random);
             longDocs.addAll(shortDocs);
             epochOrder = longDocs.stream().mapToInt(Integer::intValue).toArray();
             epoch = e;

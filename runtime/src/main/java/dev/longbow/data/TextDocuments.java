@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
@@ -89,7 +90,7 @@ public final class TextDocuments implements AutoCloseable {
 
     private static boolean isText(String name) {
         int dot = name.lastIndexOf('.');
-        return dot >= 0 && TEXT.contains(name.substring(dot + 1).toLowerCase(java.util.Locale.ROOT));
+        return dot >= 0 && TEXT.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
     }
 
     public List<Document> documents() {

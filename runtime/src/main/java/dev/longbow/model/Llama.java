@@ -9,6 +9,9 @@ import dev.longbow.tensor.Placement;
 import dev.longbow.tensor.Shape;
 import dev.longbow.tensor.Tensor;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * A Llama-style decoder on one rank: embedding, {@code layers} pre-norm blocks with rotary GQA
  * attention and a SwiGLU MLP, a final RMSNorm and the (tied or untied) output head, trained with
@@ -127,7 +130,7 @@ public final class Llama implements AutoCloseable {
         forward(false);
         ops.rmsNormForward(acts.layer(config.layers() - 1).out(), params.finalNorm(), acts.finalNorm(), acts.finalRstd(), config.normEps());
         int[] targets = download(acts.targets());
-        java.util.List<Integer> predictions = new java.util.ArrayList<>();
+        List<Integer> predictions = new ArrayList<>();
         forEachChunk((r0, rows, logits) -> {
             Tensor host = hostView(logits);
             for (int r = 0; r < rows; r++) {

@@ -13,6 +13,7 @@ import dev.longbow.tensor.HostAllocation;
 import dev.longbow.tensor.Slab;
 import dev.longbow.tensor.Tensor;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -38,7 +39,7 @@ public final class RankTrainer implements AutoCloseable {
         this.attention = SequenceParallel.create(config.scheme(), config.attentionShape(), backend, comm);
         this.layout = config.scheme().layout(comm.size());
         boolean[] recompute = new boolean[config.model().layers()];
-        java.util.Arrays.fill(recompute, config.recompute());
+        Arrays.fill(recompute, config.recompute());
         this.model = new Llama(config.model(), backend, attention, config.localLen(), config.chunkRows(), recompute);
         this.optimizer = new AdamW(config.model(), backend);
         this.scalar = Slab.builder().add("value", DType.F32, 1).allocate(backend::allocate);
