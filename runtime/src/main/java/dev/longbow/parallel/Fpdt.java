@@ -254,15 +254,16 @@ final class Fpdt extends Scheme {
                 exchange.queriesToHeads(dev, dout.rows(i * chunk, chunk), dev.get("dout" + slot));
                 offloaded[slot] = backend.copyAsync(dev.get("dout" + slot), chunkOf(host, "dout", i));
             }
-            Pending.all(offloaded).await();
         }
 
         /**
          * K/V chunks in reverse, each against the query chunks that see it, dK/dV accumulating on
          * the device and going home after the chunk's last pair. The next pair's queries and the
-         * next K/V chunk are fetched while the current pair computes (double buffered). Two
-         * consecutive pairs never share a query chunk, so a prefetched dQ is never one still being
-         * written.
+         * next K/V chunk are fetched while the current pair computes (double buffered). A fetch
+         * may follow a write-back of the same buffer without waiting for it, as copies run in the
+         * order they are issued; only a fresh dQ, zeroed by compute, waits for its slot's last
+         * write-back, which had the previous pair's compute to finish. Two consecutive pairs never
+         * share a query chunk, so a prefetched dQ is never one the current pair is still adding to.
          */
         void walkPairs(Pending keysFetched, Tensor dk, Tensor dv) {
             List<Pair> order = new ArrayList<>();
@@ -285,6 +286,11 @@ final class Fpdt extends Scheme {
                 }
                 queriesFetched.await();
                 queriesFetched = p + 1 < order.size() ? fetchQueries(order.get(p + 1).queries(), slot ^ 1) : Pending.DONE;
+                if (!dqStarted[i]) {
+                    writeBack[slot].await();
+                    ops.fill(dev.get("dq" + slot), 0f);
+                    dqStarted[i] = true;
+                }
                 attention.backward(dev.get("q" + slot), positions(i), dev.get("k" + keySlot), dev.get("v" + keySlot), positions(j),
                         dev.get("out" + slot), dev.get("lse" + slot), dev.get("dout" + slot),
                         dev.get("dq" + slot), dev.get("dk"), dev.get("dv"));
@@ -295,24 +301,15 @@ final class Fpdt extends Scheme {
                     exchange.keyGradToSequence(dev, rounded(dev.get("dv"), dev.get("v" + keySlot)), dv.rows(j * chunk, chunk));
                 }
             }
-            Pending.all(writeBack).await();
         }
 
+        /** Query chunk i's q, out, LSE, dO and, when it has one yet, its dQ so far, into slot {@code slot}. */
         private Pending fetchQueries(int i, int slot) {
-            writeBack[slot].await();
-            Pending dqReady;
-            if (dqStarted[i]) {
-                dqReady = backend.copyAsync(chunkOf(host, "dq", i), dev.get("dq" + slot));
-            } else {
-                ops.fill(dev.get("dq" + slot), 0f);
-                dqStarted[i] = true;
-                dqReady = Pending.DONE;
-            }
-            return Pending.all(dqReady,
-                    backend.copyAsync(chunkOf(fwd, "q", i), dev.get("q" + slot)),
+            Pending queries = Pending.all(backend.copyAsync(chunkOf(fwd, "q", i), dev.get("q" + slot)),
                     backend.copyAsync(chunkOf(fwd, "out", i), dev.get("out" + slot)),
                     backend.copyAsync(chunkOf(fwd, "lse", i), dev.get("lse" + slot)),
                     backend.copyAsync(chunkOf(host, "dout", i), dev.get("dout" + slot)));
+            return dqStarted[i] ? Pending.all(queries, backend.copyAsync(chunkOf(host, "dq", i), dev.get("dq" + slot))) : queries;
         }
 
         /** Each query chunk's finished dQ back from the host and home by all-to-all, the next fetched meanwhile. */
