@@ -4,6 +4,7 @@
 module dev.longbow.runtime {
     requires transitive dev.longbow.bindings;
     requires jdk.incubator.vector;
+    requires jtokkit;
 
     exports dev.longbow.tensor;
     exports dev.longbow.backend;
@@ -11,6 +12,10 @@ module dev.longbow.runtime {
     exports dev.longbow.comm.local;
     exports dev.longbow.comm.nccl;
     exports dev.longbow.parallel;
+    exports dev.longbow.model;
+    exports dev.longbow.train;
+    exports dev.longbow.data;
+    exports dev.longbow.checkpoint;
     exports dev.longbow.launch;
     exports dev.longbow.plan;
     exports dev.longbow.cuda;

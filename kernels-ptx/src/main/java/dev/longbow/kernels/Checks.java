@@ -45,12 +45,6 @@ final class Checks {
         }
     }
 
-    static void requireSameCount(String op, Tensor a, Tensor b) {
-        if (a.numel() != b.numel()) {
-            throw new IllegalArgumentException(op + ": element counts differ: " + a + " (" + a.numel() + ") vs " + b + " (" + b.numel() + ")");
-        }
-    }
-
     static void requireShape(String op, String name, Tensor t, long... dims) {
         if (!t.shape().equals(Shape.of(dims))) {
             throw new IllegalArgumentException(op + ": " + name + " must be " + Shape.of(dims) + ", got " + t);

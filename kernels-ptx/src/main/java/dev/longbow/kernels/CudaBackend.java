@@ -5,6 +5,7 @@ import dev.longbow.backend.Backend;
 import dev.longbow.backend.CudaCompute;
 import dev.longbow.backend.ModelOps;
 import dev.longbow.backend.Pending;
+import dev.longbow.backend.TensorChecks;
 import dev.longbow.backend.TensorOps;
 import dev.longbow.cuda.Context;
 import dev.longbow.cuda.DeviceBuffer;
@@ -172,7 +173,7 @@ final class CudaBackend implements Backend, CudaCompute, Launcher {
     @Override
     public Pending copyAsync(Tensor src, Tensor dst) {
         current();
-        requireSameBytes("copyAsync", src, dst);
+        TensorChecks.requireSameDTypeAndCount("copyAsync", src, dst);
         Event ready = computeMarks[nextEvent].record(compute);
         Event done = copyMarks[nextEvent];
         nextEvent = (nextEvent + 1) % EVENTS;
@@ -211,7 +212,7 @@ final class CudaBackend implements Backend, CudaCompute, Launcher {
     @Override
     public void copy(Tensor src, Tensor dst) {
         current();
-        requireSameBytes("copy", src, dst);
+        TensorChecks.requireSameDTypeAndCount("copy", src, dst);
         DeviceMemory.copy(src, dst.view(src.shape().toArray()), compute);
     }
 
@@ -271,11 +272,5 @@ final class CudaBackend implements Backend, CudaCompute, Launcher {
             throw new IllegalStateException("the cuda backend on GPU " + device.ordinal() + " is closed");
         }
         context.makeCurrent();
-    }
-
-    private static void requireSameBytes(String op, Tensor src, Tensor dst) {
-        if (src.dtype() != dst.dtype() || src.numel() != dst.numel()) {
-            throw new IllegalArgumentException(op + " needs the same dtype and element count: " + src + " -> " + dst);
-        }
     }
 }

@@ -2,7 +2,11 @@ package dev.longbow.kernels;
 
 import static dev.longbow.kernels.Checks.requireDevice;
 import static dev.longbow.kernels.Checks.requireFloat;
-import static dev.longbow.kernels.Checks.requireSameCount;
+import static dev.longbow.backend.TensorChecks.headRepeats;
+import static dev.longbow.backend.TensorChecks.requireSameCount;
+import static dev.longbow.backend.TensorChecks.requireSameDType;
+import static dev.longbow.backend.TensorChecks.requireSameDTypeAndCount;
+import static dev.longbow.backend.TensorChecks.requireSwappedLeadingDims;
 import static dev.longbow.kernels.Kernels.suffix;
 
 import dev.longbow.backend.TensorOps;
@@ -19,9 +23,7 @@ final class CudaTensorOps implements TensorOps {
 
     @Override
     public void copy(Tensor src, Tensor dst) {
-        if (src.dtype() != dst.dtype() || src.numel() != dst.numel()) {
-            throw new IllegalArgumentException("copy needs the same dtype and element count: " + src + " -> " + dst);
-        }
+        requireSameDTypeAndCount("copy", src, dst);
         gpu.copy(src, dst);
     }
 
@@ -76,15 +78,9 @@ final class CudaTensorOps implements TensorOps {
     @Override
     public void swapLeadingDims(Tensor src, Tensor dst) {
         requireDevice("swapLeadingDims", src, dst);
-        if (src.shape().rank() < 2 || src.dtype() != dst.dtype()) {
-            throw new IllegalArgumentException("swapLeadingDims needs rank >= 2 and one dtype: " + src + " -> " + dst);
-        }
+        requireSwappedLeadingDims(src, dst);
         long a = src.dim(0);
         long b = src.dim(1);
-        if (!dst.shape().equals(src.shape().with(0, b).with(1, a))) {
-            throw new IllegalArgumentException("swapLeadingDims " + src.shape() + " needs dst shape "
-                    + src.shape().with(0, b).with(1, a) + ", got " + dst.shape());
-        }
         long rowBytes = src.shape().stride(1) * src.dtype().byteSize();
         if (src.numel() == 0) {
             return;
@@ -98,9 +94,7 @@ final class CudaTensorOps implements TensorOps {
     public void repeatHeads(Tensor src, Tensor dst) {
         requireDevice("repeatHeads", src, dst);
         long r = headRepeats("repeatHeads", src, dst);
-        if (src.dtype() != dst.dtype()) {
-            throw new IllegalArgumentException("repeatHeads needs one dtype: " + src + " -> " + dst);
-        }
+        requireSameDType("repeatHeads", src, dst);
         if (dst.numel() == 0) {
             return;
         }
@@ -114,9 +108,7 @@ final class CudaTensorOps implements TensorOps {
     public void sumRepeatedHeads(Tensor src, Tensor dst) {
         requireDevice("sumRepeatedHeads", src, dst);
         long r = headRepeats("sumRepeatedHeads", dst, src);
-        if (src.dtype() != dst.dtype()) {
-            throw new IllegalArgumentException("sumRepeatedHeads needs one dtype: " + src + " -> " + dst);
-        }
+        requireSameDType("sumRepeatedHeads", src, dst);
         requireFloat("sumRepeatedHeads", "src", src);
         if (dst.numel() == 0) {
             return;
@@ -125,15 +117,6 @@ final class CudaTensorOps implements TensorOps {
         long d = dst.dim(2);
         long packs = d * src.dtype().byteSize() % 16 == 0 ? d * src.dtype().byteSize() / 16 : d;
         gpu.launch(Kernels.SUM_REPEATED_HEADS, suffix(src.dtype()), Launch.rows(rows, packs, gpu.sms()), src, dst, rows, r, d);
-    }
-
-    /** The repeat factor r between {@code few [S, H, D]} and {@code many [S, H*r, D]}. */
-    private static long headRepeats(String op, Tensor few, Tensor many) {
-        if (few.shape().rank() != 3 || many.shape().rank() != 3 || few.dim(0) != many.dim(0)
-                || few.dim(2) != many.dim(2) || few.dim(1) == 0 || many.dim(1) % few.dim(1) != 0) {
-            throw new IllegalArgumentException(op + " needs [S, H, D] and [S, H*r, D], got " + few.shape() + " and " + many.shape());
-        }
-        return many.dim(1) / few.dim(1);
     }
 
     /** Grid for an elementwise kernel over n elements moving up to 16 bytes per thread and step. */

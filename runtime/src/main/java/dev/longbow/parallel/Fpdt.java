@@ -6,6 +6,7 @@ import dev.longbow.comm.Communicator;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Slab;
 import dev.longbow.tensor.Tensor;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -21,7 +22,9 @@ import java.util.stream.IntStream;
  * computes (double buffered), merging online through the LSE; all-to-all the output back;
  * offload q, k, v, out, lse of the chunk. Backward walks the K/V chunks in reverse: chunk j's
  * dK/dV accumulate on the device over the query chunks that see it, whose q, out, dO, LSE and fp32
- * dQ stream in from the host (dQ goes back out after each use), then go home by all-to-all.
+ * dQ stream in from the host (dQ goes back out after each use), then go home by all-to-all. Every
+ * chunk backward reads from the host, K/V and queries alike, is requested while the one before it
+ * computes (double buffered), as in forward.
  *
  * <p>Device buffer memory is O(P c) whatever the sequence length; the host holds O(S/P).
  * Without a causal mask every query chunk needs every K/V chunk, so all K/V are offloaded first.
@@ -169,18 +172,16 @@ final class Fpdt extends Scheme {
             exchange.queriesToHeads(dev, q.rows(i * chunk, chunk), qc);
             ops.fill(acc, 0f);
             ops.fill(accLse, Float.NEGATIVE_INFINITY);
-            int[] fromHost;
+            // Causal: the fresh chunk is the diagonal block; chunks 0..i-1 come back from the host,
+            // the first while the diagonal computes.
+            int[] fromHost = IntStream.range(0, params.causal() ? i : chunks).toArray();
+            Pending fetched = fromHost.length > 0 ? fetchKeys(host, fromHost[0], dev, 0) : Pending.DONE;
             if (params.causal()) {
-                // The fresh chunk is the diagonal block; chunks 0..i-1 come back from the host.
                 attention.forward(qc, positions(i), dev.get("k"), dev.get("v"), positions(i), acc, accLse, dev.get("part"), dev.get("partLse"));
-                fromHost = IntStream.range(0, i).toArray();
-            } else {
-                fromHost = IntStream.range(0, chunks).toArray();
             }
-            Pending fetched = fromHost.length > 0 ? fetchKeys(fromHost[0], 0) : Pending.DONE;
             for (int idx = 0; idx < fromHost.length; idx++) {
                 fetched.await();
-                fetched = idx + 1 < fromHost.length ? fetchKeys(fromHost[idx + 1], (idx + 1) % 2) : Pending.DONE;
+                fetched = idx + 1 < fromHost.length ? fetchKeys(host, fromHost[idx + 1], dev, (idx + 1) % 2) : Pending.DONE;
                 attention.forward(qc, positions(i), dev.get("k" + idx % 2), dev.get("v" + idx % 2), positions(fromHost[idx]),
                         acc, accLse, dev.get("part"), dev.get("partLse"));
             }
@@ -189,11 +190,6 @@ final class Fpdt extends Scheme {
             exchange.outputToSequence(dev, outc, accLse, out.rows(i * chunk, chunk), lse.rows(i * chunk, chunk));
             queriesOffloaded = Pending.all(backend.copyAsync(qc, chunkOf(host, "q", i)),
                     backend.copyAsync(outc, chunkOf(host, "out", i)), backend.copyAsync(accLse, chunkOf(host, "lse", i)));
-        }
-
-        private Pending fetchKeys(int j, int slot) {
-            return Pending.all(backend.copyAsync(chunkOf(host, "k", j), dev.get("k" + slot)),
-                    backend.copyAsync(chunkOf(host, "v", j), dev.get("v" + slot)));
         }
     }
 
@@ -207,12 +203,12 @@ final class Fpdt extends Scheme {
         queries(hostDeclared, "dout", shape.dtype(), chunks);
         queries(hostDeclared, "dq", DType.F32, chunks);
         Slab.Builder declared = exchange.declare(Slab.builder());
-        keys(declared, "k");
-        keys(declared, "v");
         for (String g : new String[] {"dk", "dv"}) {
             declared.add(g, DType.F32, span, exchange.kvHeads, shape.headDim());
         }
         for (int s = 0; s < 2; s++) {
+            keys(declared, "k" + s);
+            keys(declared, "v" + s);
             queries(declared, "q" + s, shape.dtype());
             queries(declared, "out" + s, shape.dtype());
             queries(declared, "dout" + s, shape.dtype());
@@ -221,24 +217,20 @@ final class Fpdt extends Scheme {
         }
         try (Slab host = meter.host(backend, hostDeclared); Slab dev = meter.device(backend, declared)) {
             Backward pass = new Backward(fwd, host, dev);
-            for (int i = 0; i < chunks; i++) {
-                exchange.queriesToHeads(dev, dout.rows(i * chunk, chunk), dev.get("dout0"));
-                backend.copyAsync(dev.get("dout0"), chunkOf(host, "dout", i)).await();
-            }
-            for (int j = chunks - 1; j >= 0; j--) {
-                pass.keyChunk(j);
-                exchange.keyGradToSequence(dev, rounded(dev.get("dk"), dev.get("k")), dk.rows(j * chunk, chunk));
-                exchange.keyGradToSequence(dev, rounded(dev.get("dv"), dev.get("v")), dv.rows(j * chunk, chunk));
-            }
-            for (int i = 0; i < chunks; i++) {
-                backend.copyAsync(chunkOf(host, "dq", i), dev.get("dq0")).await();
-                exchange.queryGradToSequence(dev, rounded(dev.get("dq0"), dev.get("q0")), dq.rows(i * chunk, chunk));
-            }
+            // The last K/V chunk, where backward starts, travels while dO is exchanged.
+            Pending keysFetched = fetchKeys(fwd, chunks - 1, dev, 0);
+            pass.offloadGradOutput(dout);
+            pass.walkPairs(keysFetched, dk, dv);
+            pass.queryGradsHome(dq);
         }
         record(meter);
     }
 
-    /** One backward call's state: which query chunks have a dQ on the host yet, and their write-backs. */
+    /** A K/V chunk and a query chunk that sees it: one step of backward. */
+    private record Pair(int keys, int queries) {
+    }
+
+    /** One backward call's state: which query chunks have a dQ on the host yet, and the copies in flight. */
     private final class Backward {
         final Slab fwd;
         final Slab host;
@@ -253,42 +245,88 @@ final class Fpdt extends Scheme {
             this.dev = dev;
         }
 
-        /** K/V chunk j against the query chunks that see it, accumulating dK/dV on the device. */
-        void keyChunk(int j) {
-            Pending.all(backend.copyAsync(chunkOf(fwd, "k", j), dev.get("k")), backend.copyAsync(chunkOf(fwd, "v", j), dev.get("v"))).await();
-            ops.fill(dev.get("dk"), 0f);
-            ops.fill(dev.get("dv"), 0f);
-            int[] seeing = IntStream.range(params.causal() ? j : 0, chunks).toArray();
-            Pending fetched = fetchQueries(seeing[0], 0);
-            for (int idx = 0; idx < seeing.length; idx++) {
-                int i = seeing[idx];
-                int slot = idx % 2;
-                fetched.await();
-                fetched = idx + 1 < seeing.length ? fetchQueries(seeing[idx + 1], slot ^ 1) : Pending.DONE;
-                attention.backward(dev.get("q" + slot), positions(i), dev.get("k"), dev.get("v"), positions(j),
+        /** All-to-all of each dO chunk to heads, then offload, through two alternating buffers. */
+        void offloadGradOutput(Tensor dout) {
+            Pending[] offloaded = {Pending.DONE, Pending.DONE};
+            for (int i = 0; i < chunks; i++) {
+                int slot = i % 2;
+                offloaded[slot].await();
+                exchange.queriesToHeads(dev, dout.rows(i * chunk, chunk), dev.get("dout" + slot));
+                offloaded[slot] = backend.copyAsync(dev.get("dout" + slot), chunkOf(host, "dout", i));
+            }
+        }
+
+        /**
+         * K/V chunks in reverse, each against the query chunks that see it, dK/dV accumulating on
+         * the device and going home after the chunk's last pair. The next pair's queries and the
+         * next K/V chunk are fetched while the current pair computes (double buffered). A fetch
+         * may follow a write-back of the same buffer without waiting for it, as copies run in the
+         * order they are issued; only a fresh dQ, zeroed by compute, waits for its slot's last
+         * write-back, which had the previous pair's compute to finish. Two consecutive pairs never
+         * share a query chunk, so a prefetched dQ is never one the current pair is still adding to.
+         */
+        void walkPairs(Pending keysFetched, Tensor dk, Tensor dv) {
+            List<Pair> order = new ArrayList<>();
+            for (int j = chunks - 1; j >= 0; j--) {
+                for (int i = params.causal() ? j : 0; i < chunks; i++) {
+                    order.add(new Pair(j, i));
+                }
+            }
+            Pending queriesFetched = fetchQueries(order.getFirst().queries(), 0);
+            for (int p = 0; p < order.size(); p++) {
+                int j = order.get(p).keys();
+                int i = order.get(p).queries();
+                int keySlot = (chunks - 1 - j) % 2;
+                int slot = p % 2;
+                if (p == 0 || order.get(p - 1).keys() != j) {
+                    keysFetched.await();
+                    keysFetched = j > 0 ? fetchKeys(fwd, j - 1, dev, keySlot ^ 1) : Pending.DONE;
+                    ops.fill(dev.get("dk"), 0f);
+                    ops.fill(dev.get("dv"), 0f);
+                }
+                queriesFetched.await();
+                queriesFetched = p + 1 < order.size() ? fetchQueries(order.get(p + 1).queries(), slot ^ 1) : Pending.DONE;
+                if (!dqStarted[i]) {
+                    writeBack[slot].await();
+                    ops.fill(dev.get("dq" + slot), 0f);
+                    dqStarted[i] = true;
+                }
+                attention.backward(dev.get("q" + slot), positions(i), dev.get("k" + keySlot), dev.get("v" + keySlot), positions(j),
                         dev.get("out" + slot), dev.get("lse" + slot), dev.get("dout" + slot),
                         dev.get("dq" + slot), dev.get("dk"), dev.get("dv"));
                 writeBack[slot] = backend.copyAsync(dev.get("dq" + slot), chunkOf(host, "dq", i));
+                if (p + 1 == order.size() || order.get(p + 1).keys() != j) {
+                    // The chunk's K/V are spent: their memory stages the rounded gradients.
+                    exchange.keyGradToSequence(dev, rounded(dev.get("dk"), dev.get("k" + keySlot)), dk.rows(j * chunk, chunk));
+                    exchange.keyGradToSequence(dev, rounded(dev.get("dv"), dev.get("v" + keySlot)), dv.rows(j * chunk, chunk));
+                }
             }
-            writeBack[0].await();
-            writeBack[1].await();
         }
 
+        /** Query chunk i's q, out, LSE, dO and, when it has one yet, its dQ so far, into slot {@code slot}. */
         private Pending fetchQueries(int i, int slot) {
-            writeBack[slot].await();
-            Pending dqReady;
-            if (dqStarted[i]) {
-                dqReady = backend.copyAsync(chunkOf(host, "dq", i), dev.get("dq" + slot));
-            } else {
-                ops.fill(dev.get("dq" + slot), 0f);
-                dqStarted[i] = true;
-                dqReady = Pending.DONE;
-            }
-            return Pending.all(dqReady,
-                    backend.copyAsync(chunkOf(fwd, "q", i), dev.get("q" + slot)),
+            Pending queries = Pending.all(backend.copyAsync(chunkOf(fwd, "q", i), dev.get("q" + slot)),
                     backend.copyAsync(chunkOf(fwd, "out", i), dev.get("out" + slot)),
                     backend.copyAsync(chunkOf(fwd, "lse", i), dev.get("lse" + slot)),
                     backend.copyAsync(chunkOf(host, "dout", i), dev.get("dout" + slot)));
+            return dqStarted[i] ? Pending.all(queries, backend.copyAsync(chunkOf(host, "dq", i), dev.get("dq" + slot))) : queries;
         }
+
+        /** Each query chunk's finished dQ back from the host and home by all-to-all, the next fetched meanwhile. */
+        void queryGradsHome(Tensor dq) {
+            Pending fetched = backend.copyAsync(chunkOf(host, "dq", 0), dev.get("dq0"));
+            for (int i = 0; i < chunks; i++) {
+                int slot = i % 2;
+                fetched.await();
+                fetched = i + 1 < chunks ? backend.copyAsync(chunkOf(host, "dq", i + 1), dev.get("dq" + (slot ^ 1))) : Pending.DONE;
+                exchange.queryGradToSequence(dev, rounded(dev.get("dq" + slot), dev.get("q" + slot)), dq.rows(i * chunk, chunk));
+            }
+        }
+    }
+
+    /** Copies K/V chunk j from the host buffers {@code from} into the device's slot {@code slot}. */
+    private Pending fetchKeys(Slab from, int j, Slab dev, int slot) {
+        return Pending.all(backend.copyAsync(chunkOf(from, "k", j), dev.get("k" + slot)),
+                backend.copyAsync(chunkOf(from, "v", j), dev.get("v" + slot)));
     }
 }

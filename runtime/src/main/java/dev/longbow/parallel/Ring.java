@@ -13,8 +13,10 @@ import java.util.List;
  * and rank r of the ring holds chunks r and 2R-1-r, which gives every rank the same share of the
  * causal mask. Queries stay; K/V blocks travel the ring in R-1 steps, each transfer posted before
  * the current block is computed, and the partial results merge through their log-sum-exp into
- * fp32 accumulators. Backward: K/V travel again and the fp32 dK/dV accumulators travel with them,
- * one step behind, arriving home after R transfers.
+ * fp32 accumulators. Backward: K/V travel again and the fp32 dK/dV sums travel with them one step
+ * behind, arriving home after R transfers. As in ring-flash-attention, each step computes its block's
+ * gradient into a fresh buffer and only then adds the sum that arrived from the previous rank, so
+ * that transfer travels while the step computes.
  *
  * <p>Per rank: forward R-1 K/V blocks each way; backward R-1 K/V blocks plus R fp32 dK/dV blocks.
  */
@@ -97,7 +99,8 @@ final class Ring extends Scheme {
         ShardInputs in = (ShardInputs) saved;
         CallMeter meter = new CallMeter(List.of(comm));
         Slab.Builder declared = kvBuffers(Slab.builder(), "", shape.dtype(), ranks > 1 ? 2 : 0);
-        kvBuffers(declared, "d", DType.F32, ranks > 1 ? 2 : 1);
+        // Three fp32 gradient slots rotate: this step's block, the one being sent, the one arriving.
+        kvBuffers(declared, "d", DType.F32, ranks > 1 ? 3 : 1);
         boolean dqIsF32 = dq.dtype() == DType.F32;
         if (!dqIsF32) {
             declared.add("dq", DType.F32, n, shape.heads(), shape.headDim());
@@ -107,25 +110,33 @@ final class Ring extends Scheme {
             ops.fill(dqAcc, 0f);
             List<Span> mine = Span.zigzag(rank, ranks, shape.seqLen());
             KeyValue block = new KeyValue(in.k(), in.v());
-            KeyValue grad = KeyValue.of(work, "d", 0);
-            ops.fill(grad.k(), 0f);
-            ops.fill(grad.v(), 0f);
+            KeyValue arrived = null;
+            Pending gradArriving = Pending.DONE;
             for (int step = 0; step < ranks; step++) {
                 KeyValue next = step < ranks - 1 ? KeyValue.of(work, "", step % 2) : null;
                 Pending arriving = next == null ? Pending.DONE : block.sendRecv(comm, next(), next, prev());
+                KeyValue grad = KeyValue.of(work, "d", step % 3);
+                grad.fill(ops, 0f);
                 attention.backward(in.q(), mine, block.k(), block.v(), blockAt(step), in.out(), in.lse(), dout, dqAcc, grad.k(), grad.v());
+                if (step > 0) {
+                    // What the ranks before this one added to the block travelled while this step computed.
+                    gradArriving.await();
+                    grad.add(ops, arrived);
+                }
                 if (ranks > 1) {
-                    // The block's gradient follows it around the ring; after R sends it is home.
-                    KeyValue nextGrad = KeyValue.of(work, "d", (step + 1) % 2);
-                    grad.sendRecv(comm, next(), nextGrad, prev()).await();
-                    grad = nextGrad;
+                    // The sum follows the block around the ring one step behind; after R sends it is home.
+                    arrived = KeyValue.of(work, "d", (step + 2) % 3);
+                    gradArriving = grad.sendRecv(comm, next(), arrived, prev());
+                } else {
+                    arrived = grad;
                 }
                 arriving.await();
                 block = next;
             }
+            gradArriving.await();
             store(dqAcc, dq);
-            ops.convert(grad.k(), dk);
-            ops.convert(grad.v(), dv);
+            ops.convert(arrived.k(), dk);
+            ops.convert(arrived.v(), dv);
         }
         record(meter);
     }

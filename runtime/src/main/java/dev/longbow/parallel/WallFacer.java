@@ -25,8 +25,9 @@ import java.util.List;
  *       all-to-all inside the team followed by a local merge: a reduce-scatter back to S/P rows.</li>
  * </ol>
  * Backward turns the roles round: each member keeps its team's K/V and accumulates dK/dV in place
- * while Q, out, dO, LSE and the fp32 dQ accumulator travel the same sub-rings; dQ returns home in
- * one transfer and the team reduce-scatters dQ, dK, dV.
+ * while Q, out, dO and LSE travel the same sub-rings, and the fp32 dQ sum follows one step behind
+ * (overlapped with the next step's compute, as Ring's dK/dV); dQ returns home in one transfer and
+ * the team reduce-scatters dQ, dK, dV.
  *
  * <p>Per rank (forward, h = heads x head dim, n = S/P): ring steps (L-1) C n K/V rows, i.e.
  * (P - C^2)/(C P) of the sequence's K/V; the placing transfer C n K/V rows on members pos != 0;
@@ -206,8 +207,11 @@ final class WallFacer extends Scheme {
             rows(declared, "dout" + i, shape.dtype(), m, hq);
             declared.add("lse" + i, DType.F32, m, hq);
         }
-        rows(declared, "dq0", DType.F32, m, hq);
-        rows(declared, "dq1", DType.F32, m, hq);
+        // fp32 dQ slots rotate like Ring's dK/dV: this step's block, the one being sent, the one arriving.
+        int dqSlots = ringLen > 1 ? 3 : 2;
+        for (int i = 0; i < dqSlots; i++) {
+            rows(declared, "dq" + i, DType.F32, m, hq);
+        }
         rows(declared, "dqMine", DType.F32, n, hq);
         rows(declared, "dkMine", DType.F32, n, hkv);
         rows(declared, "dvMine", DType.F32, n, hkv);
@@ -229,11 +233,11 @@ final class WallFacer extends Scheme {
                 cur = placed;
                 slot ^= 1;
             }
-            int dqSlot = 0;
-            ops.fill(w.get("dq0"), 0f);
             List<Span> keys = Span.zigzag(me.team(ringLen), teams, shape.seqLen());
             int to = rankAt(me.group(), me.index() + 1);
             int from = rankAt(me.group(), me.index() - 1);
+            Tensor arrivedDq = null;
+            Pending dqArriving = Pending.DONE;
             for (int step = 0; step < ringLen; step++) {
                 Pending arriving = Pending.DONE;
                 Bundle next = null;
@@ -242,22 +246,27 @@ final class WallFacer extends Scheme {
                     arriving = cur.sendTo(next, comm, to, from);
                     slot ^= 1;
                 }
+                Tensor dqBlock = w.get("dq" + step % dqSlots);
+                ops.fill(dqBlock, 0f);
                 attention.backward(cur.q, blockAt(step), w.get("k"), w.get("v"), keys, cur.out, cur.lse, cur.dout,
-                        w.get("dq" + dqSlot), w.get("dk"), w.get("dv"));
-                if (step < ringLen - 1) {
-                    // The bundle's dQ follows it one step behind, as Ring's dK/dV do.
-                    comm.sendRecv(w.get("dq" + dqSlot), to, w.get("dq" + (dqSlot ^ 1)), from).await();
-                    dqSlot ^= 1;
+                        dqBlock, w.get("dk"), w.get("dv"));
+                if (step > 0) {
+                    // The bundle's dQ so far travelled while this step computed, as Ring's dK/dV do.
+                    dqArriving.await();
+                    ops.axpy(1f, arrivedDq, dqBlock);
                 }
+                // dQ follows its bundle one step behind; the last goes straight to the member that
+                // placed it, and ours comes back likewise.
+                boolean last = step == ringLen - 1;
+                arrivedDq = w.get("dq" + (step + dqSlots - 1) % dqSlots);
+                dqArriving = comm.sendRecv(dqBlock, last ? rankAt(me.group() + me.pos(), me.index() + 1) : to,
+                        arrivedDq, last ? rankAt(me.group() - me.pos(), me.index() - 1) : from);
                 arriving.await();
                 cur = next;
             }
-            // The last bundle's dQ goes straight to the member that placed it; ours comes back likewise.
-            Tensor homeDq = w.get("dq" + (dqSlot ^ 1));
-            comm.sendRecv(w.get("dq" + dqSlot), rankAt(me.group() + me.pos(), me.index() + 1), homeDq,
-                    rankAt(me.group() - me.pos(), me.index() - 1)).await();
+            dqArriving.await();
 
-            team.reduceScatter(homeDq, w.get("dqMine"));
+            team.reduceScatter(arrivedDq, w.get("dqMine"));
             team.reduceScatter(w.get("dk"), w.get("dkMine"));
             team.reduceScatter(w.get("dv"), w.get("dvMine"));
             ops.convert(w.get("dqMine"), dq);

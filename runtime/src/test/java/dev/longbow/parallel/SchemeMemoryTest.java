@@ -62,6 +62,21 @@ class SchemeMemoryTest {
         assertTrue(growth > 7 && growth < 9, "8x the sequence, x" + growth + " the memory");
     }
 
+    /**
+     * Ring backward holds, per rank (n = S/P rows, Hkv = 2, D = 32, fp32 inputs so no staging):
+     * two K/V blocks (the one arriving and the one being passed on; the rank's own block is the
+     * caller's), and three fp32 dK/dV blocks, because a block's gradient is computed fresh while
+     * the previous step's sum is still being sent and the next one is arriving.
+     */
+    @Test
+    void ringBackwardHoldsTwoKeyValueBlocksAndThreeGradientBlocks() {
+        long seqLen = 128;
+        long kvBlock = 2 * (seqLen / RANKS) * 2 * 32 * Float.BYTES;
+        for (ShardedProblem.RankResult r : run(SchemeConfig.ring(true), seqLen)) {
+            assertEquals(2 * kvBlock + 3 * kvBlock, r.backward().peakBufferBytes());
+        }
+    }
+
     @Test
     void onlyFpdtUsesHostMemory() {
         for (SchemeConfig config : List.of(SchemeConfig.ulysses(true), SchemeConfig.ring(true),

@@ -12,15 +12,21 @@ import dev.longbow.parallel.SequenceLayout;
 import dev.longbow.parallel.SequenceParallel;
 import dev.longbow.parallel.SequenceParallelAttention;
 import dev.longbow.tensor.DType;
+import dev.longbow.tensor.HostAllocation;
+import dev.longbow.tensor.Slab;
+import dev.longbow.tensor.Tensor;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The driver every scheme sample runs: random inputs, the scheme on N ranks (threads and the
  * in-process communicator on the CPU; whatever launcher serves the backend elsewhere), timing,
- * communication and memory per rank, and a check against single-device attention.
+ * communication and memory per rank, and a check against single-device attention. Every process
+ * of a job reports on, and checks, the ranks it runs.
  */
 final class SchemeSample {
     /** Above this many score entries (S^2 Hq D) the single-device check would not fit a small machine. */
@@ -48,37 +54,53 @@ final class SchemeSample {
     }
 
     /** What one rank measured, and its output shards when the check is on. */
-    private record RankRun(long[] forwardNanos, long[] backwardNanos, CallStats forward, CallStats backward, Shards outputs) {
+    record RankRun(int rank, long seed, long[] forwardNanos, long[] backwardNanos, CallStats forward, CallStats backward,
+                   Shards outputs) {
     }
 
     /** Returns whether the check passed (or was skipped). */
     static boolean run(SampleOptions o) {
-        AttentionShape shape = o.shape();
-        o.config().validate(o.ranks(), shape);
-        RankLauncher launcher = RankLaunchers.forBackend(o.backend());
-        boolean check = o.check() && (double) o.seqLen() * o.seqLen() * o.heads() * o.headDim() <= CHECK_LIMIT;
-        System.out.printf(Locale.ROOT, "%s on %d %s ranks: S=%d Hq=%d Hkv=%d D=%d %s %s, seed %d%n", o.scheme(), o.ranks(),
-                o.backend(), o.seqLen(), o.heads(), o.kvHeads(), o.headDim(), o.causal() ? "causal" : "non-causal",
-                o.dtype().toString().toLowerCase(Locale.ROOT), o.seed());
-        Shards inputs = Shards.random(shape, new Random(o.seed()));
-        List<RankRun> runs = launcher.run(o.ranks(), o.backend(), (backend, comm) -> runRank(o, inputs, check, backend, comm));
+        o.config().validate(o.ranks(), o.shape());
+        return run(o, RankLaunchers.forBackend(o.backend()));
+    }
 
+    /**
+     * Runs the sample with {@code launcher}, which returns this process's ranks: all of them on one
+     * machine, a share of them in a job of several processes (one JVM per node). Each process
+     * checks the rows its own ranks hold, against the reference it computes itself from the
+     * same seeded inputs.
+     */
+    static boolean run(SampleOptions o, RankLauncher launcher) {
+        boolean check = o.check() && (double) o.seqLen() * o.seqLen() * o.heads() * o.headDim() <= CHECK_LIMIT;
+        System.out.printf(Locale.ROOT, "%s on %d %s ranks: S=%d Hq=%d Hkv=%d D=%d %s %s%n", o.scheme(), o.ranks(),
+                o.backend(), o.seqLen(), o.heads(), o.kvHeads(), o.headDim(), o.causal() ? "causal" : "non-causal",
+                o.dtype().toString().toLowerCase(Locale.ROOT));
+        Map<Long, Shards> drawn = new ConcurrentHashMap<>();
+        List<RankRun> runs = launcher.run(o.ranks(), o.backend(), (backend, comm) -> runRank(o, drawn, check, backend, comm));
+
+        String theCheck = runs.size() == o.ranks() ? "check" : "check of ranks " + runs.getFirst().rank() + ".." + runs.getLast().rank();
+        long seed = runs.getFirst().seed();
         double forwardFlops = 4.0 * o.seqLen() * o.seqLen() * o.heads() * o.headDim() * (o.causal() ? 0.5 : 1.0);
         report("forward", forwardFlops, runs.stream().map(RankRun::forwardNanos).toList(), runs.stream().map(RankRun::forward).toList());
         report("backward", 2.5 * forwardFlops, runs.stream().map(RankRun::backwardNanos).toList(), runs.stream().map(RankRun::backward).toList());
         if (!check) {
-            System.out.println("  check skipped" + (o.check() ? ": the problem is too large for one device; use a smaller --seq-len" : ""));
+            System.out.println("  " + theCheck + " skipped, seed " + seed
+                    + (o.check() ? ": the problem is too large for one device; use a smaller --seq-len" : ""));
             return true;
         }
-        Shards expected = singleDevice(o, inputs);
+        Shards expected = singleDevice(o, drawn.get(seed));
         SequenceLayout layout = o.config().layout(o.ranks());
-        Shards gathered = Shards.gather(shape, o.ranks(), layout, runs.stream().map(RankRun::outputs).toList());
-        return Shards.compare(gathered, expected, o.dtype() == DType.F32 ? 1e-4 : 2e-2);
+        Shards mine = Shards.concat(runs.stream().map(RankRun::outputs).toList());
+        Shards reference = Shards.concat(runs.stream().map(r -> expected.rowsOf(layout, r.rank(), o.ranks())).toList());
+        return Shards.compare("  " + theCheck + " against single-device attention, seed " + seed + ":", mine, reference,
+                o.dtype() == DType.F32 ? 1e-4 : 2e-2);
     }
 
-    private static RankRun runRank(SampleOptions o, Shards inputs, boolean check, Backend backend, Communicator comm) {
+    private static RankRun runRank(SampleOptions o, Map<Long, Shards> drawn, boolean check, Backend backend, Communicator comm) {
         AttentionShape shape = o.shape();
         SequenceLayout layout = o.config().layout(comm.size());
+        long seed = agreedSeed(backend, comm, o.seed());
+        Shards inputs = drawn.computeIfAbsent(seed, s -> Shards.random(shape, new Random(s)));
         try (DeviceShards mine = DeviceShards.upload(backend, shape, inputs.rowsOf(layout, comm.rank(), comm.size()));
              SequenceParallelAttention scheme = SequenceParallel.create(o.config(), shape, backend, comm)) {
             long[] forward = new long[o.iterations()];
@@ -104,7 +126,25 @@ final class SchemeSample {
                     }
                 }
             }
-            return new RankRun(forward, backward, forwardStats, backwardStats, check ? mine.download() : null);
+            return new RankRun(comm.rank(), seed, forward, backward, forwardStats, backwardStats, check ? mine.download() : null);
+        }
+    }
+
+    /**
+     * Rank 0's seed, on every rank, so that every process draws the same global inputs: in a job
+     * of several processes each one took its default seed from its own clock.
+     */
+    static long agreedSeed(Backend backend, Communicator comm, long mine) {
+        Slab.Builder declared = Slab.builder().add("mine", DType.I32, 2).add("all", DType.I32, 2L * comm.size());
+        try (Slab dev = declared.allocate(backend::allocate); HostAllocation staging = new HostAllocation(2L * Integer.BYTES)) {
+            Tensor host = HostAllocation.tensor(staging, DType.I32, 2);
+            host.setInt(0, (int) (mine >>> 32));
+            host.setInt(1, (int) mine);
+            backend.tensors().copy(host, dev.get("mine"));
+            comm.allGather(dev.get("mine"), dev.get("all"));
+            backend.tensors().copy(dev.get("all").rows(0, 2), host);
+            backend.synchronize();
+            return (long) host.getInt(0) << 32 | Integer.toUnsignedLong(host.getInt(1));
         }
     }
 

@@ -57,27 +57,27 @@ record Shards(long rows, Map<String, float[]> tensors) {
         return new Shards(local, t);
     }
 
-    /** The ranks' shards put back at their global positions. */
-    static Shards gather(AttentionShape shape, int ranks, SequenceLayout layout, List<Shards> perRank) {
+    /** The parts' rows one after another, as one block. */
+    static Shards concat(List<Shards> parts) {
         Map<String, float[]> t = new LinkedHashMap<>();
-        for (String name : perRank.getFirst().tensors().keySet()) {
-            int w = width(shape, name);
-            float[] all = new float[Math.toIntExact(shape.seqLen() * w)];
-            for (int r = 0; r < ranks; r++) {
-                Shards s = perRank.get(r);
-                for (long i = 0; i < s.rows(); i++) {
-                    long g = layout.globalPosition(r, ranks, shape.seqLen(), i);
-                    System.arraycopy(s.get(name), Math.toIntExact(i * w), all, Math.toIntExact(g * w), w);
-                }
+        for (String name : parts.getFirst().tensors().keySet()) {
+            float[] all = new float[parts.stream().mapToInt(p -> p.get(name).length).sum()];
+            int at = 0;
+            for (Shards p : parts) {
+                System.arraycopy(p.get(name), 0, all, at, p.get(name).length);
+                at += p.get(name).length;
             }
             t.put(name, all);
         }
-        return new Shards(shape.seqLen(), t);
+        return new Shards(parts.stream().mapToLong(Shards::rows).sum(), t);
     }
 
-    /** Prints each result's largest error relative to the expected tensor's largest magnitude; true when all are within {@code limit}. */
-    static boolean compare(Shards actual, Shards expected, double limit) {
-        StringBuilder line = new StringBuilder("  check against single-device attention:");
+    /**
+     * Prints, after {@code label}, each result's largest error relative to the expected tensor's
+     * largest magnitude; true when all are within {@code limit}.
+     */
+    static boolean compare(String label, Shards actual, Shards expected, double limit) {
+        StringBuilder line = new StringBuilder(label);
         boolean ok = true;
         for (String name : RESULTS) {
             float[] a = actual.get(name);

@@ -1,12 +1,19 @@
 package dev.longbow.samples;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.longbow.comm.RankLauncher;
+import dev.longbow.comm.RankTask;
+import dev.longbow.comm.local.LocalLauncher;
+import dev.longbow.comm.local.LocalRanks;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /** Each sample runs a small problem on CPU ranks and agrees with single-device attention. */
 class SchemeSampleTest {
@@ -17,6 +24,64 @@ class SchemeSampleTest {
         String[] args = {"--ranks", "4", "--seq-len", "128", "--heads", "4", "--kv-heads", "2", "--head-dim", "32",
                 "--iterations", "1", "--seed", "7"};
         assertTrue(SchemeSample.run(SampleOptions.parse(scheme, args)));
+    }
+
+    /**
+     * The in-process ranks, of which only {@code [first, first + count)} come back, as
+     * NcclLauncher returns one process's ranks in a job of several; {@code tamper} stands in for
+     * a fault in those ranks.
+     */
+    private static RankLauncher oneProcessOf(int first, int count, UnaryOperator<SchemeSample.RankRun> tamper) {
+        RankLauncher all = new LocalLauncher();
+        return new RankLauncher() {
+            @Override
+            public String name() {
+                return "one process of " + all.name();
+            }
+
+            @Override
+            public String unavailableReason() {
+                return null;
+            }
+
+            @Override
+            public boolean serves(String backendName) {
+                return true;
+            }
+
+            @Override
+            @SuppressWarnings("unchecked")
+            public <T> List<T> run(int ranks, String backendName, RankTask<T> task) {
+                return all.run(ranks, backendName, task).subList(first, first + count).stream()
+                        .map(r -> (T) tamper.apply((SchemeSample.RankRun) r)).toList();
+            }
+        };
+    }
+
+    private static final String[] SMALL = {"--ranks", "4", "--seq-len", "128", "--heads", "4", "--kv-heads", "2",
+            "--head-dim", "32", "--iterations", "0", "--seed", "11"};
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ring", "fpdt"})
+    void aProcessOfAJobChecksTheRowsItsOwnRanksHold(String scheme) {
+        assertTrue(SchemeSample.run(SampleOptions.parse(scheme, SMALL), oneProcessOf(2, 2, UnaryOperator.identity())));
+    }
+
+    /** Rows held by ranks 2 and 3, checked as if they were ranks 0 and 1's: the check must see it. */
+    @Test
+    void aProcessWhoseRowsAreNotItsRanksFailsTheCheck() {
+        RankLauncher mislabelled = oneProcessOf(2, 2, r -> new SchemeSample.RankRun(r.rank() - 2, r.seed(), r.forwardNanos(),
+                r.backwardNanos(), r.forward(), r.backward(), r.outputs()));
+        assertFalse(SchemeSample.run(SampleOptions.parse("ring", SMALL), mislabelled));
+    }
+
+    /** Each rank offers its own seed (as each process of a job draws one from its clock); all get rank 0's, every bit of it. */
+    @Test
+    void ranksAgreeOnRankZerosSeed() {
+        long rankZeros = 0x8000_0001_FFFF_FFFEL;
+        List<Long> agreed = LocalRanks.run(4, "cpu", (backend, comm) ->
+                SchemeSample.agreedSeed(backend, comm, comm.rank() == 0 ? rankZeros : comm.rank()));
+        assertEquals(List.of(rankZeros, rankZeros, rankZeros, rankZeros), agreed);
     }
 
     @Test

@@ -4,6 +4,7 @@ import dev.longbow.backend.AttentionOps;
 import dev.longbow.backend.Backend;
 import dev.longbow.backend.ModelOps;
 import dev.longbow.backend.Pending;
+import dev.longbow.backend.TensorChecks;
 import dev.longbow.backend.TensorOps;
 import dev.longbow.tensor.Allocation;
 import dev.longbow.tensor.HostAllocation;
@@ -24,6 +25,7 @@ final class CpuBackend implements Backend {
 
     private final CpuTensorOps tensors = new CpuTensorOps();
     private final CpuAttention attention = new CpuAttention();
+    private final CpuModelOps model = new CpuModelOps();
     private CompletableFuture<Void> lastCopy = CompletableFuture.completedFuture(null);
 
     @Override
@@ -53,16 +55,13 @@ final class CpuBackend implements Backend {
 
     @Override
     public ModelOps model() {
-        throw new UnsupportedOperationException("the cpu backend's ModelOps (CpuModelOps) come from the training "
-                + "branch and are not wired in yet");
+        return model;
     }
 
     @Override
     public synchronized Pending copyAsync(Tensor src, Tensor dst) {
         CpuTensorOps.requireHost(src, dst);
-        if (src.dtype() != dst.dtype() || src.numel() != dst.numel()) {
-            throw new IllegalArgumentException("copyAsync needs the same dtype and element count: " + src + " -> " + dst);
-        }
+        TensorChecks.requireSameDTypeAndCount("copyAsync", src, dst);
         CompletableFuture<Void> copy = lastCopy.thenRunAsync(() -> tensors.copy(src, dst), COPIES);
         lastCopy = copy;
         return copy::join;

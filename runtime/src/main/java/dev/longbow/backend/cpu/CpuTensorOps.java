@@ -1,11 +1,16 @@
 package dev.longbow.backend.cpu;
 
+import static dev.longbow.backend.TensorChecks.headRepeats;
+import static dev.longbow.backend.TensorChecks.requireSameCount;
+import static dev.longbow.backend.TensorChecks.requireSameDType;
+import static dev.longbow.backend.TensorChecks.requireSameDTypeAndCount;
+import static dev.longbow.backend.TensorChecks.requireSwappedLeadingDims;
+
 import dev.longbow.backend.TensorOps;
 import dev.longbow.tensor.Placement;
 import dev.longbow.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -19,9 +24,7 @@ final class CpuTensorOps implements TensorOps {
     @Override
     public void copy(Tensor src, Tensor dst) {
         requireHost(src, dst);
-        if (src.dtype() != dst.dtype() || src.numel() != dst.numel()) {
-            throw new IllegalArgumentException("copy needs the same dtype and element count: " + src + " -> " + dst);
-        }
+        requireSameDTypeAndCount("copy", src, dst);
         MemorySegment.copy(src.data(), 0, dst.data(), 0, src.byteSize());
     }
 
@@ -103,7 +106,7 @@ final class CpuTensorOps implements TensorOps {
                 FloatVector v = FloatVector.fromArray(F, xs, i);
                 acc = v.fma(v, acc);
             }
-            double sum = acc.reduceLanes(VectorOperators.ADD);
+            double sum = CpuModelOps.sumLanes(acc);
             for (; i < n; i++) {
                 sum += (double) xs[i] * xs[i];
             }
@@ -119,15 +122,9 @@ final class CpuTensorOps implements TensorOps {
     @Override
     public void swapLeadingDims(Tensor src, Tensor dst) {
         requireHost(src, dst);
-        if (src.shape().rank() < 2 || src.dtype() != dst.dtype()) {
-            throw new IllegalArgumentException("swapLeadingDims needs rank >= 2 and one dtype: " + src + " -> " + dst);
-        }
+        requireSwappedLeadingDims(src, dst);
         long a = src.dim(0);
         long b = src.dim(1);
-        if (!dst.shape().equals(src.shape().with(0, b).with(1, a))) {
-            throw new IllegalArgumentException("swapLeadingDims " + src.shape() + " needs dst shape "
-                    + src.shape().with(0, b).with(1, a) + ", got " + dst.shape());
-        }
         long run = src.shape().stride(1) * src.dtype().byteSize();
         CpuThreads.parallelFor(Math.toIntExact(b), j -> {
             for (long i = 0; i < a; i++) {
@@ -140,9 +137,7 @@ final class CpuTensorOps implements TensorOps {
     public void repeatHeads(Tensor src, Tensor dst) {
         requireHost(src, dst);
         int r = headRepeats("repeatHeads", src, dst);
-        if (src.dtype() != dst.dtype()) {
-            throw new IllegalArgumentException("repeatHeads needs one dtype: " + src + " -> " + dst);
-        }
+        requireSameDType("repeatHeads", src, dst);
         long heads = src.dim(1);
         long run = src.dim(2) * src.dtype().byteSize();
         for (long s = 0; s < src.dim(0); s++) {
@@ -176,15 +171,6 @@ final class CpuTensorOps implements TensorOps {
         });
     }
 
-    /** The repeat factor r between {@code few [S, H, D]} and {@code many [S, H*r, D]}. */
-    private static int headRepeats(String op, Tensor few, Tensor many) {
-        if (few.shape().rank() != 3 || many.shape().rank() != 3 || few.dim(0) != many.dim(0)
-                || few.dim(2) != many.dim(2) || few.dim(1) == 0 || many.dim(1) % few.dim(1) != 0) {
-            throw new IllegalArgumentException(op + " needs [S, H, D] and [S, H*r, D], got " + few.shape() + " and " + many.shape());
-        }
-        return Math.toIntExact(many.dim(1) / few.dim(1));
-    }
-
     private interface ChunkBody {
         void run(float[][] buffers, long at, int n);
     }
@@ -198,12 +184,6 @@ final class CpuTensorOps implements TensorOps {
 
     private static int chunkCount(long numel) {
         return Math.toIntExact((numel + CHUNK - 1) / CHUNK);
-    }
-
-    private static void requireSameCount(String op, Tensor a, Tensor b) {
-        if (a.numel() != b.numel()) {
-            throw new IllegalArgumentException(op + " needs equal element counts: " + a + " vs " + b);
-        }
     }
 
     static void requireHost(Tensor... tensors) {

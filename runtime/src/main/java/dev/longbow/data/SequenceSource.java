@@ -1,0 +1,25 @@
+package dev.longbow.data;
+
+/**
+ * A deterministic stream of training sequences whose place can be saved and restored: after
+ * {@code seek(p)} with a {@code p} taken from {@link #position()}, {@link #next()} returns what it
+ * returned after that position was taken.
+ */
+public interface SequenceSource extends AutoCloseable {
+
+    TokenSequence next();
+
+    DataPosition position();
+
+    void seek(DataPosition position);
+
+    /** The tokenizer's vocabulary size: the model's embedding rows. */
+    int vocabSize();
+
+    /** What this source reads, for logs and checkpoints ("jdk src.zip (r50k_base)"). */
+    String describe();
+
+    @Override
+    default void close() {
+    }
+}

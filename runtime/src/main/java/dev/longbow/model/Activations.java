@@ -1,0 +1,137 @@
+package dev.longbow.model;
+
+import dev.longbow.backend.Backend;
+import dev.longbow.tensor.DType;
+import dev.longbow.tensor.Slab;
+import dev.longbow.tensor.Tensor;
+
+/**
+ * One rank's activation memory for one sequence shard of {@code seq} tokens, in one slab: what
+ * forward keeps for backward, the gradients that flow back through one layer at a time, and one
+ * chunk of logits. A layer marked for recomputation keeps only its input; its internals live in
+ * a single shared work set, refilled when backward reaches it.
+ */
+public final class Activations implements AutoCloseable {
+    private final Slab slab;
+    private final Layer[] layers;
+    private final int chunkRows;
+
+    /** What one layer's forward leaves behind; {@code x} is its input, {@code out} the next layer's input. */
+    public record Layer(Tensor x, Tensor n1, Tensor rstd1, Tensor q, Tensor k, Tensor v, Tensor att, Tensor lse,
+                        Tensor h, Tensor n2, Tensor rstd2, Tensor gate, Tensor up, Tensor act, Tensor out) {
+    }
+
+    /** Gradients flowing back through a layer; {@code dx} is the residual stream's gradient. */
+    public record Grads(Tensor dx, Tensor dn, Tensor dtmp, Tensor dq, Tensor dk, Tensor dv, Tensor datt,
+                        Tensor dgate, Tensor dup, Tensor dact) {
+    }
+
+    private final Grads grads;
+
+    public Activations(ModelConfig c, long seq, int chunkRows, boolean[] recompute, Backend backend) {
+        if (recompute.length != c.layers()) {
+            throw new IllegalArgumentException("recompute flags for " + recompute.length + " layers, model has " + c.layers());
+        }
+        this.chunkRows = (int) Math.min(chunkRows, seq);
+        Slab.Builder b = Slab.builder();
+        for (String n : new String[]{"tokens", "targets", "positions"}) {
+            b.add(n, DType.I32, seq);
+        }
+        for (int l = 0; l <= c.layers(); l++) {
+            b.add("x." + l, DType.F32, seq, c.dim());
+        }
+        boolean anyRecomputed = false;
+        for (int l = 0; l < c.layers(); l++) {
+            if (recompute[l]) {
+                anyRecomputed = true;
+            } else {
+                declareInternals(b, "layer." + l + ".", c, seq);
+            }
+        }
+        if (anyRecomputed) {
+            declareInternals(b, "work.", c, seq);
+        }
+        b.add("final.n", DType.F32, seq, c.dim()).add("final.rstd", DType.F32, seq)
+                .add("logits", DType.F32, this.chunkRows, c.vocab()).add("losses", DType.F32, seq);
+        b.add("d.x", DType.F32, seq, c.dim()).add("d.n", DType.F32, seq, c.dim()).add("d.tmp", DType.F32, seq, c.dim())
+                .add("d.q", DType.F32, seq, c.qDim()).add("d.k", DType.F32, seq, c.kvDim()).add("d.v", DType.F32, seq, c.kvDim())
+                .add("d.att", DType.F32, seq, c.qDim()).add("d.gate", DType.F32, seq, c.ffnHidden())
+                .add("d.up", DType.F32, seq, c.ffnHidden()).add("d.act", DType.F32, seq, c.ffnHidden());
+        this.slab = b.allocate(backend::allocate);
+        this.layers = new Layer[c.layers()];
+        for (int l = 0; l < c.layers(); l++) {
+            String p = recompute[l] ? "work." : "layer." + l + ".";
+            layers[l] = new Layer(slab.get("x." + l), t(p + "n1"), t(p + "rstd1"), t(p + "q"), t(p + "k"), t(p + "v"),
+                    t(p + "att"), t(p + "lse"), t(p + "h"), t(p + "n2"), t(p + "rstd2"), t(p + "gate"), t(p + "up"),
+                    t(p + "act"), slab.get("x." + (l + 1)));
+        }
+        this.grads = new Grads(t("d.x"), t("d.n"), t("d.tmp"), t("d.q"), t("d.k"), t("d.v"), t("d.att"),
+                t("d.gate"), t("d.up"), t("d.act"));
+    }
+
+    private static void declareInternals(Slab.Builder b, String p, ModelConfig c, long seq) {
+        b.add(p + "n1", DType.F32, seq, c.dim()).add(p + "rstd1", DType.F32, seq)
+                .add(p + "q", DType.F32, seq, c.qDim()).add(p + "k", DType.F32, seq, c.kvDim())
+                .add(p + "v", DType.F32, seq, c.kvDim()).add(p + "att", DType.F32, seq, c.qDim())
+                .add(p + "lse", DType.F32, seq, c.heads()).add(p + "h", DType.F32, seq, c.dim())
+                .add(p + "n2", DType.F32, seq, c.dim()).add(p + "rstd2", DType.F32, seq)
+                .add(p + "gate", DType.F32, seq, c.ffnHidden()).add(p + "up", DType.F32, seq, c.ffnHidden())
+                .add(p + "act", DType.F32, seq, c.ffnHidden());
+    }
+
+    private Tensor t(String name) {
+        return slab.get(name);
+    }
+
+    public Layer layer(int l) {
+        return layers[l];
+    }
+
+    public Grads grads() {
+        return grads;
+    }
+
+    public Tensor tokens() {
+        return t("tokens");
+    }
+
+    /** Next-token targets of the shard, -1 where a position carries no loss. */
+    public Tensor targets() {
+        return t("targets");
+    }
+
+    /** Global positions of the shard's tokens, for the rotary embeddings. */
+    public Tensor positions() {
+        return t("positions");
+    }
+
+    public Tensor finalNorm() {
+        return t("final.n");
+    }
+
+    public Tensor finalRstd() {
+        return t("final.rstd");
+    }
+
+    /** Room for the logits of {@link #chunkRows()} rows: a long sequence's logits never exist at once. */
+    public Tensor logits() {
+        return t("logits");
+    }
+
+    public Tensor losses() {
+        return t("losses");
+    }
+
+    public int chunkRows() {
+        return chunkRows;
+    }
+
+    public long byteSize() {
+        return slab.byteSize();
+    }
+
+    @Override
+    public void close() {
+        slab.close();
+    }
+}

@@ -1,0 +1,39 @@
+package dev.longbow.train;
+
+/**
+ * AdamW with linear warmup then cosine decay to {@code minLr}, and global gradient-norm clipping.
+ *
+ * @param clip the largest gradient norm kept; 0 turns clipping off
+ */
+public record OptimizerConfig(float lr, float minLr, int warmup, float beta1, float beta2, float eps,
+                              float weightDecay, float clip) {
+
+    public static OptimizerConfig defaults(float lr, int warmup) {
+        return new OptimizerConfig(lr, lr / 10, warmup, 0.9f, 0.95f, 1e-8f, 0.1f, 1f);
+    }
+
+    public OptimizerConfig {
+        if (!(lr > 0) || minLr < 0 || minLr > lr) {
+            throw new IllegalArgumentException("learning rate " + lr + " must be positive and at least min lr " + minLr);
+        }
+        if (warmup < 0) {
+            throw new IllegalArgumentException("warmup " + warmup + " must not be negative");
+        }
+        if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) {
+            throw new IllegalArgumentException("betas " + beta1 + ", " + beta2 + " must lie in [0, 1)");
+        }
+        if (clip < 0 || weightDecay < 0 || !(eps > 0)) {
+            throw new IllegalArgumentException("clip " + clip + ", weight decay " + weightDecay + " and eps " + eps
+                    + " must not be negative (eps positive)");
+        }
+    }
+
+    /** The learning rate of 0-based {@code step} in a run of {@code steps}. */
+    public float lrAt(int step, int steps) {
+        if (step < warmup) {
+            return lr * (step + 1) / warmup;
+        }
+        double progress = Math.min(1.0, (double) (step - warmup) / Math.max(1, steps - warmup));
+        return (float) (minLr + 0.5 * (lr - minLr) * (1 + Math.cos(Math.PI * progress)));
+    }
+}

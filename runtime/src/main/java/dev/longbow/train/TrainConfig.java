@@ -1,0 +1,56 @@
+package dev.longbow.train;
+
+import dev.longbow.model.ModelConfig;
+import dev.longbow.parallel.AttentionShape;
+import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.tensor.DType;
+
+/**
+ * Everything a training run is, apart from its data.
+ *
+ * @param seqLen    tokens per sequence, split over the ranks
+ * @param batch     sequences per optimizer step (gradient accumulation: one sequence at a time)
+ * @param recompute recompute each layer's activations in backward instead of keeping them
+ * @param chunkRows rows of logits computed at once by the chunked cross-entropy
+ */
+public record TrainConfig(ModelConfig model, SchemeConfig scheme, int ranks, int seqLen, String backend, int steps,
+                          int batch, OptimizerConfig optimizer, long seed, boolean recompute, int chunkRows) {
+
+    /** Throws {@link IllegalArgumentException} naming the value, the limit and the fix, before any work. */
+    public TrainConfig validate() {
+        require(ranks >= 1, "ranks " + ranks + " must be at least 1");
+        require(seqLen >= 2, "sequence length " + seqLen + " must be at least 2");
+        require(seqLen % ranks == 0, "sequence length " + seqLen + " not divisible by ranks " + ranks
+                + " (each rank holds seqLen / ranks tokens; try --seq-len " + roundUp(seqLen, ranks) + ")");
+        require(steps >= 1 && batch >= 1, "steps " + steps + " and batch " + batch + " must be at least 1");
+        require(chunkRows >= 1, "logit chunk rows " + chunkRows + " must be at least 1");
+        scheme.validate(ranks, attentionShape());
+        return this;
+    }
+
+    /** The attention every layer runs: the whole sequence, the model's heads, fp32. */
+    public AttentionShape attentionShape() {
+        return new AttentionShape(seqLen, model.heads(), model.kvHeads(), model.headDim(), DType.F32);
+    }
+
+    /** One line for logs and checkpoint metadata. */
+    public String describe() {
+        return "model " + model.name() + " (" + model.parameterCount() + " parameters), scheme " + scheme.scheme() + " on "
+                + ranks + " ranks of " + backend + ", sequence " + seqLen + ", batch " + batch + ", steps " + steps
+                + ", lr " + optimizer.lr() + ", seed " + seed + (recompute ? ", recompute" : "");
+    }
+
+    public int localLen() {
+        return seqLen / ranks;
+    }
+
+    private static int roundUp(int value, int multiple) {
+        return (value + multiple - 1) / multiple * multiple;
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}

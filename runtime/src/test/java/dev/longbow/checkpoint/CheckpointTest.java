@@ -1,0 +1,164 @@
+package dev.longbow.checkpoint;
+
+import dev.longbow.backend.Backend;
+import dev.longbow.backend.Backends;
+import dev.longbow.model.ModelConfig;
+import dev.longbow.model.Weights;
+import dev.longbow.tensor.Tensor;
+import dev.longbow.train.AdamW;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The file follows the safetensors layout, round-trips, and damaged files are refused with nothing loaded. */
+class CheckpointTest {
+    private static final ModelConfig MODEL = new ModelConfig("ckpt", 19, 8, 1, 2, 1, 4, 16, 10000f, 1e-5f, false);
+    @TempDir
+    Path dir;
+    private Backend backend;
+    private Weights params;
+    private AdamW optimizer;
+
+    @BeforeEach
+    void setUp() {
+        backend = Backends.open("cpu", 0);
+        params = Weights.allocate(MODEL, backend);
+        optimizer = new AdamW(MODEL, backend);
+        params.initialize(5, backend);
+        for (String name : params.names()) {
+            for (long i = 0; i < params.get(name).numel(); i++) {
+                optimizer.m().get(name).setFloat(i, i * 0.5f);
+                optimizer.v().get(name).setFloat(i, i * 0.25f);
+            }
+        }
+    }
+
+    @AfterEach
+    void tearDown() {
+        optimizer.close();
+        params.close();
+        backend.close();
+    }
+
+    private Path save() throws IOException {
+        return Checkpoint.save(dir, 7, params, optimizer, backend, Map.of("longbow.data", "3:4:5"), 2);
+    }
+
+    @Test
+    void headerFollowsTheSafetensorsLayout() throws IOException {
+        Path file = save();
+        byte[] bytes = Files.readAllBytes(file);
+        long headerLen = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        assertEquals(0, headerLen % 8, "data section 8-byte aligned");
+        Map<?, ?> header = (Map<?, ?>) Json.parse(new String(bytes, 8, (int) headerLen, StandardCharsets.UTF_8).strip());
+        Map<?, ?> q = (Map<?, ?>) header.get("model.layers.0.self_attn.q_proj.weight");
+        assertEquals("F32", q.get("dtype"));
+        assertEquals(java.util.List.of(8L, 8L), q.get("shape"), "[out, in] = [Hq * D, dim]");
+        java.util.List<?> offsets = (java.util.List<?>) q.get("data_offsets");
+        long begin = ((Number) offsets.get(0)).longValue();
+        // The raw data is the tensor's fp32 values, little-endian, at 8 + headerLen + begin.
+        ByteBuffer data = ByteBuffer.wrap(bytes, (int) (8 + headerLen + begin), 4 * 64).order(ByteOrder.LITTLE_ENDIAN);
+        Tensor expected = params.get("model.layers.0.self_attn.q_proj.weight");
+        for (int i = 0; i < 64; i++) {
+            assertEquals(expected.getFloat(i), data.getFloat(), "element " + i);
+        }
+        Map<?, ?> meta = (Map<?, ?>) header.get("__metadata__");
+        assertEquals("7", meta.get(Checkpoint.STEP));
+        assertEquals("pt", meta.get("format"));
+    }
+
+    @Test
+    void roundTripsParametersMomentsAndMetadata() throws IOException {
+        Path file = save();
+        double[] p = values(params.flat()), m = values(optimizer.m().flat()), v = values(optimizer.v().flat());
+        try (Weights other = Weights.allocate(MODEL, backend); AdamW otherOpt = new AdamW(MODEL, backend)) {
+            Map<String, String> meta = Checkpoint.load(file, other, otherOpt, backend);
+            assertEquals("3:4:5", meta.get("longbow.data"));
+            assertArrayEquals(p, values(other.flat()));
+            assertArrayEquals(m, values(otherOpt.m().flat()));
+            assertArrayEquals(v, values(otherOpt.v().flat()));
+        }
+        assertEquals(file, Checkpoint.latest(dir));
+        assertEquals(7, Checkpoint.stepOf(file));
+    }
+
+    @Test
+    void aFlippedByteIsRefusedAndNothingIsLoaded() throws IOException {
+        Path file = save();
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            long at = f.length() - 10;
+            f.seek(at);
+            int b = f.read();
+            f.seek(at);
+            f.write(b ^ 0x10);
+        }
+        assertRefused(file, "fails its checksum");
+    }
+
+    @Test
+    void aTruncatedFileIsRefusedAndNothingIsLoaded() throws IOException {
+        Path file = save();
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            f.setLength(f.length() - 100);
+        }
+        assertRefused(file, "truncated");
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            f.setLength(5);
+        }
+        assertRefused(file, "truncated");
+    }
+
+    @Test
+    void garbageIsRefused() throws IOException {
+        Path file = dir.resolve("step-00000001.safetensors");
+        Files.write(file, "not a checkpoint at all, just text".getBytes(StandardCharsets.UTF_8));
+        assertRefused(file, "refusing checkpoint");
+    }
+
+    private void assertRefused(Path file, String why) throws IOException {
+        try (Weights target = Weights.allocate(MODEL, backend); AdamW opt = new AdamW(MODEL, backend)) {
+            backend.tensors().fill(target.flat(), 42f);
+            CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
+                    () -> Checkpoint.load(file, target, opt, backend));
+            assertTrue(e.getMessage().contains(why), e.getMessage());
+            assertTrue(e.getMessage().contains(file.toString()), "names the file: " + e.getMessage());
+            double[] untouched = values(target.flat());
+            assertTrue(Arrays.stream(untouched).allMatch(x -> x == 42f), "nothing was loaded");
+        }
+    }
+
+    @Test
+    void keepsOnlyTheNewestCheckpoints() throws IOException {
+        for (int step = 1; step <= 4; step++) {
+            Checkpoint.save(dir, step, params, optimizer, backend, Map.of(), 2);
+        }
+        try (var files = Files.list(dir)) {
+            assertEquals(java.util.List.of("step-00000003.safetensors", "step-00000004.safetensors"),
+                    files.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    private static double[] values(Tensor t) {
+        double[] d = new double[(int) t.numel()];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = t.getFloat(i);
+        }
+        return d;
+    }
+}
