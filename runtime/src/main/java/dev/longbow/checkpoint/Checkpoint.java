@@ -127,6 +127,7 @@ public final class Checkpoint {
 
     private static Tensor host(Tensor t, Backend backend, List<HostAllocation> staging) {
         if (t.placement() == Placement.HOST) {
+            backend.synchronize(); // an asynchronous backend (tornado) may still be writing t
             return t;
         }
         HostAllocation a = new HostAllocation(t.byteSize());
@@ -138,6 +139,7 @@ public final class Checkpoint {
 
     private static void copyIn(SafeTensors st, String name, Tensor dst, Backend backend) {
         if (dst.placement() == Placement.HOST) {
+            backend.synchronize(); // the host may touch a backend's HOST tensors only when its work has finished
             st.copyTo(name, dst);
             return;
         }

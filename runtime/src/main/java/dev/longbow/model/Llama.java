@@ -221,6 +221,9 @@ public final class Llama implements AutoCloseable {
 
     private void upload(int[] values, Tensor dst) {
         Tensor host = dst.placement() == Placement.HOST ? dst : stagingFor(dst);
+        if (host == dst) {
+            backend.synchronize(); // the host may touch a backend's HOST tensors only when its work has finished
+        }
         for (int i = 0; i < values.length; i++) {
             host.setInt(i, values[i]);
         }
@@ -241,6 +244,7 @@ public final class Llama implements AutoCloseable {
     /** {@code t} itself on a host backend, else a host copy of it (valid until the next call). */
     private Tensor hostView(Tensor t) {
         if (t.placement() == Placement.HOST) {
+            backend.synchronize(); // an asynchronous backend (tornado) may still be writing t
             return t;
         }
         Tensor host = stagingFor(t);
