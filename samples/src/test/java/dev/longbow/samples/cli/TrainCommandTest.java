@@ -42,7 +42,14 @@ class TrainCommandTest {
                 "--resume"}, "refusing checkpoint " + dir.resolve("step-00000010.safetensors"));
     }
 
-    private static void assertRefused(String[] argv, String expected) {
+    /** The tornado backend is found but TornadoVM is not loaded here: the message says what to install or add, nothing falls back. */
+    @Test
+    void tornadoWithoutTornadoVmSaysWhatIsMissing() {
+        String err = assertRefused("train --steps 1 --run-dir target/never --backend tornado".split(" "), "backend 'tornado' cannot run here");
+        assertTrue(err.contains("install TornadoVM 5.2.0") || err.contains("/tornado-argfile"), "message: " + err);
+    }
+
+    private static String assertRefused(String[] argv, String expected) {
         StringWriter err = new StringWriter();
         CommandLine cli = Longbow.commandLine();
         cli.setErr(new PrintWriter(err));
@@ -51,5 +58,6 @@ class TrainCommandTest {
         assertEquals(2, code, err.toString());
         assertTrue(err.toString().contains(expected), "message: " + err);
         assertTrue(System.nanoTime() - start < 5_000_000_000L, "fails before any training work");
+        return err.toString();
     }
 }
