@@ -52,6 +52,18 @@ class CostModelTest {
     }
 
     @Test
+    void aComputeBoundRingBackwardExposesOnlyTheLastGradientSumsTripHome() {
+        // each step's dK/dV sum travels under the next step's compute; the 8th send, home, has nothing to hide behind
+        ClusterSpec cluster = ClusterSpec.preset("h100");
+        long s = 1 << 20;
+        CostModel.AttentionPass pass = new CostModel(LLAMA, s, true, cluster).attentionPass(Setting.ring(8, false));
+        double flops = 4.0 * s * s * LLAMA.heads() * LLAMA.headDim() * 0.5 / 8;
+        double gradientBlock = 2.0 * (s / 8) * LLAMA.kvHeads() * LLAMA.headDim() * 4;   // dK and dV, fp32
+        double lastTrip = cluster.nvlinkLatency() + gradientBlock / cluster.nvlink();
+        assertEquals(2.5 * flops / cluster.attentionBackwardFlops() + lastTrip, pass.backwardSeconds(), 1e-9);
+    }
+
+    @Test
     void headsNotDivisibleByTheDegreeAreNamedAndHybridTakesOver() {
         ModelShape odd = new ModelShape("odd", 2, 768, 12, 12, 3072, 2, 1000);
         List<Estimate> plan = Planner.rank(odd, 16 << 10, true, ClusterSpec.preset("h100"));
