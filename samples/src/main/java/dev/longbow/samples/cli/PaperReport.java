@@ -73,9 +73,8 @@ final class PaperReport {
         return """
                 # The planner's cost model against the papers
 
-                Regenerate this file (from the repository root, after `./mvnw -q -pl samples -am package -DskipTests`) with
-                `java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp samples/target/classes:runtime/target/classes:$HOME/.m2/repository/info/picocli/picocli/4.7.7/picocli-4.7.7.jar dev.longbow.samples.cli.PlanCommand --papers > bench/planner/README.md`
-                (`longbow plan --papers`); the test
+                Regenerate this file from the repository root with
+                `samples/longbow plan --papers > bench/planner/README.md`; the test
                 `dev.longbow.plan.PaperComparisonsTest` asserts every row marked within its tolerance.
 
                 ## DeepSpeed-Ulysses: constant per-rank communication
