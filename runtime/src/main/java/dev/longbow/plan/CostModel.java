@@ -106,15 +106,20 @@ public final class CostModel {
         return new Estimate(setting, infeasible, step, exposed, bytesSent, gpu, host, modelFlops);
     }
 
-    /** One attention layer's forward and backward alone, as the scheme samples time them. */
-    public record AttentionPass(double forwardSeconds, double backwardSeconds, double forwardBytes, double backwardBytes) {
+    /**
+     * One attention layer's forward and backward alone, as the scheme samples time them, with the
+     * buffer memory each call allocates (backward's with what forward saved for it).
+     */
+    public record AttentionPass(double forwardSeconds, double backwardSeconds, double forwardBytes, double backwardBytes,
+                                double forwardDeviceBytes, double backwardDeviceBytes, double hostBytes) {
     }
 
     public AttentionPass attentionPass(Setting setting) {
         Shard shard = new Shard(model, seqLen, cluster.ranks(), causal, cluster);
         try {
             AttentionCost a = attention(setting, shard);
-            return new AttentionPass(a.forward().seconds(), a.backward().seconds(), a.forward().bytesSent(), a.backward().bytesSent());
+            return new AttentionPass(a.forward().seconds(), a.backward().seconds(), a.forward().bytesSent(), a.backward().bytesSent(),
+                    a.forwardDeviceBytes(), a.backwardDeviceBytes(), a.hostBytes());
         } catch (Infeasible e) {
             throw new IllegalArgumentException(setting.scheme().label() + " (" + setting.knobs() + "): " + e.getMessage());
         }

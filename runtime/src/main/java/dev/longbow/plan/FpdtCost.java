@@ -1,14 +1,28 @@
 package dev.longbow.plan;
 
+import java.util.function.DoubleUnaryOperator;
+
 /**
- * FPDT: Ulysses over u chunks. Chunk i's q, k, v are exchanged by an all-to-all (1/u of Ulysses'
- * volume each), then attend chunks 0..i; with offload, earlier chunks' K/V live in host memory and
- * the next one is fetched while the current pair computes (double buffering), so a pair costs
- * the slower of its compute and its fetch. Backward walks K/V chunks in reverse, fetching q, dO
- * and the fp32 dQ. Block activations are live one chunk at a time.
+ * FPDT as Longbow's scheme runs it: Ulysses over N chunks per rank. Forward, chunk by chunk:
+ * all-to-all its K/V, then its q, attend the fresh diagonal block while the first earlier K/V
+ * chunk comes back from the host, then each earlier chunk while the next is fetched; all-to-all
+ * the output and log-sum-exp home; q, out, lse and K/V go to the host behind the compute. Backward
+ * sends dO to heads and the host, then walks (K/V chunk, query chunk) pairs, K/V chunks in
+ * reverse: while a pair computes, the previous pair's fp32 dQ goes back to the host and the next
+ * pair's q, out, dO, lse (and dQ so far) and, at a chunk's first pair, the next K/V chunk come in,
+ * all on one copy queue in the order issued; dK/dV go home after a chunk's last pair, each dQ after
+ * the walk. Block activations are live one chunk at a time.
+ *
+ * <p>With offload the host buffers are the backend's host memory and their copies ride PCIe;
+ * without it the planner prices the same schedule with those buffers in device memory and the
+ * copies free (Longbow's Fpdt itself always offloads).
  */
 final class FpdtCost {
     private FpdtCost() {
+    }
+
+    /** One chunk of a rank's shard after the all-to-all (S/(N P) tokens per rank times P, H/P heads). */
+    private record Chunk(double q, double kv, double lse, double diagonal, double pair) {
     }
 
     static AttentionCost of(Shard shard, Links links, int chunks, boolean offload) {
@@ -18,41 +32,124 @@ final class FpdtCost {
             throw new Infeasible("sequence " + shard.seqLen() + " not divisible into " + chunks + " chunks of " + p + " ranks");
         }
         int kvHeads = UlyssesCost.kvHeadsSent(shard.model(), p);
-        double grad = Shard.FP32 / (double) shard.bytes();
         double q = shard.qBytes();
-        double qkv = q + shard.kvBytes(kvHeads);
-        // one chunk's share on this rank after the all-to-all: S/u tokens on H/P heads
-        double qChunk = q / chunks;
-        double kvChunk = shard.kvBytes(kvHeads) / chunks;
-        double lseChunk = shard.lseBytes() / chunks;
-
-        double exchange = chunks * (links.allToAll(qkv / chunks, group) + links.allToAll(q / chunks, group));
-        double sent = Links.allToAllBytes(qkv + q, p);
+        double kv = shard.kvBytes(kvHeads);
+        double lse = shard.lseBytes();
         double pairFlops = 4.0 * Math.pow((double) shard.seqLen() / chunks, 2) * shard.model().heads() / p * shard.model().headDim();
-        double diagonals = chunks * (shard.causal() ? 0.5 : 1.0);
-        double pairs = shard.causal() ? chunks * (chunks - 1) / 2.0 : chunks * (chunks - 1.0);
+        double diagonal = shard.causal() ? 0.5 : 1.0;
+        double forwardPair = shard.forwardSeconds(pairFlops);
+        double backwardPair = shard.backwardSeconds(pairFlops);
+        DoubleUnaryOperator copy = offload ? links::hostCopy : bytes -> 0;
+        Schedule s = new Schedule(shard, links, group, chunks, copy);
+        AttentionCost.Phase forward = s.forward(new Chunk(q / chunks, kv / chunks, lse / chunks, diagonal * forwardPair, forwardPair));
+        AttentionCost.Phase backward = s.backward(new Chunk(q / chunks, kv / chunks, lse / chunks, diagonal * backwardPair, backwardPair));
 
-        boolean network = links.spansNodes(group);
-        // forward also brings each chunk's fp32 log-sum-exp home with its output
-        double lseBack = chunks * links.allToAll(lseChunk, group);
-        double lseSent = Links.allToAllBytes(shard.lseBytes(), p);
-        AttentionCost.Phase forward = AttentionCost.Phase.blocking(diagonals * shard.forwardSeconds(pairFlops), exchange + lseBack,
-                        sent + lseSent, network)
-                .then(pairs(pairs, shard.forwardSeconds(pairFlops), offload ? links.hostCopy(kvChunk) : 0));
-        double fetchBackward = links.hostCopy(2 * qChunk + 2 * qChunk * grad + 2 * lseChunk);  // q, dO in; dQ in and out
-        AttentionCost.Phase backward = AttentionCost.Phase.blocking(diagonals * shard.backwardSeconds(pairFlops), exchange, sent, network)
-                .then(pairs(pairs, shard.backwardSeconds(pairFlops), offload ? fetchBackward : 0));
-
-        double whole = 2 * q + shard.kvBytes(kvHeads) + shard.outputAccumulatorBytes();   // q, k, v, o, lse of every chunk
-        double chunkBuffers = (2 * qChunk + kvChunk) * 2 + 2 * kvChunk * (1 + grad) + 2 * qChunk * (2 + grad);
-        double device = offload ? chunkBuffers : whole + qkv * grad + chunkBuffers;
-        double host = offload ? whole + q * grad : 0;
-        return new AttentionCost(forward, backward, device, host, shard.tokens() / chunks);
+        double qc = q / chunks;
+        double kvc = kv / chunks;
+        double lsec = lse / chunks;
+        double scratch = UlyssesCost.exchangeScratch(shard, kvHeads) / chunks;
+        // q, out, the fresh K/V and two fetched ones, the fp32 accumulator and partial output with their log-sum-exps
+        double forwardDevice = scratch + 2 * qc + 3 * kvc + 2 * (shard.fp32(qc) + lsec);
+        // fp32 dK/dV, and two slots of K/V and of q, out, dO, lse, fp32 dQ
+        double backwardDevice = scratch + shard.fp32(kvc) + 2 * (kvc + 3 * qc + lsec + shard.fp32(qc));
+        // forward's q, k, v, out, lse of every chunk, then backward's dO and fp32 dQ
+        double host = 2 * q + kv + lse + q + shard.fp32(q);
+        double forwardHost = 2 * q + kv + lse;
+        return offload
+                ? new AttentionCost(forward, backward, forwardDevice, backwardDevice, host, shard.tokens() / chunks)
+                : new AttentionCost(forward, backward, forwardDevice + forwardHost, backwardDevice + host, 0, shard.tokens() / chunks);
     }
 
-    /** Off-diagonal chunk pairs, each overlapping its compute with the next chunk's fetch from host. */
-    private static AttentionCost.Phase pairs(double count, double computeSeconds, double fetchSeconds) {
-        double waits = count * Math.max(0, fetchSeconds - computeSeconds);
-        return AttentionCost.Phase.local(count * computeSeconds + waits, waits);
+    /** The order of FPDT's all-to-alls, kernels and host copies, priced chunk by chunk. */
+    private record Schedule(Shard shard, Links links, int[] group, int chunks, DoubleUnaryOperator copy) {
+
+        private AttentionCost.Phase exchange(double bytes) {
+            return AttentionCost.Phase.blocking(0, links.allToAll(bytes, group), Links.allToAllBytes(bytes, group.length),
+                    links.spansNodes(group));
+        }
+
+        private double copy(double bytes) {
+            return copy.applyAsDouble(bytes);
+        }
+
+        AttentionCost.Phase forward(Chunk c) {
+            AttentionCost.Phase keys = exchange(c.kv / 2).times(2);
+            double keysAway = copy(c.kv);
+            double queriesAway = copy(2 * c.q + c.lse);
+            AttentionCost.Phase pass = AttentionCost.Phase.local(0, 0);
+            if (!shard.causal()) {
+                // every K/V chunk is exchanged and offloaded first, each offload under the next exchange
+                pass = keys.times(chunks).then(waitedOut(keys.seconds(), keysAway, chunks - 1));
+            }
+            for (int i = 0; i < chunks; i++) {
+                if (shard.causal()) {
+                    // the previous chunk's q, out, lse go to the host while this chunk's K/V are exchanged
+                    pass = pass.then(keys).then(waitedOut(keys.seconds(), i > 0 ? queriesAway : 0, 1));
+                } else if (i > 0) {
+                    pass = pass.then(AttentionCost.Phase.hidingCopies(0, queriesAway));
+                }
+                pass = pass.then(exchange(c.q));
+                int fetches = shard.causal() ? i : chunks;
+                // the diagonal block hides this chunk's K/V offload and the first fetch; without a mask the first fetch
+                // waits, behind the last K/V offload at the first chunk
+                double firstCopies = (shard.causal() || i == 0 ? keysAway : 0) + (fetches > 0 ? copy(c.kv) : 0);
+                pass = pass.then(AttentionCost.Phase.hidingCopies(shard.causal() ? c.diagonal : 0, firstCopies));
+                if (fetches > 0) {
+                    pass = pass.then(AttentionCost.Phase.hidingCopies(c.pair, copy(c.kv)).times(fetches - 1))
+                            .then(AttentionCost.Phase.local(c.pair, 0));
+                }
+                pass = pass.then(exchange(c.q)).then(exchange(c.lse));
+            }
+            return pass.then(AttentionCost.Phase.hidingCopies(0, queriesAway));
+        }
+
+        /** The part of {@code count} copies of {@code copySeconds} each that outlasts an exchange of {@code exchangeSeconds}. */
+        private static AttentionCost.Phase waitedOut(double exchangeSeconds, double copySeconds, int count) {
+            double waits = count * Math.max(0, copySeconds - exchangeSeconds);
+            return AttentionCost.Phase.local(waits, waits);
+        }
+
+        AttentionCost.Phase backward(Chunk c) {
+            // dO to heads chunk by chunk, each offloaded behind the first K/V fetch while the next is exchanged
+            AttentionCost.Phase gradOut = exchange(c.q).times(chunks);
+            AttentionCost.Phase pass = gradOut.then(waitedOut(gradOut.seconds(), copy(c.kv + chunks * c.q), 1));
+
+            boolean[] dqStarted = new boolean[chunks];
+            double writeBack = copy(shard.fp32(c.q));
+            int pairs = 0;
+            for (int j = chunks - 1; j >= 0; j--) {
+                pairs += chunks - (shard.causal() ? j : 0);
+            }
+            int[][] order = new int[pairs][];
+            int n = 0;
+            for (int j = chunks - 1; j >= 0; j--) {
+                for (int i = shard.causal() ? j : 0; i < chunks; i++) {
+                    order[n++] = new int[] {j, i};
+                }
+            }
+            // the first pair's queries are fetched with nothing to hide behind
+            pass = pass.then(AttentionCost.Phase.hidingCopies(0, fetchQueries(c, false)));
+            for (int p = 0; p < pairs; p++) {
+                int j = order[p][0];
+                int i = order[p][1];
+                boolean chunkStarts = p == 0 || order[p - 1][0] != j;
+                dqStarted[i] = true;
+                double queued = (p > 0 ? writeBack : 0) + (chunkStarts && j > 0 ? copy(c.kv) : 0)
+                        + (p + 1 < pairs ? fetchQueries(c, dqStarted[order[p + 1][1]]) : 0);
+                pass = pass.then(AttentionCost.Phase.hidingCopies(shard.causal() && i == j ? c.diagonal : c.pair, queued));
+                if (p + 1 == pairs || order[p + 1][0] != j) {
+                    pass = pass.then(exchange(c.kv / 2).times(2));
+                }
+            }
+            // each dQ back from the host and home, the next fetched during the all-to-all
+            AttentionCost.Phase dqHome = exchange(c.q);
+            pass = pass.then(AttentionCost.Phase.hidingCopies(0, writeBack + copy(shard.fp32(c.q))));
+            return pass.then(dqHome.times(chunks)).then(waitedOut(dqHome.seconds(), copy(shard.fp32(c.q)), chunks - 1));
+        }
+
+        /** A pair's q, out, dO, lse and, once its query chunk has one, its fp32 dQ so far. */
+        private double fetchQueries(Chunk c, boolean withDq) {
+            return copy(3 * c.q + c.lse + (withDq ? shard.fp32(c.q) : 0));
+        }
     }
 }

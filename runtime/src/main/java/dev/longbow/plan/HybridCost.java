@@ -14,22 +14,21 @@ final class HybridCost {
         int[] ringGroup = Links.strided(0, ring, ulysses);
         RingCost.requireZigzag(shard.seqLen(), ring);
         int kvHeads = UlyssesCost.kvHeadsSent(shard.model(), ulysses);
-        double qkv = shard.qBytes() + shard.kvBytes(kvHeads);
-        double o = shard.qBytes();
+        double q = shard.qBytes();
         // after the all-to-all a rank's K/V block (S/r tokens, kvHeads/u heads) has the size of its shard's K/V
         double kv = shard.kvBytes(kvHeads);
-        double kvGrad = kv * Shard.FP32 / shard.bytes();
         double flops = shard.attentionFlops() / ring;
-        double exchange = links.allToAll(qkv, group) + links.allToAll(o, group);
-        double exchanged = Links.allToAllBytes(qkv + o, ulysses);
-        double lseBack = links.allToAll(shard.lseBytes(), group);
         boolean exchangeOnNetwork = links.spansNodes(group);
-        AttentionCost.Phase forward = AttentionCost.Phase.blocking(0, exchange + lseBack,
-                        exchanged + Links.allToAllBytes(shard.lseBytes(), ulysses), exchangeOnNetwork)
+        AttentionCost.Phase forward = AttentionCost.Phase.blocking(0, UlyssesCost.forwardExchange(links, group, q, kv, shard.lseBytes()),
+                        UlyssesCost.forwardExchangeBytes(q, kv, shard.lseBytes(), ulysses), exchangeOnNetwork)
                 .then(AttentionCost.Phase.ring(ring, shard.forwardSeconds(flops), links.ringStep(kv, ringGroup), kv, links.spansNodes(ringGroup)));
-        AttentionCost.Phase backward = AttentionCost.Phase.blocking(0, exchange, exchanged, exchangeOnNetwork)
-                .then(RingCost.backward(ring, shard.backwardSeconds(flops), kv, kvGrad, links, ringGroup));
-        double buffers = 2 * (qkv + o) + 2 * (kv + kvGrad) + shard.outputAccumulatorBytes() + qkv * Shard.FP32 / shard.bytes();
-        return new AttentionCost(forward, backward, buffers, 0, shard.tokens());
+        AttentionCost.Phase backward = AttentionCost.Phase.blocking(0, UlyssesCost.backwardExchange(links, group, q, kv),
+                        UlyssesCost.backwardExchangeBytes(q, kv, ulysses), exchangeOnNetwork)
+                .then(RingCost.backward(shard, ring, shard.backwardSeconds(flops), kv, links, ringGroup));
+        // the ring runs inside the exchange's buffers; backward's head-sharded dO, dQ, dK, dV are in the activation dtype
+        double heads = UlyssesCost.headSharded(shard, kvHeads) + UlyssesCost.exchangeScratch(shard, kvHeads);
+        double forwardBuffers = heads + RingCost.forwardBuffers(shard, ring, kv);
+        double backwardBuffers = heads + 2 * q + kv + RingCost.backwardBuffers(shard, ring, kv);
+        return new AttentionCost(forward, backward, forwardBuffers, backwardBuffers, 0, shard.tokens());
     }
 }

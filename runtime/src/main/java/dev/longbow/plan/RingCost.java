@@ -3,9 +3,9 @@ package dev.longbow.plan;
 /**
  * Ring attention with the zigzag split: q stays, K/V blocks travel P-1 steps, each transfer posted
  * before the block it overlaps is computed; every step computes 1/P of the rank's balanced work.
- * Backward fetches K/V the same way, and each block's fp32 dK/dV accumulators follow it around the
- * ring after the block is computed (P sends, the last one home): Longbow's Ring waits for that
- * transfer before the next block, so it is on the critical path.
+ * Backward fetches K/V the same way; each step computes its block's fp32 dK/dV fresh, adds the sum
+ * that arrived meanwhile and sends it on, so a sum travels while the next step computes (P sends,
+ * the last one home, which nothing overlaps).
  */
 final class RingCost {
     private RingCost() {
@@ -15,22 +15,34 @@ final class RingCost {
         int p = ring.length;
         requireZigzag(shard.seqLen(), p);
         double kv = shard.kvBytes();
-        double kvGrad = kv * Shard.FP32 / shard.bytes();
         double flops = shard.attentionFlops() / p;
-        boolean network = links.spansNodes(ring);
-        AttentionCost.Phase forward = AttentionCost.Phase.ring(p, shard.forwardSeconds(flops), links.ringStep(kv, ring), kv, network);
-        AttentionCost.Phase backward = backward(p, shard.backwardSeconds(flops), kv, kvGrad, links, ring);
-        // double-buffered K/V and dK/dV in flight, the fp32 output and dQ accumulators
-        double buffers = 2 * (kv + kvGrad) + shard.outputAccumulatorBytes() + shard.qBytes() * Shard.FP32 / shard.bytes();
-        return new AttentionCost(forward, backward, buffers, 0, shard.tokens());
+        AttentionCost.Phase forward = AttentionCost.Phase.ring(p, shard.forwardSeconds(flops), links.ringStep(kv, ring), kv,
+                links.spansNodes(ring));
+        AttentionCost.Phase backward = backward(shard, p, shard.backwardSeconds(flops), kv, links, ring);
+        return new AttentionCost(forward, backward, forwardBuffers(shard, p, kv), backwardBuffers(shard, p, kv), 0, shard.tokens());
     }
 
-    /** The backward ring: K/V blocks fetched under the compute, their gradients sent after it. */
-    static AttentionCost.Phase backward(int p, double computePerStep, double kv, double kvGrad, Links links, int[] ring) {
+    /** The backward ring: K/V blocks fetched under the compute, their gradient sums one step behind. */
+    static AttentionCost.Phase backward(Shard shard, int p, double computePerStep, double kv, Links links, int[] ring) {
         boolean network = links.spansNodes(ring);
-        int gradientSends = p > 1 ? p : 0;
-        return AttentionCost.Phase.ring(p, computePerStep, links.ringStep(kv, ring), kv, network)
-                .then(AttentionCost.Phase.blocking(0, gradientSends * links.ringStep(kvGrad, ring), gradientSends * kvGrad, network));
+        double kvGrad = shard.fp32(kv);
+        double sumStep = links.ringStep(kvGrad, ring);
+        AttentionCost.Phase steps = AttentionCost.Phase.trailingRing(p, computePerStep, links.ringStep(kv, ring), kv, sumStep, kvGrad, network);
+        return p == 1 ? steps : steps.then(AttentionCost.Phase.blocking(0, sumStep, kvGrad, network));
+    }
+
+    /**
+     * Forward's slab for K/V blocks of {@code kv} bytes: the block arriving and the one passed on
+     * (the rank's own is the caller's), the fp32 partial output and log-sum-exp, and the fp32
+     * output accumulator unless the caller's output is fp32.
+     */
+    static double forwardBuffers(Shard shard, int p, double kv) {
+        return (p > 1 ? 2 * kv : 0) + shard.outputAccumulatorBytes() + shard.fp32Staging(shard.fp32(shard.qBytes()));
+    }
+
+    /** Backward's slab: two K/V blocks, three fp32 dK/dV slots (computed, sent, arriving), the fp32 dQ unless the caller's is. */
+    static double backwardBuffers(Shard shard, int p, double kv) {
+        return (p > 1 ? 2 * kv + 3 * shard.fp32(kv) : shard.fp32(kv)) + shard.fp32Staging(shard.fp32(shard.qBytes()));
     }
 
     static void requireZigzag(long seqLen, int ranks) {

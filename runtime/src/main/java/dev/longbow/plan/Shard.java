@@ -41,6 +41,19 @@ record Shard(ModelShape model, long seqLen, int ranks, boolean causal, ClusterSp
         return tokens() * model.heads() * (model.headDim() + 1.0) * FP32;
     }
 
+    /** The fp32 accumulator of a tensor that takes {@code bytes} in activation dtype. */
+    double fp32(double bytes) {
+        return bytes * FP32 / bytes();
+    }
+
+    /**
+     * The fp32 buffer of {@code fp32Bytes} a scheme accumulates in when the caller's tensor is in a
+     * narrower activation dtype; none when the caller's tensor is fp32 itself.
+     */
+    double fp32Staging(double fp32Bytes) {
+        return bytes() == FP32 ? 0 : fp32Bytes;
+    }
+
     /** This rank's share of one layer's forward attention FLOPs (the schemes balance it evenly). */
     double attentionFlops() {
         return model.attentionFlops(seqLen, causal) / ranks;

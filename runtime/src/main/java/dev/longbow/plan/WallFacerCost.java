@@ -7,9 +7,10 @@ package dev.longbow.plan;
  * C-fold K/V blocks L - 1 steps, each step computing C^2 of Ring's blocks; a team all-to-all of the
  * fp32 partial outputs merges them. Backward re-gathers k, v, q, out, dO and the log-sum-exp, keeps
  * dK/dV in place and moves q, out, dO and the log-sum-exp around the sub-rings (placed the same
- * way), the fp32 dQ following each block after it is computed and going home at the end; team
- * reduce-scatters of dQ, dK, dV finish. Sub-ring volume falls to about 1/C of Ring's, steps by
- * C^2, for C-fold buffers. The arrangement says which of teams and sub-rings sits on NVLink.
+ * way); each step computes its block's fp32 dQ fresh, adds the sum that arrived and sends it on,
+ * so the sum travels while the next step computes, and the last goes home, which nothing
+ * overlaps; team reduce-scatters of dQ, dK, dV finish. Sub-ring volume falls to about 1/C of
+ * Ring's, steps by C^2, for C-fold buffers. The arrangement says which of teams and sub-rings sits on NVLink.
  * Costs are those of a member with pos > 0, the slowest.
  */
 final class WallFacerCost {
@@ -37,7 +38,6 @@ final class WallFacerCost {
         boolean ringNet = links.spansNodes(subRing);
         double q = shard.qBytes();
         double kv = shard.kvBytes();
-        double grad = Shard.FP32 / (double) shard.bytes();
         double lse = shard.lseBytes();
         double flops = shard.attentionFlops() / ring;
 
@@ -50,19 +50,24 @@ final class WallFacerCost {
                 .then(AttentionCost.Phase.blocking(0, merge, Links.allToAllBytes(partials + team * lse, team), teamNet));
 
         double bundle = team * (3 * q + lse);   // q, out, dO and the log-sum-exp of the team's rows
-        double dq = team * q * grad;
+        double dq = team * shard.fp32(q);
         double gatherBack = 2 * links.ringCollective(kv / 2, teamGroup) + 3 * links.ringCollective(q, teamGroup)
                 + links.ringCollective(lse, teamGroup);
-        double reduceGrads = links.ringCollective(q * grad, teamGroup) + 2 * links.ringCollective(kv / 2 * grad, teamGroup);
+        double reduceGrads = links.ringCollective(shard.fp32(q), teamGroup) + 2 * links.ringCollective(shard.fp32(kv / 2), teamGroup);
         AttentionCost.Phase backward = AttentionCost.Phase.blocking(0, gatherBack, (team - 1) * (kv + 3 * q + lse), teamNet)
                 .then(AttentionCost.Phase.blocking(0, links.ringStep(bundle, placing), bundle, links.spansNodes(placing)))
-                .then(AttentionCost.Phase.ring(ring, shard.backwardSeconds(flops), links.ringStep(bundle, subRing), bundle, ringNet))
-                .then(AttentionCost.Phase.blocking(0, (ring - 1) * links.ringStep(dq, subRing), (ring - 1) * dq, ringNet))
+                .then(AttentionCost.Phase.trailingRing(ring, shard.backwardSeconds(flops), links.ringStep(bundle, subRing), bundle,
+                        links.ringStep(dq, subRing), dq, ringNet))
                 .then(AttentionCost.Phase.blocking(0, links.ringStep(dq, home), dq, links.spansNodes(home)))
-                .then(AttentionCost.Phase.blocking(0, reduceGrads, (team - 1) * (q + kv) * grad, teamNet));
+                .then(AttentionCost.Phase.blocking(0, reduceGrads, (team - 1) * shard.fp32(q + kv), teamNet));
 
-        double buffers = team * (q + kv + shard.outputAccumulatorBytes()) + 2 * team * kv + 2 * bundle + team * kv * grad;
-        return new AttentionCost(forward, backward, buffers, 0, shard.tokens());
+        // A member with pos > 0 receives L blocks or bundles (the placing one, then L - 1), two slots at most.
+        int slots = Math.min(2, ring);
+        double forwardBuffers = team * (q + kv) + slots * team * kv + 2 * team * shard.outputAccumulatorBytes()
+                + shard.fp32Staging(shard.fp32(q));
+        // the team's K/V and fp32 dK/dV, its own bundle and the travelling ones, the rotating fp32 dQ slots, the reduced gradients
+        double backwardBuffers = team * (kv + shard.fp32(kv)) + (1 + slots) * bundle + (ring > 1 ? 3 : 2) * dq + shard.fp32(q + kv);
+        return new AttentionCost(forward, backward, forwardBuffers, backwardBuffers, 0, shard.tokens());
     }
 
     /**

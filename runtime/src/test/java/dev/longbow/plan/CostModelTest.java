@@ -42,13 +42,17 @@ class CostModelTest {
     }
 
     @Test
-    void aComputeBoundRingTakesItsComputeTimeAndHidesEveryTransfer() {
+    void aComputeBoundRingHidesEveryTransferButTheLastGradientSumsTripHome() {
         // one node, 1M tokens: a ring step's compute (milliseconds) dwarfs moving a K/V block over NVLink
         ClusterSpec cluster = ClusterSpec.preset("h100");
         long s = 1 << 20;
         CostModel.AttentionPass pass = new CostModel(LLAMA, s, true, cluster).attentionPass(Setting.ring(8, false));
         double flops = 4.0 * s * s * LLAMA.heads() * LLAMA.headDim() * 0.5 / 8;
         assertEquals(flops / cluster.attentionFlops(), pass.forwardSeconds(), 1e-9);
+        // backward: each step's dK/dV sum travels under the next step's compute; the 8th send, home, has nothing to hide behind
+        double gradientBlock = 2.0 * (s / 8) * LLAMA.kvHeads() * LLAMA.headDim() * 4;   // dK and dV, fp32
+        double lastTrip = cluster.nvlinkLatency() + gradientBlock / cluster.nvlink();
+        assertEquals(2.5 * flops / cluster.attentionBackwardFlops() + lastTrip, pass.backwardSeconds(), 1e-9);
     }
 
     @Test

@@ -33,7 +33,7 @@ final class PaperReport {
                 """) + PlanReport.gains(gains) + String.format(Locale.ROOT, """
 
                 If the paper's largest gain came from its longest run, 512K tokens on 64 GPUs (8K per GPU),
-                the model agrees (%.0f%% against 77.12%%); but at 64 GPUs it predicts far larger gains for
+                the model comes near it (%.0f%% against 77.12%%); but at 64 GPUs it predicts far larger gains for
                 shorter sequences (up to %.0f%%), where a single ring across 8 nodes waits on the network at
                 every step. Whether the paper ran those points could not be checked. The gain depends mostly
                 on the network against the attention kernels' speed:
@@ -46,11 +46,16 @@ final class PaperReport {
 
                 - ZeRO-3's gathers and reduce-scatters hid behind the ring's waits on the same network link; they
                   now hide only in the time the links are free, so no step moves its bytes faster than the
-                  network carries them (`CostModelTest`). With the next correction, Ring's step at 64K on 64 GPUs
-                  grows from 3.5 to 4.6 s.
-                - Backward, Longbow's Ring and WallFacer send each block's fp32 gradients (dK/dV, dQ) after the
-                  block's compute and wait for them; the model had them overlap it. (ring-flash-attention hides
-                  them by adding each block's gradients one step late; Longbow's schemes could do the same.)
+                  network carries them (`CostModelTest`). Together with the exposed gradient transfers of
+                  the time (next item), Ring's step at 64K on 64 GPUs then grew from 3.5 to 4.6 s.
+                - Backward, Longbow's Ring and WallFacer once sent each block's fp32 gradients (dK/dV, dQ)
+                  after the block's compute and waited for them, which the model had overlap it. The schemes
+                  now do as ring-flash-attention: each step computes its block's gradients fresh and adds the
+                  travelling sum after, so the sum's transfer overlaps the next step; only the last sum's trip
+                  home is exposed. The model prices exactly that (`CostModelTest`), and FPDT's backward pair
+                  pipeline (K/V chunks, the next pair's queries and dQ's write-back on one copy queue under
+                  each pair's compute). `ModelTrafficTest` also checks each scheme's buffer memory per call,
+                  forward and backward, against what its slabs allocate.
                 - WallFacer's placing transfers (a member at position > 0 first fetches the C-fold K/V of
                   another group; backward likewise q, out, dO and the log-sum-exp, and dQ's trip home) and
                   backward's re-gathers were missing: at C = sqrt(P) the model had WallFacer move nothing over
@@ -68,7 +73,8 @@ final class PaperReport {
         return """
                 # The planner's cost model against the papers
 
-                Regenerate this file with `samples/longbow plan --papers > bench/planner/README.md`; the test
+                Regenerate this file from the repository root with
+                `samples/longbow plan --papers > bench/planner/README.md`; the test
                 `dev.longbow.plan.PaperComparisonsTest` asserts every row marked within its tolerance.
 
                 ## DeepSpeed-Ulysses: constant per-rank communication
