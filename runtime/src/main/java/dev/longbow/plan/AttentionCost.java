@@ -39,26 +39,33 @@ record AttentionCost(Phase forward, Phase backward, double forwardDeviceBytes, d
         }
 
         /**
-         * A ring of {@code steps}: the first block is local, each later step's transfer was posted
-         * before the previous block's compute and overlaps it.
+         * A ring of {@code steps}: the first block is local (it computes {@code firstCompute}, the
+         * others {@code computePerStep}), each later step's transfer was posted before the previous
+         * block's compute and overlaps it.
          */
-        static Phase ring(int steps, double computePerStep, double commPerStep, double bytesPerStep, boolean onNetwork) {
-            return overlapped(computePerStep, commPerStep, bytesPerStep, onNetwork).times(steps - 1).then(local(computePerStep, 0));
+        static Phase ring(int steps, double firstCompute, double computePerStep, double commPerStep, double bytesPerStep, boolean onNetwork) {
+            if (steps == 1) {
+                return local(firstCompute, 0);
+            }
+            return overlapped(firstCompute, commPerStep, bytesPerStep, onNetwork)
+                    .then(overlapped(computePerStep, commPerStep, bytesPerStep, onNetwork).times(steps - 2))
+                    .then(local(computePerStep, 0));
         }
 
         /**
          * A backward ring of {@code steps} whose blocks carry a gradient sum behind them: as
-         * {@link #ring}, and each step's sum, sent once the step has computed its block and added
-         * the sum that arrived, travels while the next step computes, on the same communication
-         * stream as that step's block. The last sum's trip, which nothing overlaps, is the caller's;
-         * adding the sum that arrived (one pass over the block's gradient) is not priced.
+         * {@link #ring} (the first step computing {@code firstCompute}), and each step's sum, sent
+         * once the step has computed its block and added the sum that arrived, travels while the
+         * next step computes, on the same communication stream as that step's block. The last
+         * sum's trip, which nothing overlaps, is the caller's; adding the sum that arrived (one
+         * pass over the block's gradient) is not priced.
          */
-        static Phase trailingRing(int steps, double computePerStep, double blockComm, double blockBytes, double sumComm,
-                                  double sumBytes, boolean onNetwork) {
+        static Phase trailingRing(int steps, double firstCompute, double computePerStep, double blockComm, double blockBytes,
+                                  double sumComm, double sumBytes, boolean onNetwork) {
             if (steps == 1) {
-                return local(computePerStep, 0);
+                return local(firstCompute, 0);
             }
-            return overlapped(computePerStep, blockComm, blockBytes, onNetwork)
+            return overlapped(firstCompute, blockComm, blockBytes, onNetwork)
                     .then(overlapped(computePerStep, blockComm + sumComm, blockBytes + sumBytes, onNetwork).times(steps - 2))
                     .then(overlapped(computePerStep, sumComm, sumBytes, onNetwork));
         }

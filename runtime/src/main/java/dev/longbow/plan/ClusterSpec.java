@@ -2,6 +2,7 @@ package dev.longbow.plan;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The machines a plan is for. Ranks are placed node by node: rank r sits on node
@@ -24,10 +25,13 @@ import java.util.Map;
  * @param peakFlops        the data-sheet peak, for MFU
  * @param activationBytes  bytes per activation element: 2 for bf16 on a GPU, 4 for the CPU
  *                         backend's fp32
+ * @param attentionRates   the attention throughputs by call shape; the two constants above
+ *                         unless the kernels were measured shape by shape
  */
 public record ClusterSpec(String name, int nodes, int gpusPerNode, double gpuMemory, double hostMemory, double reserved,
                           double nvlink, double nvlinkLatency, double network, double networkLatency, double hostLink,
-                          double matmulFlops, double attentionFlops, double attentionBackwardFlops, double peakFlops, int activationBytes) {
+                          double matmulFlops, double attentionFlops, double attentionBackwardFlops, double peakFlops, int activationBytes,
+                          AttentionRates attentionRates) {
 
     public static final double GIB = 1L << 30;
     private static final double GB = 1e9;
@@ -35,6 +39,7 @@ public record ClusterSpec(String name, int nodes, int gpusPerNode, double gpuMem
     private static final double US = 1e-6;
 
     public ClusterSpec {
+        Objects.requireNonNull(attentionRates, "attentionRates");
         if (nodes < 1 || gpusPerNode < 1) {
             throw new IllegalArgumentException("cluster " + name + ": " + nodes + " nodes of " + gpusPerNode + " GPUs");
         }
@@ -43,6 +48,15 @@ public record ClusterSpec(String name, int nodes, int gpusPerNode, double gpuMem
                 throw new IllegalArgumentException("cluster " + name + ": memories, bandwidths and throughputs must be positive");
             }
         }
+    }
+
+    /** A cluster whose attention kernels run at one forward and one backward rate whatever the call. */
+    public ClusterSpec(String name, int nodes, int gpusPerNode, double gpuMemory, double hostMemory, double reserved,
+                       double nvlink, double nvlinkLatency, double network, double networkLatency, double hostLink,
+                       double matmulFlops, double attentionFlops, double attentionBackwardFlops, double peakFlops, int activationBytes) {
+        this(name, nodes, gpusPerNode, gpuMemory, hostMemory, reserved, nvlink, nvlinkLatency, network, networkLatency, hostLink,
+                matmulFlops, attentionFlops, attentionBackwardFlops, peakFlops, activationBytes,
+                AttentionRates.constant(attentionFlops, attentionBackwardFlops));
     }
 
     /**
@@ -78,22 +92,22 @@ public record ClusterSpec(String name, int nodes, int gpusPerNode, double gpuMem
 
     public ClusterSpec withNodes(int n) {
         return new ClusterSpec(name, n, gpusPerNode, gpuMemory, hostMemory, reserved, nvlink, nvlinkLatency, network,
-                networkLatency, hostLink, matmulFlops, attentionFlops, attentionBackwardFlops, peakFlops, activationBytes);
+                networkLatency, hostLink, matmulFlops, attentionFlops, attentionBackwardFlops, peakFlops, activationBytes, attentionRates);
     }
 
     public ClusterSpec withGpusPerNode(int g) {
         return new ClusterSpec(name, nodes, g, gpuMemory, hostMemory, reserved, nvlink, nvlinkLatency, network,
-                networkLatency, hostLink, matmulFlops, attentionFlops, attentionBackwardFlops, peakFlops, activationBytes);
+                networkLatency, hostLink, matmulFlops, attentionFlops, attentionBackwardFlops, peakFlops, activationBytes, attentionRates);
     }
 
     public ClusterSpec withMemory(double gpu, double host) {
         return new ClusterSpec(name, nodes, gpusPerNode, gpu, host, reserved, nvlink, nvlinkLatency, network,
-                networkLatency, hostLink, matmulFlops, attentionFlops, attentionBackwardFlops, peakFlops, activationBytes);
+                networkLatency, hostLink, matmulFlops, attentionFlops, attentionBackwardFlops, peakFlops, activationBytes, attentionRates);
     }
 
     public ClusterSpec withLinks(double nvlinkBandwidth, double nvlinkLat, double networkBandwidth, double networkLat) {
         return new ClusterSpec(name, nodes, gpusPerNode, gpuMemory, hostMemory, reserved, nvlinkBandwidth, nvlinkLat,
-                networkBandwidth, networkLat, hostLink, matmulFlops, attentionFlops, attentionBackwardFlops, peakFlops, activationBytes);
+                networkBandwidth, networkLat, hostLink, matmulFlops, attentionFlops, attentionBackwardFlops, peakFlops, activationBytes, attentionRates);
     }
 
     public ClusterSpec withThroughput(double matmul, double attention, double attentionBackward) {
@@ -107,8 +121,19 @@ public record ClusterSpec(String name, int nodes, int gpusPerNode, double gpuMem
      */
     public static ClusterSpec cpu(int ranks, double memory, double copyBandwidth, double copyLatency,
                                   double matmul, double attention, double attentionBackward) {
+        return cpu(ranks, memory, copyBandwidth, copyLatency, matmul, attention, attentionBackward,
+                AttentionRates.constant(attention, attentionBackward));
+    }
+
+    /**
+     * As above, with the attention kernels' throughputs measured call shape by call shape
+     * ({@code attention} and {@code attentionBackward} stay the headline figures): {@code rates}
+     * are the whole machine's with {@code ranks} callers issuing a call of that shape at once.
+     */
+    public static ClusterSpec cpu(int ranks, double memory, double copyBandwidth, double copyLatency,
+                                  double matmul, double attention, double attentionBackward, AttentionRates rates) {
         return new ClusterSpec("cpu", 1, ranks, memory / ranks, memory, 0, copyBandwidth, copyLatency, copyBandwidth,
                 copyLatency, copyBandwidth, matmul / ranks, attention / ranks, attentionBackward / ranks,
-                Math.max(attention, matmul) / ranks, 4);
+                Math.max(attention, matmul) / ranks, 4, rates.dividedBy(ranks));
     }
 }

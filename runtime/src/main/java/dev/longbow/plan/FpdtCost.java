@@ -35,14 +35,15 @@ final class FpdtCost {
         double q = shard.qBytes();
         double kv = shard.kvBytes(kvHeads);
         double lse = shard.lseBytes();
-        double pairFlops = 4.0 * Math.pow((double) shard.seqLen() / chunks, 2) * shard.model().heads() / p * shard.model().headDim();
-        double diagonal = shard.causal() ? 0.5 : 1.0;
-        double forwardPair = shard.forwardSeconds(pairFlops);
-        double backwardPair = shard.backwardSeconds(pairFlops);
+        long span = shard.seqLen() / chunks;
+        AttentionCall pair = shard.call(span, span, shard.model().heads() / p, kvHeads / p, false);
+        AttentionCall diagonal = shard.call(span, span, shard.model().heads() / p, kvHeads / p, true);
         DoubleUnaryOperator copy = offload ? links::hostCopy : bytes -> 0;
         Schedule s = new Schedule(shard, links, group, chunks, copy);
-        AttentionCost.Phase forward = s.forward(new Chunk(q / chunks, kv / chunks, lse / chunks, diagonal * forwardPair, forwardPair));
-        AttentionCost.Phase backward = s.backward(new Chunk(q / chunks, kv / chunks, lse / chunks, diagonal * backwardPair, backwardPair));
+        AttentionCost.Phase forward = s.forward(new Chunk(q / chunks, kv / chunks, lse / chunks, shard.forwardSeconds(diagonal, 1),
+                shard.forwardSeconds(pair, 1)));
+        AttentionCost.Phase backward = s.backward(new Chunk(q / chunks, kv / chunks, lse / chunks, shard.backwardSeconds(diagonal, 1),
+                shard.backwardSeconds(pair, 1)));
 
         double qc = q / chunks;
         double kvc = kv / chunks;

@@ -17,14 +17,14 @@ final class HybridCost {
         double q = shard.qBytes();
         // after the all-to-all a rank's K/V block (S/r tokens, kvHeads/u heads) has the size of its shard's K/V
         double kv = shard.kvBytes(kvHeads);
-        double flops = shard.attentionFlops() / ring;
+        RingCost.Steps steps = RingCost.Steps.of(shard, shard.seqLen() / ring, shard.model().heads() / ulysses, kvHeads / ulysses);
         boolean exchangeOnNetwork = links.spansNodes(group);
         AttentionCost.Phase forward = AttentionCost.Phase.blocking(0, UlyssesCost.forwardExchange(links, group, q, kv, shard.lseBytes()),
                         UlyssesCost.forwardExchangeBytes(q, kv, shard.lseBytes(), ulysses), exchangeOnNetwork)
-                .then(AttentionCost.Phase.ring(ring, shard.forwardSeconds(flops), links.ringStep(kv, ringGroup), kv, links.spansNodes(ringGroup)));
+                .then(AttentionCost.Phase.ring(ring, steps.firstForward(), steps.forward(), links.ringStep(kv, ringGroup), kv, links.spansNodes(ringGroup)));
         AttentionCost.Phase backward = AttentionCost.Phase.blocking(0, UlyssesCost.backwardExchange(links, group, q, kv),
                         UlyssesCost.backwardExchangeBytes(q, kv, ulysses), exchangeOnNetwork)
-                .then(RingCost.backward(shard, ring, shard.backwardSeconds(flops), kv, links, ringGroup));
+                .then(RingCost.backward(shard, ring, steps, kv, links, ringGroup));
         // the ring runs inside the exchange's buffers; backward's head-sharded dO, dQ, dK, dV are in the activation dtype
         double heads = UlyssesCost.headSharded(shard, kvHeads) + UlyssesCost.exchangeScratch(shard, kvHeads);
         double forwardBuffers = heads + RingCost.forwardBuffers(shard, ring, kv);

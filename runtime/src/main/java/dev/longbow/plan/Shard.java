@@ -59,11 +59,17 @@ record Shard(ModelShape model, long seqLen, int ranks, boolean causal, ClusterSp
         return model.attentionFlops(seqLen, causal) / ranks;
     }
 
-    double forwardSeconds(double flops) {
-        return flops / cluster.attentionFlops();
+    /** A kernel call of this model's head dim; {@code diagonal} only where the mask applies. */
+    AttentionCall call(long queries, long keys, int heads, int kvHeads, boolean diagonal) {
+        return new AttentionCall(queries, keys, heads, kvHeads, model.headDim(), diagonal && causal);
     }
 
-    double backwardSeconds(double flops) {
-        return BACKWARD_ATTENTION_FACTOR * flops / cluster.attentionBackwardFlops();
+    /** Seconds of {@code count} forward calls of one shape, at that shape's rate. */
+    double forwardSeconds(AttentionCall call, int count) {
+        return count * call.flops() / cluster.attentionRates().forward(call);
+    }
+
+    double backwardSeconds(AttentionCall call, int count) {
+        return count * BACKWARD_ATTENTION_FACTOR * call.flops() / cluster.attentionRates().backward(call);
     }
 }

@@ -16,11 +16,11 @@ final class UlyssesCost {
         double q = shard.qBytes();
         double kv = shard.kvBytes(kvHeads);
         double lse = shard.lseBytes();
-        double flops = shard.attentionFlops();
+        AttentionCall local = shard.call(shard.seqLen(), shard.seqLen(), shard.model().heads() / u, kvHeads / u, true);
         boolean network = links.spansNodes(group);
-        AttentionCost.Phase forward = AttentionCost.Phase.blocking(shard.forwardSeconds(flops), forwardExchange(links, group, q, kv, lse),
+        AttentionCost.Phase forward = AttentionCost.Phase.blocking(shard.forwardSeconds(local, 1), forwardExchange(links, group, q, kv, lse),
                 forwardExchangeBytes(q, kv, lse, u), network);
-        AttentionCost.Phase backward = AttentionCost.Phase.blocking(shard.backwardSeconds(flops), backwardExchange(links, group, q, kv),
+        AttentionCost.Phase backward = AttentionCost.Phase.blocking(shard.backwardSeconds(local, 1), backwardExchange(links, group, q, kv),
                 backwardExchangeBytes(q, kv, u), network);
         double heads = headSharded(shard, kvHeads) + exchangeScratch(shard, kvHeads);
         // backward adds the head-sharded dO and the fp32 dQ, dK, dV to what forward saved

@@ -11,7 +11,8 @@ package dev.longbow.plan;
  * so the sum travels while the next step computes, and the last goes home, which nothing
  * overlaps; team reduce-scatters of dQ, dK, dV finish. Sub-ring volume falls to about 1/C of
  * Ring's, steps by C^2, for C-fold buffers. The arrangement says which of teams and sub-rings sits on NVLink.
- * Costs are those of a member with pos > 0, the slowest.
+ * Transfers are those of a member with pos > 0, the slowest; compute is that of a member whose
+ * first block holds the diagonal, the slowest where diagonal calls run at a lower rate.
  */
 final class WallFacerCost {
     private WallFacerCost() {
@@ -39,14 +40,14 @@ final class WallFacerCost {
         double q = shard.qBytes();
         double kv = shard.kvBytes();
         double lse = shard.lseBytes();
-        double flops = shard.attentionFlops() / ring;
+        RingCost.Steps steps = RingCost.Steps.of(shard, team * shard.seqLen() / p, shard.model().heads(), shard.model().kvHeads());
 
         double gatherQkv = links.ringCollective(q, teamGroup) + 2 * links.ringCollective(kv / 2, teamGroup);
         double partials = team * (shard.outputAccumulatorBytes() - lse);
         double merge = links.allToAll(partials, teamGroup) + links.allToAll(team * lse, teamGroup);
         AttentionCost.Phase forward = AttentionCost.Phase.blocking(0, gatherQkv, (team - 1) * (q + kv), teamNet)
                 .then(AttentionCost.Phase.blocking(0, links.ringStep(team * kv, placing), team * kv, links.spansNodes(placing)))
-                .then(AttentionCost.Phase.ring(ring, shard.forwardSeconds(flops), links.ringStep(team * kv, subRing), team * kv, ringNet))
+                .then(AttentionCost.Phase.ring(ring, steps.firstForward(), steps.forward(), links.ringStep(team * kv, subRing), team * kv, ringNet))
                 .then(AttentionCost.Phase.blocking(0, merge, Links.allToAllBytes(partials + team * lse, team), teamNet));
 
         double bundle = team * (3 * q + lse);   // q, out, dO and the log-sum-exp of the team's rows
@@ -56,7 +57,7 @@ final class WallFacerCost {
         double reduceGrads = links.ringCollective(shard.fp32(q), teamGroup) + 2 * links.ringCollective(shard.fp32(kv / 2), teamGroup);
         AttentionCost.Phase backward = AttentionCost.Phase.blocking(0, gatherBack, (team - 1) * (kv + 3 * q + lse), teamNet)
                 .then(AttentionCost.Phase.blocking(0, links.ringStep(bundle, placing), bundle, links.spansNodes(placing)))
-                .then(AttentionCost.Phase.trailingRing(ring, shard.backwardSeconds(flops), links.ringStep(bundle, subRing), bundle,
+                .then(AttentionCost.Phase.trailingRing(ring, steps.firstBackward(), steps.backward(), links.ringStep(bundle, subRing), bundle,
                         links.ringStep(dq, subRing), dq, ringNet))
                 .then(AttentionCost.Phase.blocking(0, links.ringStep(dq, home), dq, links.spansNodes(home)))
                 .then(AttentionCost.Phase.blocking(0, reduceGrads, (team - 1) * shard.fp32(q + kv), teamNet));
