@@ -96,6 +96,19 @@ final class SchemeSample {
                 o.dtype() == DType.F32 ? 1e-4 : 2e-2);
     }
 
+    /**
+     * The slowest rank's forward and backward nanoseconds, iteration by iteration (after the
+     * warm-up iteration), with no report and no check: for a harness that times many runs in one JVM.
+     */
+    static long[][] time(SampleOptions o) {
+        o.config().validate(o.ranks(), o.shape());
+        Map<Long, Shards> drawn = new ConcurrentHashMap<>();
+        List<RankRun> runs = RankLaunchers.forBackend(o.backend())
+                .run(o.ranks(), o.backend(), (backend, comm) -> runRank(o, drawn, false, backend, comm));
+        return new long[][] {slowest(runs.stream().map(RankRun::forwardNanos).toList()),
+                slowest(runs.stream().map(RankRun::backwardNanos).toList())};
+    }
+
     private static RankRun runRank(SampleOptions o, Map<Long, Shards> drawn, boolean check, Backend backend, Communicator comm) {
         AttentionShape shape = o.shape();
         SequenceLayout layout = o.config().layout(comm.size());
@@ -156,13 +169,19 @@ final class SchemeSample {
         }
     }
 
-    private static void report(String pass, double flops, List<long[]> nanos, List<CallStats> stats) {
+    /** Iteration by iteration, the slowest rank's time: a pass ends when its last rank does. */
+    private static long[] slowest(List<long[]> nanos) {
         long[] slowest = new long[nanos.getFirst().length];
         for (long[] rank : nanos) {
             for (int i = 0; i < slowest.length; i++) {
                 slowest[i] = Math.max(slowest[i], rank[i]);
             }
         }
+        return slowest;
+    }
+
+    private static void report(String pass, double flops, List<long[]> nanos, List<CallStats> stats) {
+        long[] slowest = slowest(nanos);
         Arrays.sort(slowest);
         double seconds = slowest.length == 0 ? Double.NaN : slowest[slowest.length / 2] * 1e-9;
         long sent = stats.stream().mapToLong(s -> s.traffic().bytesSent()).max().orElse(0);

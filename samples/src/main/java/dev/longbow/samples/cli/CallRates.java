@@ -9,7 +9,6 @@ import dev.longbow.plan.AttentionRates;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Slab;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,56 +18,62 @@ import java.util.concurrent.atomic.AtomicLongArray;
 /**
  * The CPU backend's attention throughput by call shape, measured as the scheme samples run it:
  * {@code callers} rank threads issue the same call at once on the shared compute pool, and a call
- * of that shape takes the slowest of them (the makespan), the median over the iterations. The
- * FLOP/s are the whole machine's: {@code callers} calls' FLOPs over the makespan.
+ * of that shape takes the slowest of them (the makespan), the median over every round measured.
+ * The FLOP/s are the whole machine's: {@code callers} calls' FLOPs over the makespan.
  */
 final class CallRates implements AttentionRates {
-    private static final int WARM_UP = 5;
+    private final int callers;
+    /** Forward and backward makespans, seconds, of each shape, every iteration of every round. */
+    private final Map<AttentionCall, List<List<Double>>> seconds = new LinkedHashMap<>();
 
-    /** Forward and backward FLOP/s of each shape measured. */
-    private final Map<AttentionCall, double[]> rates;
-
-    private CallRates(Map<AttentionCall, double[]> rates) {
-        this.rates = rates;
+    CallRates(List<AttentionCall> calls, int callers) {
+        this.callers = callers;
+        for (AttentionCall call : calls) {
+            seconds.put(call, List.of(new ArrayList<>(), new ArrayList<>()));
+        }
     }
 
-    /** Measures every call in {@code calls}, each {@code iterations} times after a warm-up of them all. */
-    static CallRates measure(List<AttentionCall> calls, int callers, int iterations) {
-        for (AttentionCall call : calls) {
-            time(call, callers, WARM_UP);
-        }
-        Map<AttentionCall, double[]> rates = new LinkedHashMap<>();
-        for (AttentionCall call : calls) {
-            double[] seconds = time(call, callers, iterations);
-            rates.put(call, new double[] {callers * call.flops() / seconds[0], callers * 2.5 * call.flops() / seconds[1]});
-        }
-        return new CallRates(rates);
+    /** One round: every shape {@code iterations} times, shape after shape. */
+    void measure(int iterations) {
+        seconds.forEach((call, both) -> {
+            double[][] round = time(call, callers, iterations);
+            for (int pass = 0; pass < 2; pass++) {
+                for (double s : round[pass]) {
+                    both.get(pass).add(s);
+                }
+            }
+        });
     }
 
+    /** Forward and backward FLOP/s of each shape, from the median makespans. */
     Map<AttentionCall, double[]> table() {
+        Map<AttentionCall, double[]> rates = new LinkedHashMap<>();
+        for (AttentionCall call : seconds.keySet()) {
+            rates.put(call, new double[] {forward(call), backward(call)});
+        }
         return rates;
     }
 
     @Override
     public double forward(AttentionCall call) {
-        return of(call)[0];
+        return callers * call.flops() / CpuCheck.median(of(call).get(0));
     }
 
     @Override
     public double backward(AttentionCall call) {
-        return of(call)[1];
+        return callers * 2.5 * call.flops() / CpuCheck.median(of(call).get(1));
     }
 
-    private double[] of(AttentionCall call) {
-        double[] r = rates.get(call);
-        if (r == null) {
-            throw new IllegalArgumentException("no rate measured for " + call + "; measured: " + rates.keySet());
+    private List<List<Double>> of(AttentionCall call) {
+        List<List<Double>> s = seconds.get(call);
+        if (s == null || s.getFirst().isEmpty()) {
+            throw new IllegalArgumentException("no rate measured for " + call + "; measured: " + seconds.keySet());
         }
-        return r;
+        return s;
     }
 
-    /** Median forward and backward makespans, seconds, of {@code callers} threads each issuing {@code call}. */
-    private static double[] time(AttentionCall call, int callers, int iterations) {
+    /** Forward and backward makespans, seconds, of {@code callers} threads each issuing {@code call}, iteration by iteration. */
+    private static double[][] time(AttentionCall call, int callers, int iterations) {
         // per iteration: earliest start and latest end of forward, then of backward
         AtomicLongArray starts = new AtomicLongArray(2 * iterations);
         AtomicLongArray ends = new AtomicLongArray(2 * iterations);
@@ -103,15 +108,12 @@ final class CallRates implements AttentionRates {
         if (!failures.isEmpty()) {
             throw new IllegalStateException("timing " + call + " failed", failures.getFirst());
         }
-        double[] forward = new double[iterations];
-        double[] backward = new double[iterations];
+        double[][] seconds = new double[2][iterations];
         for (int i = 0; i < iterations; i++) {
-            forward[i] = (ends.get(2 * i) - starts.get(2 * i)) * 1e-9;
-            backward[i] = (ends.get(2 * i + 1) - starts.get(2 * i + 1)) * 1e-9;
+            seconds[0][i] = (ends.get(2 * i) - starts.get(2 * i)) * 1e-9;
+            seconds[1][i] = (ends.get(2 * i + 1) - starts.get(2 * i + 1)) * 1e-9;
         }
-        Arrays.sort(forward);
-        Arrays.sort(backward);
-        return new double[] {forward[iterations / 2], backward[iterations / 2]};
+        return seconds;
     }
 
     private static void run(AttentionCall call, int rank, int iterations, CyclicBarrier together, AtomicLongArray starts,

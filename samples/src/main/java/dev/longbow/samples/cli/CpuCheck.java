@@ -1,0 +1,195 @@
+package dev.longbow.samples.cli;
+
+import dev.longbow.plan.AttentionCall;
+import dev.longbow.plan.AttentionRates;
+import dev.longbow.plan.ClusterSpec;
+import dev.longbow.plan.CostModel;
+import dev.longbow.plan.ModelShape;
+import dev.longbow.plan.Setting;
+import dev.longbow.samples.SchemeTimes;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.IntFunction;
+
+/**
+ * The cost model's forward and backward times for one attention layer on the CPU backend (ranks
+ * as threads), beside the scheme samples' measured times, all in one JVM at steady state: a
+ * warm-up round, then rounds that each measure the calibration and run every scheme, so that the
+ * JIT's state and the machine's drift are shared by what is predicted and what is measured.
+ *
+ * <p>The calibration is independent of the scheme runs: the copy bandwidth, and the attention
+ * kernels' throughput for each call shape the model prices (asked of the model itself), measured
+ * with that many ranks issuing the call at once. The last column prices every call at a one-rank
+ * Ring run's throughput instead (the model before rates by shape).
+ *
+ * <p>Arguments: ranks, sequence length, heads, head dim, rounds, iterations per round.
+ */
+public final class CpuCheck {
+    private CpuCheck() {
+    }
+
+    public static void main(String[] args) {
+        int ranks = Integer.parseInt(args[0]);
+        long seqLen = Long.parseLong(args[1]);
+        int heads = Integer.parseInt(args[2]);
+        int headDim = Integer.parseInt(args[3]);
+        int rounds = Integer.parseInt(args[4]);
+        int iterations = Integer.parseInt(args[5]);
+        // attention only: the model's other dimensions do not enter an attention pass
+        ModelShape shape = new ModelShape("sample", 1, heads * headDim, heads, heads, 4 * heads * headDim, 2, 1);
+        List<Setting> settings = List.of(Setting.ulysses(ranks, false), Setting.ring(ranks, false), Setting.hybrid(2, ranks / 2, false),
+                Setting.wallFacer(ranks, 2, true, false), Setting.fpdt(ranks, 4, true));
+        List<AttentionCall> calls = callsPriced(shape, seqLen, ranks, settings);
+        IntFunction<String[]> sampleArgs = p -> new String[] {"--ranks", "" + p, "--seq-len", "" + seqLen, "--heads", "" + heads,
+                "--head-dim", "" + headDim, "--check", "false", "--iterations", "" + iterations, "--seed", "1"};
+
+        new Samples(calls, ranks, settings, sampleArgs, iterations).round(0);
+        Samples m = new Samples(calls, ranks, settings, sampleArgs, iterations);
+        for (int r = 0; r < rounds; r++) {
+            m.round(r);
+        }
+
+        double copy = median(m.copies);
+        double oneForward = m.oneRank.forwardFlopsPerSecond(seqLen, heads, headDim);
+        double oneBackward = 2.5 * oneForward * m.oneRank.forwardMedian() / m.oneRank.backwardMedian();
+        CostModel costs = new CostModel(shape, seqLen, true, cpu(ranks, copy, m.rates));
+        CostModel oneRate = new CostModel(shape, seqLen, true,
+                ClusterSpec.cpu(ranks, 16 * ClusterSpec.GIB, copy, 20e-6, oneForward, oneForward, oneBackward));
+
+        System.out.printf(Locale.ROOT, "S=%d H=%d D=%d causal, %d ranks, one JVM: a warm-up round, then %d rounds of %d iterations"
+                + " (medians of %d); one rank: forward %.2f GFLOP/s, backward %.2f GFLOP/s; copy %.2f GB/s%n", seqLen, heads, headDim,
+                ranks, rounds, iterations, rounds * iterations, oneForward / 1e9, oneBackward / 1e9, copy / 1e9);
+        System.out.printf(Locale.ROOT, "kernel throughput by call shape, %d callers at once:%n", ranks);
+        m.rates.table().forEach((c, r) -> System.out.printf(Locale.ROOT, "- %dx%d %d heads %s: forward %.1f, backward %.1f GFLOP/s%n",
+                c.queries(), c.keys(), c.heads(), c.diagonal() ? "diagonal" : "whole", r[0] / 1e9, r[1] / 1e9));
+        System.out.println("| scheme | forward measured (ms) | predicted | backward measured (ms) | predicted | error fwd | error bwd"
+                + " | error fwd+bwd | one rate for every call: error fwd+bwd |");
+        System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for (Setting s : settings) {
+            Times t = m.schemes.get(s);
+            CostModel.AttentionPass p = costs.attentionPass(s);
+            CostModel.AttentionPass flat = oneRate.attentionPass(s);
+            double mf = t.forwardMedian();
+            double mb = t.backwardMedian();
+            System.out.printf(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f | %+.0f%% | %+.0f%% | %+.0f%% | %+.0f%% |%n", s.scheme().label(),
+                    mf * 1e3, p.forwardSeconds() * 1e3, mb * 1e3, p.backwardSeconds() * 1e3, error(p.forwardSeconds(), mf),
+                    error(p.backwardSeconds(), mb), error(p.forwardSeconds() + p.backwardSeconds(), mf + mb),
+                    error(flat.forwardSeconds() + flat.backwardSeconds(), mf + mb));
+        }
+    }
+
+    /** Everything one check measures, round after round. */
+    private static final class Samples {
+        final CallRates rates;
+        final List<Double> copies = new ArrayList<>();
+        final Times oneRank = new Times();
+        final Map<Setting, Times> schemes = new LinkedHashMap<>();
+        private final int ranks;
+        private final List<Setting> settings;
+        /** A scheme sample's command line for a rank count. */
+        private final IntFunction<String[]> sampleArgs;
+        private final int iterations;
+
+        Samples(List<AttentionCall> calls, int ranks, List<Setting> settings, IntFunction<String[]> sampleArgs, int iterations) {
+            this.rates = new CallRates(calls, ranks);
+            this.ranks = ranks;
+            this.settings = settings;
+            this.sampleArgs = sampleArgs;
+            this.iterations = iterations;
+            settings.forEach(s -> schemes.put(s, new Times()));
+        }
+
+        /** One round; the schemes' order turns with {@code r} so that none always follows the calibration. */
+        void round(int r) {
+            copies.add(copyBandwidth());
+            rates.measure(iterations);
+            oneRank.add(SchemeTimes.slowestRank("ring", sampleArgs.apply(1)));
+            for (int i = 0; i < settings.size(); i++) {
+                Setting s = settings.get((i + r) % settings.size());
+                schemes.get(s).add(SchemeTimes.slowestRank(s.scheme().label().toLowerCase(Locale.ROOT), sampleArgs.apply(ranks)));
+            }
+        }
+    }
+
+    /** A scheme's forward and backward seconds, every timed iteration of every round. */
+    private static final class Times {
+        final List<Double> forward = new ArrayList<>();
+        final List<Double> backward = new ArrayList<>();
+
+        void add(long[][] nanos) {
+            for (long n : nanos[0]) {
+                forward.add(n * 1e-9);
+            }
+            for (long n : nanos[1]) {
+                backward.add(n * 1e-9);
+            }
+        }
+
+        double forwardMedian() {
+            return median(forward);
+        }
+
+        double backwardMedian() {
+            return median(backward);
+        }
+
+        double forwardFlopsPerSecond(long seqLen, int heads, int headDim) {
+            return 4.0 * seqLen * seqLen * heads * headDim * 0.5 / forwardMedian();
+        }
+    }
+
+    static double median(List<Double> values) {
+        List<Double> sorted = values.stream().sorted().toList();
+        return sorted.get(sorted.size() / 2);
+    }
+
+    private static double error(double predicted, double measured) {
+        return 100 * (predicted / measured - 1);
+    }
+
+    /** The CPU backend on {@code ranks} threads at {@code rates}; the headline figures are the fastest shape's. */
+    private static ClusterSpec cpu(int ranks, double copy, CallRates rates) {
+        double forward = rates.table().values().stream().mapToDouble(r -> r[0]).max().orElseThrow();
+        double backward = rates.table().values().stream().mapToDouble(r -> r[1]).max().orElseThrow();
+        return ClusterSpec.cpu(ranks, 16 * ClusterSpec.GIB, copy, 20e-6, forward, forward, backward, rates);
+    }
+
+    /** The call shapes the model prices for {@code settings}: it is asked for them with rates that record each. */
+    private static List<AttentionCall> callsPriced(ModelShape shape, long seqLen, int ranks, List<Setting> settings) {
+        Set<AttentionCall> calls = new LinkedHashSet<>();
+        AttentionRates recording = new AttentionRates() {
+            @Override
+            public double forward(AttentionCall call) {
+                calls.add(call);
+                return 1;
+            }
+
+            @Override
+            public double backward(AttentionCall call) {
+                calls.add(call);
+                return 1;
+            }
+        };
+        CostModel costs = new CostModel(shape, seqLen, true, ClusterSpec.cpu(ranks, 16 * ClusterSpec.GIB, 1, 0, 1, 1, 1, recording));
+        settings.forEach(costs::attentionPass);
+        return new ArrayList<>(calls);
+    }
+
+    /** Bytes per second of a 64 MiB array copy, the best of a few. */
+    private static double copyBandwidth() {
+        byte[] a = new byte[1 << 26];
+        byte[] b = new byte[1 << 26];
+        long best = Long.MAX_VALUE;
+        for (int i = 0; i < 6; i++) {
+            long t = System.nanoTime();
+            System.arraycopy(a, 0, b, 0, a.length);
+            best = Math.min(best, System.nanoTime() - t);
+        }
+        return a.length * 1e9 / best;
+    }
+}
