@@ -6,7 +6,10 @@ import dev.longbow.plan.ClusterSpec;
 import dev.longbow.plan.CostModel;
 import dev.longbow.plan.ModelShape;
 import dev.longbow.plan.Setting;
+import dev.longbow.comm.RankLaunchers;
 import dev.longbow.samples.SchemeTimes;
+import dev.longbow.tensor.DType;
+import dev.longbow.tensor.Slab;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -22,7 +25,8 @@ import java.util.function.IntFunction;
  * warm-up round, then rounds that each measure the calibration and run every scheme, so that the
  * JIT's state and the machine's drift are shared by what is predicted and what is measured.
  *
- * <p>The calibration is independent of the scheme runs: the copy bandwidth, and the attention
+ * <p>The calibration is independent of the scheme runs: the copy bandwidth, the in-process
+ * communicator's per-message latency (an all-to-all of 4-byte blocks), and the attention
  * kernels' throughput for each call shape the model prices (asked of the model itself), measured
  * with that many ranks issuing the call at once. The last column prices every call at a one-rank
  * Ring run's throughput instead (the model before rates by shape).
@@ -55,15 +59,17 @@ public final class CpuCheck {
         }
 
         double copy = median(m.copies);
+        double latency = median(m.latencies);
         double oneForward = m.oneRank.forwardFlopsPerSecond(seqLen, heads, headDim);
         double oneBackward = 2.5 * oneForward * m.oneRank.forwardMedian() / m.oneRank.backwardMedian();
-        CostModel costs = new CostModel(shape, seqLen, true, cpu(ranks, copy, m.rates));
+        CostModel costs = new CostModel(shape, seqLen, true, cpu(ranks, copy, latency, m.rates));
         CostModel oneRate = new CostModel(shape, seqLen, true,
-                ClusterSpec.cpu(ranks, 16 * ClusterSpec.GIB, copy, 20e-6, oneForward, oneForward, oneBackward));
+                ClusterSpec.cpu(ranks, 16 * ClusterSpec.GIB, copy, latency, oneForward, oneForward, oneBackward));
 
         System.out.printf(Locale.ROOT, "S=%d H=%d D=%d causal, %d ranks, one JVM: a warm-up round, then %d rounds of %d iterations"
-                + " (medians of %d); one rank: forward %.2f GFLOP/s, backward %.2f GFLOP/s; copy %.2f GB/s%n", seqLen, heads, headDim,
-                ranks, rounds, iterations, rounds * iterations, oneForward / 1e9, oneBackward / 1e9, copy / 1e9);
+                        + " (medians of %d); one rank: forward %.2f GFLOP/s, backward %.2f GFLOP/s; copy %.2f GB/s, %.1f us a message%n",
+                seqLen, heads, headDim, ranks, rounds, iterations, rounds * iterations, oneForward / 1e9, oneBackward / 1e9, copy / 1e9,
+                latency * 1e6);
         System.out.printf(Locale.ROOT, "kernel throughput by call shape, %d callers at once:%n", ranks);
         m.rates.table().forEach((c, r) -> System.out.printf(Locale.ROOT, "- %dx%d %d heads %s: forward %.1f, backward %.1f GFLOP/s%n",
                 c.queries(), c.keys(), c.heads(), c.diagonal() ? "diagonal" : "whole", r[0] / 1e9, r[1] / 1e9));
@@ -87,6 +93,7 @@ public final class CpuCheck {
     private static final class Samples {
         final CallRates rates;
         final List<Double> copies = new ArrayList<>();
+        final List<Double> latencies = new ArrayList<>();
         final Times oneRank = new Times();
         final Map<Setting, Times> schemes = new LinkedHashMap<>();
         private final int ranks;
@@ -107,6 +114,7 @@ public final class CpuCheck {
         /** One round; the schemes' order turns with {@code r} so that none always follows the calibration. */
         void round(int r) {
             copies.add(copyBandwidth());
+            latencies.add(messageLatency(ranks));
             rates.measure(iterations);
             oneRank.add(SchemeTimes.slowestRank("ring", sampleArgs.apply(1)));
             for (int i = 0; i < settings.size(); i++) {
@@ -153,10 +161,10 @@ public final class CpuCheck {
     }
 
     /** The CPU backend on {@code ranks} threads at {@code rates}; the headline figures are the fastest shape's. */
-    private static ClusterSpec cpu(int ranks, double copy, CallRates rates) {
+    private static ClusterSpec cpu(int ranks, double copy, double latency, CallRates rates) {
         double forward = rates.table().values().stream().mapToDouble(r -> r[0]).max().orElseThrow();
         double backward = rates.table().values().stream().mapToDouble(r -> r[1]).max().orElseThrow();
-        return ClusterSpec.cpu(ranks, 16 * ClusterSpec.GIB, copy, 20e-6, forward, forward, backward, rates);
+        return ClusterSpec.cpu(ranks, 16 * ClusterSpec.GIB, copy, latency, forward, forward, backward, rates);
     }
 
     /** The call shapes the model prices for {@code settings}: it is asked for them with rates that record each. */
@@ -178,6 +186,31 @@ public final class CpuCheck {
         CostModel costs = new CostModel(shape, seqLen, true, ClusterSpec.cpu(ranks, 16 * ClusterSpec.GIB, 1, 0, 1, 1, 1, recording));
         settings.forEach(costs::attentionPass);
         return new ArrayList<>(calls);
+    }
+
+    /**
+     * Seconds per message of the in-process communicator: {@code ranks} threads exchange a 4-byte
+     * block with every other in all-to-alls, back to back, the median of a few runs' averages: the
+     * links' per-message latency, which each message of a scheme pays on top of its bytes.
+     */
+    private static double messageLatency(int ranks) {
+        int rounds = 1000;
+        List<Double> perMessage = new ArrayList<>();
+        for (int run = 0; run < 5; run++) {
+            List<Long> nanos = RankLaunchers.forBackend("cpu").run(ranks, "cpu", (backend, comm) -> {
+                try (Slab s = Slab.builder().add("send", DType.F32, ranks).add("recv", DType.F32, ranks).allocate(backend::allocate)) {
+                    comm.barrier();
+                    long t0 = System.nanoTime();
+                    for (int i = 0; i < rounds; i++) {
+                        comm.allToAll(s.get("send"), s.get("recv"));
+                    }
+                    backend.synchronize();
+                    return System.nanoTime() - t0;
+                }
+            });
+            perMessage.add(nanos.stream().mapToLong(Long::longValue).max().orElseThrow() * 1e-9 / rounds);
+        }
+        return median(perMessage);
     }
 
     /** Bytes per second of a 64 MiB array copy, the best of a few. */
