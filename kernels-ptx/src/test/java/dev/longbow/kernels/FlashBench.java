@@ -2,7 +2,6 @@ package dev.longbow.kernels;
 
 import dev.longbow.backend.AttentionParams;
 import dev.longbow.backend.Backends;
-import dev.longbow.cuda.Event;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.HostAllocation;
 import dev.longbow.tensor.Slab;
@@ -54,8 +53,8 @@ public final class FlashBench {
                 randomize(gpu, t.get(name), name.hashCode());
             }
             AttentionParams causal = AttentionParams.of(HEAD_DIM, true);
-            double fwd = medianMillis(gpu, runs, () -> gpu.attention().forward(t.get("q"), t.get("k"), t.get("v"), t.get("out"), t.get("lse"), causal));
-            double bwd = medianMillis(gpu, runs, () -> gpu.attention().backward(t.get("q"), t.get("k"), t.get("v"), t.get("out"), t.get("lse"),
+            double fwd = EventTiming.medianMillis(gpu.computeStream(), WARMUP, runs, () -> gpu.attention().forward(t.get("q"), t.get("k"), t.get("v"), t.get("out"), t.get("lse"), causal));
+            double bwd = EventTiming.medianMillis(gpu.computeStream(), WARMUP, runs, () -> gpu.attention().backward(t.get("q"), t.get("k"), t.get("v"), t.get("out"), t.get("lse"),
                     t.get("dout"), t.get("dq"), t.get("dk"), t.get("dv"), causal));
             double flops = 2.0 * s * s * HEAD_DIM * HEADS;
             System.out.printf("| %d | %.3f | %.1f | %.3f | %.1f |%n", s, fwd, flops / fwd / 1e9, bwd, 2.5 * flops / bwd / 1e9);
@@ -73,23 +72,5 @@ public final class FlashBench {
             gpu.tensors().copy(staged, device);
             gpu.synchronize();
         }
-    }
-
-    private static double medianMillis(CudaBackend gpu, int runs, Runnable work) {
-        for (int i = 0; i < WARMUP; i++) {
-            work.run();
-        }
-        double[] ms = new double[runs];
-        try (Event start = Event.create(); Event end = Event.create()) {
-            for (int i = 0; i < runs; i++) {
-                start.record(gpu.computeStream());
-                work.run();
-                end.record(gpu.computeStream());
-                end.synchronize();
-                ms[i] = Event.elapsedMillis(start, end);
-            }
-        }
-        Arrays.sort(ms);
-        return ms[runs / 2];
     }
 }

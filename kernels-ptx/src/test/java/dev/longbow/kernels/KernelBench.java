@@ -3,14 +3,12 @@ package dev.longbow.kernels;
 import dev.longbow.backend.AdamWStep;
 import dev.longbow.backend.Backends;
 import dev.longbow.backend.ModelOps;
-import dev.longbow.cuda.Event;
 import dev.longbow.cuda.NativeLibraryException;
 import dev.longbow.tensor.Allocation;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Shape;
 import dev.longbow.tensor.Tensor;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -61,7 +59,7 @@ public final class KernelBench {
                 Tensor b = tensor(in, n, n);
                 Tensor c = tensor(in, n, n);
                 for (boolean transB : new boolean[] {true, false}) {
-                    double ms = time(() -> ops.matmul(a, false, b, transB, c, 1, 0));
+                    double ms = EventTiming.medianMillis(gpu.computeStream(), WARMUP, RUNS, () -> ops.matmul(a, false, b, transB, c, 1, 0));
                     row("matmul " + engine + " " + in + (transB ? " nt" : " nn"), a.shape(), ms, 2.0 * n * n * n / ms / 1e9, "TFLOP/s");
                 }
             }
@@ -127,26 +125,8 @@ public final class KernelBench {
     }
 
     private void bandwidth(String op, Shape shape, long bytes, Runnable work) {
-        double ms = time(work);
+        double ms = EventTiming.medianMillis(gpu.computeStream(), WARMUP, RUNS, work);
         row(op, shape, ms, bytes / ms / 1e6, "GB/s");
-    }
-
-    private double time(Runnable work) {
-        for (int i = 0; i < WARMUP; i++) {
-            work.run();
-        }
-        double[] ms = new double[RUNS];
-        try (Event start = Event.create(); Event end = Event.create()) {
-            for (int i = 0; i < RUNS; i++) {
-                start.record(gpu.computeStream());
-                work.run();
-                end.record(gpu.computeStream());
-                end.synchronize();
-                ms[i] = Event.elapsedMillis(start, end);
-            }
-        }
-        Arrays.sort(ms);
-        return ms[RUNS / 2];
     }
 
     private static void row(String op, Shape shape, double ms, double rate, String unit) {
