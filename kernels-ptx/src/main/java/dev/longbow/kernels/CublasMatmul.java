@@ -2,6 +2,7 @@ package dev.longbow.kernels;
 
 import static dev.longbow.bindings.cublas.cublas_h.*;
 
+import dev.longbow.cuda.Context;
 import dev.longbow.cuda.NativeLibrary;
 import dev.longbow.cuda.Stream;
 import dev.longbow.tensor.DType;
@@ -21,16 +22,18 @@ import java.util.List;
  */
 final class CublasMatmul implements AutoCloseable {
     /** libcublas of CUDA 13: a toolkit install, or the nvidia-cublas wheel PyTorch brings (nvidia/cu13/lib). */
-    static final NativeLibrary LIBRARY = new NativeLibrary("cuBLAS", "libcublas.so.13", "longbow.cublas.library",
+    static final NativeLibrary LIBRARY = new NativeLibrary("cuBLAS", "libcublas.so.13", "cublasGetVersion_v2", "longbow.cublas.library",
             "LONGBOW_CUBLAS_LIBRARY", searchDirs(), List.of());
     private static Path loaded;
     private static RuntimeException loadFailure;
 
+    private final Context context;
     private final MemorySegment handle;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment alphaBeta = arena.allocate(ValueLayout.JAVA_FLOAT, 2);
 
-    private CublasMatmul(MemorySegment handle) {
+    private CublasMatmul(Context context, MemorySegment handle) {
+        this.context = context;
         this.handle = handle;
     }
 
@@ -55,13 +58,14 @@ final class CublasMatmul implements AutoCloseable {
         return loaded;
     }
 
-    /** A cuBLAS handle issuing on {@code stream}; the stream's context must be current. */
-    static CublasMatmul open(Stream stream) {
+    /** A cuBLAS handle of {@code context} issuing on {@code stream}, a stream of that context. */
+    static CublasMatmul open(Context context, Stream stream) {
         load();
+        context.makeCurrent();
         try (Arena scratch = Arena.ofConfined()) {
             MemorySegment h = scratch.allocate(C_POINTER);
             check("cublasCreate_v2", cublasCreate_v2(h));
-            CublasMatmul cublas = new CublasMatmul(h.get(C_POINTER, 0));
+            CublasMatmul cublas = new CublasMatmul(context, h.get(C_POINTER, 0));
             check("cublasSetStream_v2", cublasSetStream_v2(cublas.handle, stream.handle()));
             check("cublasSetMathMode", cublasSetMathMode(cublas.handle, CUBLAS_DEFAULT_MATH()));
             return cublas;
@@ -76,7 +80,12 @@ final class CublasMatmul implements AutoCloseable {
         return new ColumnMajor(transB, transA, transB ? k : n, transA ? m : k, n);
     }
 
+    /**
+     * cuBLAS launches into the calling thread's current context (with none, the CUDA runtime
+     * quietly makes device 0's current): the handle's context is made current first.
+     */
     void gemm(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, int m, int n, int k, float alpha, float beta) {
+        context.makeCurrent();
         ColumnMajor g = columnMajor(transA, transB, m, n, k);
         alphaBeta.setAtIndex(ValueLayout.JAVA_FLOAT, 0, alpha);
         alphaBeta.setAtIndex(ValueLayout.JAVA_FLOAT, 1, beta);
@@ -106,6 +115,7 @@ final class CublasMatmul implements AutoCloseable {
 
     @Override
     public void close() {
+        context.makeCurrent();
         check("cublasDestroy_v2", cublasDestroy_v2(handle));
         arena.close();
     }

@@ -7,24 +7,71 @@ import static dev.longbow.kernels.Kernels.suffix;
 
 import dev.longbow.backend.AttentionOps;
 import dev.longbow.backend.AttentionParams;
+import dev.longbow.cuda.DeviceProperties;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * {@link AttentionOps} on one rank's compute stream: the flash kernels (flash_fwd.cu,
  * flash_bwd.cu, launched as FLASH_ABI.md says) and the LSE merge (merge.cu).
  */
 final class CudaAttention implements AttentionOps {
+    private static final int[] HEAD_DIMS = {64, 128};
     private final Launcher gpu;
+    private final DeviceProperties device;
 
-    CudaAttention(Launcher gpu) {
+    CudaAttention(Launcher gpu, DeviceProperties device) {
         this.gpu = gpu;
+        this.device = device;
+    }
+
+    /**
+     * Flash backward at D=128 needs 164,864 bytes of shared memory per block: Hopper and A100
+     * allow it, sm_86/sm_89 cards (A10, L4, L40S, RTX 30/40) allow 101,376. Refused by name here,
+     * before any work, rather than by the driver at the first backward.
+     */
+    @Override
+    public String unsupportedReason(DType dtype, long headDim, boolean backward) {
+        if (dtype != DType.BF16 && dtype != DType.F16) {
+            return "the flash kernels take BF16 or F16 attention, not " + dtype;
+        }
+        if (headDim != 64 && headDim != 128) {
+            return "head dim " + headDim + " is not one the flash kernels are built for (64, 128)";
+        }
+        int needed = sharedBytes((int) headDim, backward);
+        if (needed > device.maxSharedMemoryPerBlockOptin()) {
+            List<Integer> fit = new ArrayList<>();
+            for (int d : HEAD_DIMS) {
+                if (sharedBytes(d, backward) <= device.maxSharedMemoryPerBlockOptin()) {
+                    fit.add(d);
+                }
+            }
+            return "attention " + (backward ? "backward" : "forward") + " with head dim " + headDim + " needs " + needed
+                    + " bytes of shared memory per block; " + device.name() + " (GPU " + device.ordinal() + ", "
+                    + device.smArch() + ") allows " + device.maxSharedMemoryPerBlockOptin() + "; head dims that "
+                    + (backward ? "train" : "run") + " on it: " + (fit.isEmpty() ? "none" : fit);
+        }
+        return null;
+    }
+
+    private static int sharedBytes(int headDim, boolean backward) {
+        return backward ? Launch.flashBackward(1, 1, headDim).sharedBytes() : Launch.flashForward(1, 1, headDim).sharedBytes();
+    }
+
+    private void requireSupported(Dims dims, boolean backward) {
+        String reason = unsupportedReason(dims.dtype, dims.d, backward);
+        if (reason != null) {
+            throw new IllegalArgumentException(reason);
+        }
     }
 
     @Override
     public void forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, AttentionParams params) {
         Dims dims = Dims.of("attention forward", q, k, v, params);
+        requireSupported(dims, false);
         requireDevice("attention forward", out, lse);
         dims.requireQueryShaped("out", out, q.dtype(), DType.F32);
         dims.requireLse(lse);
@@ -42,6 +89,7 @@ final class CudaAttention implements AttentionOps {
                          Tensor dq, Tensor dk, Tensor dv, AttentionParams params) {
         String op = "attention backward";
         Dims dims = Dims.of(op, q, k, v, params);
+        requireSupported(dims, true);
         requireDevice(op, out, lse, dout, dq, dk, dv);
         dims.requireQueryShaped("out", out, q.dtype(), DType.F32);
         dims.requireQueryShaped("dout", dout, q.dtype());

@@ -14,6 +14,7 @@ import dev.longbow.cuda.DeviceProperties;
 import dev.longbow.cuda.Dim3;
 import dev.longbow.cuda.Event;
 import dev.longbow.cuda.KernelArgs;
+import dev.longbow.cuda.MemoryPool;
 import dev.longbow.cuda.NativeLibraryException;
 import dev.longbow.cuda.PinnedBuffer;
 import dev.longbow.cuda.Stream;
@@ -47,6 +48,8 @@ final class CudaBackend implements Backend, CudaCompute, Launcher {
     private final Event[] copyMarks = new Event[EVENTS];
     private final KernelLibrary kernels;
     private final Workspace workspace;
+    private final MemoryPool deviceMemory;
+    private final MemoryPool pinnedMemory;
     private final PinnedBuffer scalar;
     private final CublasMatmul cublas;
     private final CudaTensorOps tensors;
@@ -68,8 +71,10 @@ final class CudaBackend implements Backend, CudaCompute, Launcher {
             }
             this.kernels = made(made, new KernelLibrary(device.computeMajor(), device.computeMinor()));
             this.workspace = made(made, new Workspace(compute));
+            this.deviceMemory = made(made, new MemoryPool("device memory of GPU " + ordinal, DeviceBuffer::allocate));
+            this.pinnedMemory = made(made, new MemoryPool("pinned host memory for GPU " + ordinal, PinnedBuffer::allocate));
             this.scalar = made(made, PinnedBuffer.allocate(Double.BYTES));
-            this.cublas = matmulEngine(device, compute);
+            this.cublas = matmulEngine(device, context, compute);
         } catch (RuntimeException | Error e) {
             for (AutoCloseable c : made.reversed()) {
                 try {
@@ -81,7 +86,7 @@ final class CudaBackend implements Backend, CudaCompute, Launcher {
             throw e;
         }
         this.tensors = new CudaTensorOps(this);
-        this.attention = new CudaAttention(this);
+        this.attention = new CudaAttention(this, device);
         this.model = new CudaModelOps(this, cublas);
     }
 
@@ -95,14 +100,14 @@ final class CudaBackend implements Backend, CudaCompute, Launcher {
      * "kernels" (gemm.cu), or "auto", the default: cuBLAS when libcublas loads, which is much
      * faster on Hopper (wgmma), else gemm.cu. The choice is logged.
      */
-    private static CublasMatmul matmulEngine(DeviceProperties device, Stream compute) {
+    private static CublasMatmul matmulEngine(DeviceProperties device, Context context, Stream compute) {
         String choice = System.getProperty("longbow.cuda.matmul", "auto");
         CublasMatmul cublas = switch (choice) {
             case "kernels" -> null;
-            case "cublas" -> CublasMatmul.open(compute);
+            case "cublas" -> CublasMatmul.open(context, compute);
             case "auto" -> {
                 try {
-                    yield CublasMatmul.open(compute);
+                    yield CublasMatmul.open(context, compute);
                 } catch (NativeLibraryException e) {
                     LOG.log(System.Logger.Level.INFO, "GPU " + device.ordinal() + ": " + e.getMessage());
                     yield null;
@@ -135,17 +140,26 @@ final class CudaBackend implements Backend, CudaCompute, Launcher {
         return Placement.DEVICE;
     }
 
+    /**
+     * Device memory from the rank's pool: after the first step, closing and asking again reuses
+     * blocks, so no training step calls cuMemAlloc or cuMemFree (see {@link MemoryPool}).
+     */
     @Override
     public Allocation allocate(long bytes) {
         current();
-        return DeviceBuffer.allocate(bytes);
+        return deviceMemory.take(bytes);
     }
 
-    /** Page-locked host memory: {@link #copyAsync} moves it by DMA while the host goes on. */
+    /** Page-locked host memory from the rank's pool: {@link #copyAsync} moves it by DMA while the host goes on. */
     @Override
     public Allocation allocateHost(long bytes) {
         current();
-        return PinnedBuffer.allocate(bytes);
+        return pinnedMemory.take(bytes);
+    }
+
+    /** Device and pinned blocks the pools have made: constant once a training loop is past its first step. */
+    int pooledBlocks() {
+        return deviceMemory.blocks() + pinnedMemory.blocks();
     }
 
     @Override
@@ -236,26 +250,54 @@ final class CudaBackend implements Backend, CudaCompute, Launcher {
         return device.multiprocessors();
     }
 
+    /**
+     * Releases everything, even after a sticky fault (which makes every call in the context fail
+     * until the context's last retain is released): each step runs, the first failure is thrown
+     * at the end with the others suppressed, and the context is released last, so the device
+     * comes back clean for the next backend.
+     */
     @Override
     public void close() {
         if (closed) {
             return;
         }
-        synchronize();
         closed = true;
+        List<Runnable> steps = new ArrayList<>();
+        steps.add(() -> {
+            context.makeCurrent();
+            compute.synchronize();
+            copies.synchronize();
+        });
         if (cublas != null) {
-            cublas.close();
+            steps.add(cublas::close);
         }
-        kernels.close();
-        workspace.close();
-        scalar.close();
+        steps.add(kernels::close);
+        steps.add(workspace::close);
+        steps.add(deviceMemory::close);
+        steps.add(pinnedMemory::close);
+        steps.add(scalar::close);
         for (int i = 0; i < EVENTS; i++) {
-            computeMarks[i].close();
-            copyMarks[i].close();
+            steps.add(computeMarks[i]::close);
+            steps.add(copyMarks[i]::close);
         }
-        copies.close();
-        compute.close();
-        context.close();
+        steps.add(copies::close);
+        steps.add(compute::close);
+        steps.add(context::close);
+        RuntimeException first = null;
+        for (Runnable step : steps) {
+            try {
+                step.run();
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
     }
 
     @Override

@@ -25,7 +25,7 @@ class CudaMatmulGpuTest extends GpuTest {
         CudaBackend cuda = (CudaBackend) backend;
         engines.put("gemm.cu", new CudaModelOps(cuda, null));
         try {
-            cublas = CublasMatmul.open(cuda.computeStream());
+            cublas = CublasMatmul.open(cuda.context(), cuda.computeStream());
             engines.put("cuBLAS", new CudaModelOps(cuda, cublas));
         } catch (NativeLibraryException e) {
             System.out.println("CudaMatmulGpuTest: cuBLAS path not tested here: " + e.getMessage());

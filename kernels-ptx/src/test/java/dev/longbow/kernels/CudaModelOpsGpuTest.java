@@ -126,7 +126,7 @@ class CudaModelOpsGpuTest extends GpuTest {
                 du[i] = ds[i] * gs[i] * sig;
             }
             Tensor gDev = dev.upload(g);
-            Tensor uDev = dev.uploadAt(2, u);
+            Tensor uDev = dev.uploadAt(1, u);
             Tensor outDev = dev.poisoned(dtype, n);
             ops().swigluForward(gDev, uDev, outDev);
             Compare.close("swiglu " + dtype, dev.download(outDev), out, Compare.tolerance(dtype));

@@ -1,5 +1,8 @@
 package dev.longbow.kernels;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+
 import dev.longbow.backend.Backend;
 import dev.longbow.comm.Communicator;
 import dev.longbow.comm.local.LocalRanks;
@@ -39,6 +42,34 @@ class CudaSchemesGpuTest extends GpuTest {
                     Compare.close(config + " D=" + headDim + " " + NAMES[i] + " (cuda vs cpu)", gpu[i], cpu[i], 1e-2);
                 }
             }
+        }
+    }
+
+    /**
+     * cuMemAlloc/cuMemFree synchronise the device and, with several ranks in one process, can
+     * hang NCCL: after its first call a scheme must only reuse the pool's blocks.
+     */
+    @Test
+    void aSchemeCalledAgainAllocatesNothing() {
+        AttentionShape shape = new AttentionShape(512, 4, 2, 64, DType.BF16);
+        for (SchemeConfig config : List.of(SchemeConfig.ulysses(true), SchemeConfig.ring(true), SchemeConfig.fpdt(true, 128),
+                SchemeConfig.wallFacer(true, 1, SchemeConfig.Arrangement.TEAMS_ADJACENT), SchemeConfig.hybrid(true, 1))) {
+            Tensor q = randomDevice(DType.BF16, shape.seqLen(), shape.heads(), 64);
+            Tensor kv = randomDevice(DType.BF16, shape.seqLen(), shape.kvHeads(), 64);
+            Tensor out = dev.poisoned(DType.BF16, shape.seqLen(), shape.heads(), 64);
+            Tensor lse = dev.poisoned(DType.F32, shape.seqLen(), shape.heads());
+            Tensor dq = dev.poisoned(DType.BF16, shape.seqLen(), shape.heads(), 64);
+            Tensor dk = dev.poisoned(DType.BF16, shape.seqLen(), shape.kvHeads(), 64);
+            Tensor dv = dev.poisoned(DType.BF16, shape.seqLen(), shape.kvHeads(), 64);
+            SequenceParallelAttention scheme = SequenceParallel.create(config, shape, backend, new SingleRankCommunicator(backend));
+            int[] blocks = new int[3];
+            for (int step = 0; step < 3; step++) {
+                try (var saved = scheme.forward(q, kv, kv, out, lse)) {
+                    scheme.backward(saved, out, dq, dk, dv);
+                }
+                blocks[step] = ((CudaBackend) backend).pooledBlocks();
+            }
+            assertEquals(blocks[0], blocks[2], config + ": blocks made after steps 1..3: " + java.util.Arrays.toString(blocks));
         }
     }
 

@@ -15,8 +15,9 @@ import java.util.List;
  * Device tensors for GPU tests, each in its own allocation between two guard zones of a known
  * byte pattern, so a kernel writing outside its tensor is caught ({@link #assertGuardsIntact}).
  * Outputs start poisoned with NaN (I32: Integer.MAX_VALUE), so an element a kernel forgets to
- * write shows up as NaN in the comparison. A tensor may start {@code misalign} bytes past a
- * 256-byte boundary, to drive the kernels' unaligned paths.
+ * write shows up as NaN in the comparison. A tensor may start a few elements past a 256-byte
+ * boundary, to drive the kernels' unaligned paths: it stays aligned to its element size, as every
+ * tensor must be (a GPU faults on a misaligned scalar load).
  */
 final class DeviceTensors implements AutoCloseable {
     private static final int GUARD = 256;
@@ -38,7 +39,8 @@ final class DeviceTensors implements AutoCloseable {
         return poisonedAt(0, dtype, dims);
     }
 
-    Tensor poisonedAt(long misalign, DType dtype, long... dims) {
+    /** A poisoned device tensor starting {@code offsetElements} elements past a 256-byte boundary. */
+    Tensor poisonedAt(long offsetElements, DType dtype, long... dims) {
         Tensor staging = host.zeros(dtype, dims);
         for (long i = 0; i < staging.numel(); i++) {
             if (dtype == DType.I32) {
@@ -47,7 +49,7 @@ final class DeviceTensors implements AutoCloseable {
                 staging.setFloat(i, Float.NaN);
             }
         }
-        return uploadAt(misalign, staging);
+        return uploadAt(offsetElements, staging);
     }
 
     /** A device copy of a host tensor. */
@@ -55,9 +57,11 @@ final class DeviceTensors implements AutoCloseable {
         return uploadAt(0, values);
     }
 
-    Tensor uploadAt(long misalign, Tensor values) {
-        if (misalign % 2 != 0 || misalign >= GUARD) {
-            throw new IllegalArgumentException("misalign " + misalign + " must be even and below " + GUARD);
+    /** A device copy of a host tensor starting {@code offsetElements} elements past a 256-byte boundary. */
+    Tensor uploadAt(long offsetElements, Tensor values) {
+        long misalign = offsetElements * values.dtype().byteSize();
+        if (offsetElements < 0 || misalign >= GUARD) {
+            throw new IllegalArgumentException("offset of " + offsetElements + " elements must be in [0, " + GUARD + ") bytes");
         }
         long bytes = values.byteSize();
         long total = 2L * GUARD + (misalign + bytes + GUARD - 1) / GUARD * GUARD;

@@ -46,7 +46,7 @@ public final class KernelBench {
         List<ModelOps> engines = new ArrayList<>(List.of(new CudaModelOps(gpu, null)));
         CublasMatmul cublas = null;
         try {
-            cublas = CublasMatmul.open(gpu.computeStream());
+            cublas = CublasMatmul.open(gpu.context(), gpu.computeStream());
             engines.add(new CudaModelOps(gpu, cublas));
         } catch (NativeLibraryException e) {
             System.out.println("(cuBLAS not measured: " + e.getMessage() + ")");

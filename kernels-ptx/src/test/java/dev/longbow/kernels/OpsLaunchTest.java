@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longbow.backend.AdamWStep;
 import dev.longbow.backend.AttentionParams;
+import dev.longbow.cuda.DeviceProperties;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.HostAllocation;
 import dev.longbow.tensor.Tensor;
@@ -23,7 +24,13 @@ class OpsLaunchTest {
     private final RecordingLauncher gpu = new RecordingLauncher();
     private final CudaTensorOps tensors = new CudaTensorOps(gpu);
     private final CudaModelOps model = new CudaModelOps(gpu, null);
-    private final CudaAttention attention = new CudaAttention(gpu);
+    private final CudaAttention attention = new CudaAttention(gpu, device("NVIDIA H100 80GB HBM3", 9, 0, 232448));
+
+    /** What the driver reports of a GPU, as far as the attention checks read it. */
+    private static DeviceProperties device(String name, int major, int minor, int sharedOptin) {
+        return new DeviceProperties(0, name, "GPU-0", "0000:01:00", major, minor, 132, 80L << 30, 1024, 2048, 48 * 1024,
+                sharedOptin, sharedOptin + 1024, 65536, 32, 50 << 20, 5120);
+    }
 
     @Test
     void elementwiseOpsLaunchEveryDtypeCombination() {
@@ -132,6 +139,24 @@ class OpsLaunchTest {
                 gpu.device(DType.BF16, 4, 2, 96), gpu.device(DType.BF16, 4, 2, 96), gpu.device(DType.BF16, 4, 2, 96),
                 gpu.device(DType.BF16, 4, 2, 96), gpu.device(DType.F32, 4, 2), AttentionParams.of(96, false)));
         assertTrue(e.getMessage().contains("head dim 96"), e.getMessage());
+    }
+
+    /** sm_86/sm_89 cards allow 101,376 bytes of shared memory per block; flash backward at D=128 needs 164,864. */
+    @Test
+    void headDimsAGpuCannotTrainAreRefusedByName() {
+        CudaAttention a10 = new CudaAttention(gpu, device("NVIDIA A10", 8, 6, 101376));
+        assertEquals(null, a10.unsupportedReason(DType.BF16, 64, true));
+        assertEquals(null, a10.unsupportedReason(DType.BF16, 128, false));
+        String reason = a10.unsupportedReason(DType.BF16, 128, true);
+        assertTrue(reason.contains("164864") && reason.contains("101376") && reason.contains("NVIDIA A10")
+                && reason.contains("head dims that train on it: [64]"), reason);
+        Tensor q = gpu.device(DType.BF16, 128, 2, 128);
+        Tensor grad = gpu.device(DType.F32, 128, 2, 128);
+        var e = assertThrows(IllegalArgumentException.class, () -> a10.backward(q, q, q, q, gpu.device(DType.F32, 128, 2), q,
+                grad, grad, grad, AttentionParams.of(128, true)));
+        assertEquals(reason, e.getMessage());
+        assertTrue(gpu.calls.isEmpty(), "nothing launched: " + gpu.calls);
+        assertEquals(null, attention.unsupportedReason(DType.BF16, 128, true), "an H100 trains D=128");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.longbow.backend;
 
+import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Tensor;
 
 /**
@@ -10,6 +11,15 @@ import dev.longbow.tensor.Tensor;
  * {@code [Sq, Hq]} fp32. Memory stays O(S*D): no implementation materialises the S x S scores.
  */
 public interface AttentionOps {
+
+    /**
+     * Why this backend cannot run attention in {@code dtype} with head dim {@code headDim}
+     * (forward, and backward too when {@code backward}), or null when it can. Checked when a
+     * scheme is built, before any work.
+     */
+    default String unsupportedReason(DType dtype, long headDim, boolean backward) {
+        return null;
+    }
 
     /** {@code out = softmax(scale * q k^T + mask) v} and its row log-sum-exp (natural log, scale included). */
     void forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, AttentionParams params);

@@ -21,7 +21,12 @@ public interface Backend extends AutoCloseable {
     /** Where this backend's tensors live. */
     Placement placement();
 
-    /** A block of this backend's memory; the caller owns it. */
+    /**
+     * A block of this backend's memory; the caller owns it. Closing it lets the backend reuse it
+     * for work issued later on the compute stream (a GPU backend keeps blocks across steps rather
+     * than free them): work on another stream that touches it, a {@link #copyAsync} or a
+     * communicator's transfer, must be awaited before it is closed.
+     */
     Allocation allocate(long bytes);
 
     /**

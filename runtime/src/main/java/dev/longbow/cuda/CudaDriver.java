@@ -11,7 +11,7 @@ import java.util.List;
  * every class and fails only when it asks for CUDA, with a message saying where it looked.
  */
 final class CudaDriver {
-    static final NativeLibrary LIBRARY = new NativeLibrary("CUDA driver", "libcuda.so.1",
+    static final NativeLibrary LIBRARY = new NativeLibrary("CUDA driver", "libcuda.so.1", "cuInit",
             "longbow.cuda.library", "LONGBOW_CUDA_LIBRARY",
             List.of(Path.of("/usr/lib/x86_64-linux-gnu"), Path.of("/usr/local/nvidia/lib64"),
                     Path.of("/usr/lib64"), Path.of("/usr/lib/wsl/lib")),

@@ -2,6 +2,7 @@ package dev.longbow.cuda;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -11,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
-import java.util.stream.Stream;
 
 /**
  * A shared library found by its runtime name and loaded once with {@link System#load}, so the
@@ -22,12 +22,14 @@ import java.util.stream.Stream;
  *
  * @param what       what the library is, for messages: "CUDA driver"
  * @param fileName   the runtime name: "libcuda.so.1"
+ * @param symbol     a function the library exports ("cuInit"): where the dynamic linker mapped it
+ *                   tells which file the linker loaded
  * @param property   the system property that names the file
  * @param envVar     the environment variable that names the file
  * @param extraDirs  places the dynamic linker does not look but the library often is
  * @param rejectDirs directories whose copy must never be used (the driver stubs of the toolkit)
  */
-public record NativeLibrary(String what, String fileName, String property, String envVar,
+public record NativeLibrary(String what, String fileName, String symbol, String property, String envVar,
                             List<Path> extraDirs, List<String> rejectDirs) {
 
     public NativeLibrary {
@@ -48,7 +50,7 @@ public record NativeLibrary(String what, String fileName, String property, Strin
 
     /** Where the library is, or an exception listing every place looked at. */
     public Path locate() {
-        return locate(System::getProperty, System.getenv(), NativeLibrary::askDynamicLinker);
+        return locate(System::getProperty, System.getenv(), name -> askDynamicLinker(name, symbol));
     }
 
     /**
@@ -107,23 +109,44 @@ public record NativeLibrary(String what, String fileName, String property, Strin
     }
 
     /**
-     * Lets the dynamic linker search for the file, then reads the path it picked from the
-     * process's mappings: the linker alone knows {@code ld.so.cache} and its configuration.
+     * Lets the dynamic linker search for {@code name} (its own search: {@code LD_LIBRARY_PATH},
+     * {@code ld.so.cache}, the system folders), then finds the file it loaded: the mapping that
+     * holds {@code symbol}. The runtime name is usually a symlink ({@code libcuda.so.1} ->
+     * {@code libcuda.so.580.95.05}) and the mappings name the target, so matching names would miss it.
      */
-    static Optional<Path> askDynamicLinker(String fileName) {
+    static Optional<Path> askDynamicLinker(String name, String symbol) {
+        MemorySegment address;
         try {
-            SymbolLookup.libraryLookup(fileName, Arena.global());
+            // The library stays loaded for the life of the process, as System.load keeps it anyway.
+            address = SymbolLookup.libraryLookup(name, Arena.global()).find(symbol).orElse(null);
         } catch (IllegalArgumentException notFound) {
             return Optional.empty();
         }
-        try (Stream<String> maps = Files.lines(Path.of("/proc/self/maps"))) {
-            return maps.map(line -> line.substring(line.lastIndexOf(' ') + 1))
-                    .filter(file -> file.endsWith("/" + fileName))
-                    .findFirst()
-                    .map(Path::of);
-        } catch (IOException | RuntimeException e) {
+        if (address == null) {
             return Optional.empty();
         }
+        try {
+            return mappedFile(address.address(), Files.readAllLines(Path.of("/proc/self/maps")));
+        } catch (IOException | RuntimeException unreadable) {
+            return Optional.empty();
+        }
+    }
+
+    /** The file mapped at {@code address}, from lines of {@code /proc/self/maps}. */
+    static Optional<Path> mappedFile(long address, List<String> maps) {
+        for (String line : maps) {
+            String[] fields = line.trim().split("\\s+", 6);
+            if (fields.length < 6 || !fields[5].startsWith("/")) {
+                continue;
+            }
+            String[] range = fields[0].split("-");
+            long start = Long.parseUnsignedLong(range[0], 16);
+            long end = Long.parseUnsignedLong(range[1], 16);
+            if (Long.compareUnsigned(address, start) >= 0 && Long.compareUnsigned(address, end) < 0) {
+                return Optional.of(Path.of(fields[5]));
+            }
+        }
+        return Optional.empty();
     }
 
     /**

@@ -7,7 +7,7 @@ import java.util.List;
 
 /** libnccl.so.2, loaded once on first use: from a system install or an nvidia-nccl-cu12/cu13 wheel. */
 final class NcclLibrary {
-    static final NativeLibrary LIBRARY = new NativeLibrary("NCCL", "libnccl.so.2",
+    static final NativeLibrary LIBRARY = new NativeLibrary("NCCL", "libnccl.so.2", "ncclGetVersion",
             "longbow.nccl.library", "LONGBOW_NCCL_LIBRARY", searchDirs(), List.of());
 
     private static Path loaded;

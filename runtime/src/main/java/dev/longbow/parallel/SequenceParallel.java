@@ -25,6 +25,10 @@ public final class SequenceParallel {
      */
     public static SequenceParallelAttention create(SchemeConfig config, AttentionShape shape, Backend backend, Communicator comm) {
         config.validate(comm.size(), shape);
+        String unsupported = backend.attention().unsupportedReason(shape.dtype(), shape.headDim(), true);
+        if (unsupported != null) {
+            throw new IllegalArgumentException("the " + backend.name() + " backend cannot run this attention: " + unsupported);
+        }
         requireSameOnEveryRank(config, shape, backend, comm);
         return switch (config.scheme()) {
             case "ulysses" -> new Ulysses(backend, comm, shape, config.causal());

@@ -27,6 +27,12 @@ public record Tensor(MemorySegment data, DType dtype, Shape shape, Placement pla
             throw new IllegalArgumentException("tensor " + dtype + shape + " needs " + expected
                     + " bytes but its segment has " + data.byteSize());
         }
+        // A GPU faults on a scalar load from an address that is not a multiple of its size
+        // (CUDA_ERROR_MISALIGNED_ADDRESS, sticky): refuse such a view before any kernel sees it.
+        if (data.isNative() && data.address() % dtype.byteSize() != 0) {
+            throw new IllegalArgumentException("tensor " + dtype + shape + " at address 0x" + Long.toHexString(data.address())
+                    + " is not aligned to its element size of " + dtype.byteSize() + " bytes");
+        }
     }
 
     public long numel() {

@@ -23,7 +23,7 @@ class NativeLibraryTest {
     Path dir;
 
     private NativeLibrary driver(Path... extraDirs) {
-        return new NativeLibrary("CUDA driver", "libcuda.so.1", "longbow.cuda.library", "LONGBOW_CUDA_LIBRARY",
+        return new NativeLibrary("CUDA driver", "libcuda.so.1", "cuInit", "longbow.cuda.library", "LONGBOW_CUDA_LIBRARY",
                 List.of(extraDirs), List.of("/stubs/"));
     }
 
@@ -86,8 +86,37 @@ class NativeLibraryTest {
     @Test
     void theDynamicLinkerIsAskedForRealLibraries() {
         // libc is always mapped; its path comes from the process's mappings, as for libcuda.
-        Optional<Path> libc = NativeLibrary.askDynamicLinker("libc.so.6");
+        Optional<Path> libc = NativeLibrary.askDynamicLinker("libc.so.6", "printf");
         assertTrue(libc.isPresent() && libc.get().isAbsolute() && Files.isRegularFile(libc.get()), "libc.so.6 -> " + libc);
-        assertEquals(Optional.empty(), NativeLibrary.askDynamicLinker("libdoes-not-exist.so.7"));
+        assertEquals(Optional.empty(), NativeLibrary.askDynamicLinker("libdoes-not-exist.so.7", "f"));
+    }
+
+    /**
+     * A driver's soname is a symlink (libcuda.so.1 -> libcuda.so.580.95.05) and the process's
+     * mappings name the target: the file the linker loaded is found by where a symbol lives.
+     */
+    @Test
+    void aSonameThatIsASymlinkResolvesToTheFileTheLinkerLoaded() throws Exception {
+        Path source = Files.writeString(dir.resolve("probe.c"), "int longbow_probe_symbol(void) { return 7; }\n");
+        Path real = dir.resolve("libprobe.so.580.95.05");
+        Process gcc = new ProcessBuilder("gcc", "-shared", "-fPIC", "-o", real.toString(), source.toString())
+                .redirectErrorStream(true).start();
+        assertEquals(0, gcc.waitFor(), new String(gcc.getInputStream().readAllBytes()));
+        Path soname = Files.createSymbolicLink(dir.resolve("libprobe.so.1"), real.getFileName());
+        assertEquals(Optional.of(real.toRealPath()), NativeLibrary.askDynamicLinker(soname.toString(), "longbow_probe_symbol")
+                .map(p -> { try { return p.toRealPath(); } catch (IOException e) { throw new AssertionError(e); } }));
+    }
+
+    @Test
+    void theMappingThatHoldsAnAddressNamesTheFile() {
+        List<String> maps = List.of(
+                "7f0000000000-7f0000001000 r--p 00000000 08:01 123 /usr/lib/x86_64-linux-gnu/libcuda.so.580.95.05",
+                "7f0000001000-7f0000100000 r-xp 00001000 08:01 123 /usr/lib/x86_64-linux-gnu/libcuda.so.580.95.05",
+                "7f0000200000-7f0000300000 rw-p 00000000 00:00 0 ",
+                "7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]");
+        assertEquals(Optional.of(Path.of("/usr/lib/x86_64-linux-gnu/libcuda.so.580.95.05")),
+                NativeLibrary.mappedFile(0x7f0000001234L, maps));
+        assertEquals(Optional.empty(), NativeLibrary.mappedFile(0x7f0000200010L, maps));
+        assertEquals(Optional.empty(), NativeLibrary.mappedFile(0x7ffd00000010L, maps));
     }
 }
