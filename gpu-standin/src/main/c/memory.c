@@ -8,7 +8,8 @@
 // - async copies with pinned host memory run when the stream reaches them; a host-to-device copy
 //   from pageable memory is staged (the source may be reused once the call returns), a
 //   device-to-host copy into pageable memory returns only once the copy is done;
-// - cuMemFree and cuMemFreeHost wait for the device(s) to drain, holding the launch lock.
+// - cuMemFree waits for the owning device to drain and cuMemFreeHost for the current one,
+//   holding the launch lock.
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,7 +211,7 @@ SI_EXPORT int cuMemFreeHost(void *pointer) {
     si_context *ctx = si_require_current(&error, true);
     if (ctx == NULL) return error;
     si_launch_lock_exclusive();
-    si_device_drain(NULL);  // any device may still be copying from it
+    si_device_drain(ctx->device);  // as cuCtxSynchronize: the current context's work may read it
     pthread_mutex_lock(&heap_lock);
     pinned **link = &pinned_list;
     while (*link && (*link)->base != pointer) link = &(*link)->next;

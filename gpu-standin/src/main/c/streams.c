@@ -49,12 +49,14 @@ void si_launch_unlock_exclusive(void) { pthread_rwlock_unlock(&launch_lock); }
 char *si_work_reason(void) { return reason; }
 
 static int64_t jitter_us(void) {
-    static int64_t value = -1;
-    if (value < 0) {
+    static _Atomic int64_t value = -1;
+    int64_t v = atomic_load(&value);
+    if (v < 0) {
         const char *env = getenv("LONGBOW_STANDIN_JITTER_US");
-        value = env && *env ? atoll(env) : 20;
+        v = env && *env ? atoll(env) : 20;
+        atomic_store(&value, v);
     }
-    return value;
+    return v;
 }
 
 // ---- the worker --------------------------------------------------------------------------

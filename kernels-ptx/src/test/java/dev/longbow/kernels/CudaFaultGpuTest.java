@@ -33,7 +33,7 @@ class CudaFaultGpuTest {
         faulty.launch(Kernels.FILL, "f32", Launch.stream(1 << 20, faulty.sms()), t, 1L << 20, 1f);
         var fault = assertThrows(CudaException.class, faulty::synchronize);
         assertTrue(fault.errorName().equals("CUDA_ERROR_ILLEGAL_ADDRESS"), fault.getMessage());
-        assertThrows(CudaException.class, small::close, "frees fail too while the context is faulted");
+        small.close();  // back to the backend's pool, which the close below frees
         var onClose = assertThrows(CudaException.class, faulty::close, "close reports the fault, after releasing everything");
         assertTrue(onClose.errorName().equals("CUDA_ERROR_ILLEGAL_ADDRESS"), onClose.getMessage());
 

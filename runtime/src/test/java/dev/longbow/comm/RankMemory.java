@@ -74,7 +74,12 @@ public final class RankMemory implements AutoCloseable {
     }
 
     @Override
+    /**
+     * Waits for the rank's work, then frees: on a GPU a free drains the device while holding the
+     * driver's lock, so freeing under a collective a peer has not yet launched hangs both ranks.
+     */
     public void close() {
+        backend.synchronize();
         owned.forEach(Allocation::close);
     }
 }

@@ -136,6 +136,7 @@ class NcclGpuTest {
             }
             DeviceMemory.hostToDevice(host.segment(), send.data(), stream);
             DeviceMemory.fill(recv.data(), (byte) 0, stream);
+            stream.synchronize();  // the copy from pinned memory is asynchronous: host is reused below
         }
 
         void expectReceived(String what) {
