@@ -54,6 +54,17 @@ public final class DeviceMemory {
     }
 
     /**
+     * Copies between any two of the process's device allocations, on this GPU or another
+     * ({@code cuMemcpyAsync}: unified addressing tells the driver where each side lives, and a
+     * copy between GPUs goes peer to peer where the GPUs can, through the host where not). The
+     * stream's context may be either side's or a third GPU's.
+     */
+    public static void unifiedCopy(MemorySegment source, MemorySegment target, Stream stream) {
+        requireSameSize(source, target);
+        CudaException.check("cuMemcpyAsync", cuMemcpyAsync(address(target), address(source), source.byteSize(), stream.handle()));
+    }
+
+    /**
      * Copies {@code source} into {@code target} (same dtype and shape, any placements) on
      * {@code stream}. Host to host goes through the stream too, so it is ordered with the
      * stream's other work (unified addressing makes every native segment a valid source).
