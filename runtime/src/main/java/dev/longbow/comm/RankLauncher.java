@@ -4,12 +4,13 @@ import java.util.List;
 
 /**
  * Service interface: starts P ranks, each with its own backend and communicator endpoint, and
- * runs a task on them. One per communicator implementation (in-process threads, NCCL), found with
- * {@link java.util.ServiceLoader} through {@link RankLaunchers}.
+ * runs a task on them. One per communicator implementation (in-process threads, NCCL, the
+ * in-process device communicator), found with {@link java.util.ServiceLoader} through
+ * {@link RankLaunchers}.
  */
 public interface RankLauncher {
 
-    /** The communicator's name: "local", "nccl". */
+    /** The communicator's name: "local", "nccl", "device". */
     String name();
 
     /** Why this launcher cannot run here (a missing library), or {@code null} when it can. Must not throw. */
@@ -22,9 +23,28 @@ public interface RankLauncher {
     boolean serves(String backendName);
 
     /**
-     * Runs {@code task} on {@code ranks} ranks, rank r on device r of backend {@code backendName},
-     * and returns the results in rank order. When a rank throws, the others are stopped and a
-     * {@link RankFailedException} naming the first failing rank is thrown.
+     * Whether this launcher runs only when asked for by name ({@link RankLaunchers#named}), never
+     * as the one that serves a backend by default: a second communicator for a backend (ranks
+     * sharing GPUs beside NCCL's one rank per GPU) must not replace the usual one silently.
+     */
+    default boolean onlyByName() {
+        return false;
+    }
+
+    /**
+     * This launcher with rank r on device {@code ordinals.get(r % ordinals.size())} of its
+     * backend. Launchers that place their ranks themselves refuse, naming themselves.
+     */
+    default RankLauncher withDevices(List<Integer> ordinals) {
+        throw new IllegalArgumentException("communicator '" + name() + "' places its ranks itself (rank r on device r); a list"
+                + " of devices " + ordinals + " is for a communicator that shares devices between ranks ('device')");
+    }
+
+    /**
+     * Runs {@code task} on {@code ranks} ranks, rank r on device r of backend {@code backendName}
+     * (or where {@link #withDevices} put it), and returns the results in rank order. When a rank
+     * throws, the others are stopped and a {@link RankFailedException} naming the first failing
+     * rank is thrown.
      */
     <T> List<T> run(int ranks, String backendName, RankTask<T> task);
 }
