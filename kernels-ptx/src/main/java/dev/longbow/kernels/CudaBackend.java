@@ -206,6 +206,46 @@ final class CudaBackend implements Backend, CudaCompute, Launcher {
 
     @Override
     public void launch(KernelSignature signature, String variant, Launch geometry, Object... args) {
+        launchOn(compute, signature, variant, geometry, args);
+    }
+
+    /**
+     * The elementwise ops (convert, axpy, fill, copy) issued on {@code stream}, another stream of
+     * this backend's context, instead of the compute stream: what a communicator reduces with on
+     * its own stream. Ops that need scratch or read a result back are refused there.
+     */
+    TensorOps tensorsOn(Stream stream) {
+        return new CudaTensorOps(new Launcher() {
+            @Override
+            public void launch(KernelSignature signature, String variant, Launch geometry, Object... args) {
+                launchOn(stream, signature, variant, geometry, args);
+            }
+
+            @Override
+            public void copy(Tensor src, Tensor dst) {
+                current();
+                TensorChecks.requireSameDTypeAndCount("copy", src, dst);
+                DeviceMemory.copy(src, dst.view(src.shape().toArray()), stream);
+            }
+
+            @Override
+            public MemorySegment scratch(long bytes) {
+                throw new UnsupportedOperationException("the backend's scratch is ordered on its compute stream, not on " + stream);
+            }
+
+            @Override
+            public double readDouble(MemorySegment source) {
+                throw new UnsupportedOperationException("reading a result back waits for the compute stream, not for " + stream);
+            }
+
+            @Override
+            public int sms() {
+                return device.multiprocessors();
+            }
+        });
+    }
+
+    private void launchOn(Stream stream, KernelSignature signature, String variant, Launch geometry, Object... args) {
         current();
         LaunchArgs.check(signature, variant, args);
         KernelArgs packed = KernelArgs.of();
@@ -219,7 +259,7 @@ final class CudaBackend implements Backend, CudaCompute, Launcher {
                 default -> throw new AssertionError(a);
             }
         }
-        kernels.kernel(signature, variant).launch(compute, Dim3.of(geometry.gridX(), geometry.gridY()),
+        kernels.kernel(signature, variant).launch(stream, Dim3.of(geometry.gridX(), geometry.gridY()),
                 Dim3.of(geometry.blockX(), geometry.blockY()), geometry.sharedBytes(), packed);
     }
 
