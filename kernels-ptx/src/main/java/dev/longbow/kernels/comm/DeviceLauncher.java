@@ -1,0 +1,118 @@
+package dev.longbow.kernels.comm;
+
+import dev.longbow.backend.Backends;
+import dev.longbow.comm.CollectiveTimeout;
+import dev.longbow.comm.RankLauncher;
+import dev.longbow.comm.RankTask;
+import dev.longbow.cuda.Cuda;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The "device" communicator: ranks as threads of this JVM on the "cuda" backend, any number of
+ * them per GPU, with {@link DeviceCommunicator} between them. By default every rank runs on GPU 0
+ * (a 64-GPU layout debugged on one card); {@link #withDevices} spreads rank r onto
+ * {@code gpus.get(r % gpus.size())}. Chosen only by name (never in NCCL's place), from the command
+ * line with {@code --communicator device [--gpus 0,1]}.
+ *
+ * <p>Every collective and transfer fails the group after {@link CollectiveTimeout} (the
+ * environment's {@value CollectiveTimeout#VARIABLE}, 10 minutes by default) naming the ranks
+ * and the call that did not arrive.
+ */
+public final class DeviceLauncher implements RankLauncher {
+    public static final String NAME = "device";
+    private static final String BACKEND = "cuda";
+
+    private final List<Integer> gpus;
+    /** {@code null}: read from the environment when ranks are launched. */
+    private final Duration timeout;
+
+    /** For {@link java.util.ServiceLoader}: every rank on GPU 0, the environment's timeout. */
+    public DeviceLauncher() {
+        this(List.of(0), null);
+    }
+
+    private DeviceLauncher(List<Integer> gpus, Duration timeout) {
+        this.gpus = List.copyOf(gpus);
+        this.timeout = timeout == null ? null : CollectiveTimeout.require(timeout, "the device communicator's timeout");
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public String unavailableReason() {
+        try {
+            return Cuda.unavailableReason();
+        } catch (RuntimeException | LinkageError e) {
+            return "the CUDA driver cannot be used: " + e;
+        }
+    }
+
+    @Override
+    public boolean serves(String backendName) {
+        return BACKEND.equals(backendName);
+    }
+
+    /** Never picked for "cuda" by default: NCCL is the backend's communicator. */
+    @Override
+    public boolean onlyByName() {
+        return true;
+    }
+
+    /** Rank r on GPU {@code ordinals.get(r % ordinals.size())}; checked against the GPUs present when ranks are launched. */
+    @Override
+    public DeviceLauncher withDevices(List<Integer> ordinals) {
+        if (ordinals.isEmpty()) {
+            throw new IllegalArgumentException("the device communicator needs at least one GPU to place its ranks on");
+        }
+        for (int g : ordinals) {
+            if (g < 0) {
+                throw new IllegalArgumentException("GPU " + g + " in " + ordinals + " must be >= 0");
+            }
+        }
+        return new DeviceLauncher(ordinals, timeout);
+    }
+
+    /** This launcher with every collective failing the group after {@code collectiveTimeout}. */
+    public DeviceLauncher withTimeout(Duration collectiveTimeout) {
+        return new DeviceLauncher(gpus, collectiveTimeout);
+    }
+
+    /** The GPUs ranks go to, rank r on {@code gpus().get(r % size)}. */
+    public List<Integer> gpus() {
+        return gpus;
+    }
+
+    @Override
+    public <T> List<T> run(int ranks, String backendName, RankTask<T> task) {
+        if (!serves(backendName)) {
+            throw new IllegalArgumentException("the device communicator moves the memory of backend '" + BACKEND + "', not '"
+                    + backendName + "'");
+        }
+        if (ranks < 1) {
+            throw new IllegalArgumentException("asked for " + ranks + " ranks; at least 1 is needed");
+        }
+        String reason = unavailableReason();
+        if (reason != null) {
+            throw new IllegalStateException("communicator '" + NAME + "' cannot run here: " + reason);
+        }
+        int present = Cuda.deviceCount();
+        for (int g : gpus) {
+            if (g >= present) {
+                throw new IllegalArgumentException("GPU " + g + " of " + gpus + " does not exist: the CUDA driver sees " + present
+                        + (present == 1 ? " GPU (0)" : " GPUs (0.." + (present - 1) + ")") + "; CUDA_VISIBLE_DEVICES="
+                        + System.getenv("CUDA_VISIBLE_DEVICES"));
+            }
+        }
+        Duration limit = timeout != null ? timeout : CollectiveTimeout.from(System.getenv());
+        return DeviceRanks.run(ranks, rank -> Backends.open(backendName, gpus.get(rank % gpus.size())), limit, task);
+    }
+
+    @Override
+    public String toString() {
+        return "device communicator on GPUs " + gpus;
+    }
+}
