@@ -1,0 +1,81 @@
+package dev.longbow.kernels;
+
+import dev.longbow.backend.Backend;
+import dev.longbow.comm.Communicator;
+import dev.longbow.comm.local.LocalRanks;
+import dev.longbow.kernels.comm.DeviceLauncher;
+import dev.longbow.parallel.AttentionShape;
+import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.parallel.SequenceParallel;
+import dev.longbow.parallel.SequenceParallelAttention;
+import dev.longbow.tensor.DType;
+import dev.longbow.tensor.Tensor;
+import dev.longbow.testing.HostTensors;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every sequence-parallel scheme on four ranks that share one GPU (the device communicator)
+ * gives, rank by rank, what the same scheme gives on four CPU ranks (the CPU backend and the
+ * in-process communicator) from the same shards: out, lse, dq, dk, dv. Each rank draws its own
+ * shards from the test's seed, so both runs see the same inputs; the CPU schemes are checked
+ * against single-device attention in runtime's tests.
+ */
+@Tag("gpu")
+class DeviceSchemesGpuTest {
+    private static final int RANKS = 4;
+    private static final AttentionShape SHAPE = new AttentionShape(256, 4, 2, 64, DType.BF16);
+    private static final String[] NAMES = {"out", "lse", "dq", "dk", "dv"};
+
+    @Test
+    void everySchemeOnFourRanksOfOneGpuMatchesTheCpuBackend() {
+        long seed = HostTensors.seed(getClass().getSimpleName());
+        List<SchemeConfig> configs = List.of(SchemeConfig.ulysses(true), SchemeConfig.ring(true),
+                SchemeConfig.wallFacer(true, 2, SchemeConfig.Arrangement.TEAMS_ADJACENT), SchemeConfig.fpdt(true, 16),
+                SchemeConfig.hybrid(true, 2));
+        DeviceLauncher oneGpu = new DeviceLauncher().withTimeout(Duration.ofSeconds(60));
+        for (SchemeConfig config : configs) {
+            config.validate(RANKS, SHAPE);
+            List<double[][]> gpu = oneGpu.run(RANKS, "cuda", (backend, comm) -> run(backend, comm, config, seed));
+            List<double[][]> cpu = LocalRanks.run(RANKS, "cpu", (backend, comm) -> run(backend, comm, config, seed));
+            for (int r = 0; r < RANKS; r++) {
+                for (int i = 0; i < NAMES.length; i++) {
+                    Compare.close(config.scheme() + " rank " + r + " of " + RANKS + " " + NAMES[i] + " (cuda, one GPU, vs cpu)",
+                            gpu.get(r)[i], cpu.get(r)[i], Compare.tolerance(DType.BF16));
+                }
+            }
+        }
+    }
+
+    /** One forward and backward of the scheme on this rank's shards; the results as float64, in {@link #NAMES} order. */
+    private static double[][] run(Backend backend, Communicator comm, SchemeConfig config, long seed) {
+        Random random = new Random(seed * 31 + comm.rank());
+        long local = SHAPE.localLen(RANKS);
+        try (DeviceTensors mem = new DeviceTensors(backend)) {
+            HostTensors host = mem.host();
+            Tensor q = mem.upload(host.random(SHAPE.dtype(), random, local, SHAPE.heads(), SHAPE.headDim()));
+            Tensor k = mem.upload(host.random(SHAPE.dtype(), random, local, SHAPE.kvHeads(), SHAPE.headDim()));
+            Tensor v = mem.upload(host.random(SHAPE.dtype(), random, local, SHAPE.kvHeads(), SHAPE.headDim()));
+            Tensor dout = mem.upload(host.random(SHAPE.dtype(), random, local, SHAPE.heads(), SHAPE.headDim()));
+            Tensor out = mem.poisoned(SHAPE.dtype(), q.shape().toArray());
+            Tensor lse = mem.poisoned(DType.F32, local, SHAPE.heads());
+            Tensor dq = mem.poisoned(SHAPE.dtype(), q.shape().toArray());
+            Tensor dk = mem.poisoned(SHAPE.dtype(), k.shape().toArray());
+            Tensor dv = mem.poisoned(SHAPE.dtype(), v.shape().toArray());
+            try (SequenceParallelAttention scheme = SequenceParallel.create(config, SHAPE, backend, comm);
+                 var saved = scheme.forward(q, k, v, out, lse)) {
+                scheme.backward(saved, dout, dq, dk, dv);
+            }
+            List<double[]> results = new ArrayList<>();
+            for (Tensor t : new Tensor[] {out, lse, dq, dk, dv}) {
+                results.add(mem.download(t));
+            }
+            mem.assertGuardsIntact();
+            return results.toArray(double[][]::new);
+        }
+    }
+}
