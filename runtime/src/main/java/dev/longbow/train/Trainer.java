@@ -3,6 +3,7 @@ package dev.longbow.train;
 import dev.longbow.checkpoint.Checkpoint;
 import dev.longbow.checkpoint.ConfigJson;
 import dev.longbow.checkpoint.SafeTensors;
+import dev.longbow.comm.RankLauncher;
 import dev.longbow.comm.RankLaunchers;
 import dev.longbow.data.DataPosition;
 import dev.longbow.data.SequenceSource;
@@ -66,6 +67,12 @@ public final class Trainer {
 
     public static <T> Result<T> run(TrainConfig config, SequenceSource data, Checkpointing checkpointing,
                                     Listener listener, Finish<T> finish) {
+        return run(config, RankLaunchers.forBackend(config.backend()), data, checkpointing, listener, finish);
+    }
+
+    /** As {@link #run(TrainConfig, SequenceSource, Checkpointing, Listener, Finish)}, on the ranks {@code launcher} starts. */
+    public static <T> Result<T> run(TrainConfig config, RankLauncher launcher, SequenceSource data, Checkpointing checkpointing,
+                                    Listener listener, Finish<T> finish) {
         config.validate();
         if (data.vocabSize() != config.model().vocab()) {
             throw new IllegalArgumentException("the data's tokenizer has " + data.vocabSize() + " tokens but the model's vocab is "
@@ -80,7 +87,7 @@ public final class Trainer {
         }
         int start = firstStep;
         List<Batch> feed = new ArrayList<>();
-        List<Result<T>> results = RankLaunchers.run(config.ranks(), config.backend(), (backend, comm) -> {
+        List<Result<T>> results = launcher.run(config.ranks(), config.backend(), (backend, comm) -> {
             List<StepStats> mine = new ArrayList<>();
             try (RankTrainer trainer = new RankTrainer(config, backend, comm)) {
                 if (resumeFrom != null) {

@@ -1,5 +1,6 @@
 package dev.longbow.samples;
 
+import dev.longbow.comm.CommunicatorChoice;
 import dev.longbow.parallel.AttentionShape;
 import dev.longbow.parallel.SchemeConfig;
 import dev.longbow.parallel.SchemeConfig.Arrangement;
@@ -13,19 +14,21 @@ import java.util.Map;
  * laptop CPU. Scheme options left out get a default that is valid for the rank count.
  */
 record SampleOptions(String scheme, int ranks, long seqLen, int heads, int kvHeads, int headDim, boolean causal,
-                     String backend, DType dtype, int teamSize, Arrangement arrangement, int chunkSize,
+                     String backend, CommunicatorChoice communicator, DType dtype, int teamSize, Arrangement arrangement, int chunkSize,
                      int ulyssesDegree, int iterations, long seed, boolean check) {
 
     private static final Map<String, String> HELP = new LinkedHashMap<>();
 
     static {
-        HELP.put("--ranks", "ranks (threads on the CPU, GPUs with --backend cuda), default 4");
+        HELP.put("--ranks", "ranks (threads on the CPU, GPUs with --backend cuda, or threads sharing GPUs with --communicator device), default 4");
         HELP.put("--seq-len", "tokens in the whole sequence, default 2048");
         HELP.put("--heads", "query heads, default 8");
         HELP.put("--kv-heads", "key/value heads (GQA when fewer), default = heads");
         HELP.put("--head-dim", "head dimension, default 64");
         HELP.put("--causal", "true|false, default true");
         HELP.put("--backend", "cpu|cuda|tornado, default cpu");
+        HELP.put("--communicator", "device: every rank on one GPU (see --gpus) instead of one GPU per rank (NCCL), default the backend's");
+        HELP.put("--gpus", "with --communicator device: GPUs for the ranks, rank r on the (r mod n)-th, e.g. 0,1; default 0");
         HELP.put("--dtype", "f32|bf16, default f32");
         HELP.put("--team-size", "wallfacer: team size C (C^2 divides ranks), default 2 when 4 divides ranks, else 1");
         HELP.put("--arrangement", "wallfacer: teams|rings adjacent on the fast links, default teams");
@@ -62,6 +65,7 @@ record SampleOptions(String scheme, int ranks, long seqLen, int heads, int kvHea
                 integer(given, "--head-dim", 64),
                 bool(given, "--causal", true),
                 given.getOrDefault("--backend", "cpu"),
+                CommunicatorChoice.fromCommandLine(given.get("--communicator"), given.get("--gpus")),
                 choice(given, "--dtype", "f32", DType.class, ""),
                 integer(given, "--team-size", ranks % 4 == 0 ? 2 : 1),
                 choice(given, "--arrangement", "teams", Arrangement.class, "_ADJACENT"),

@@ -5,7 +5,6 @@ import dev.longbow.backend.Backends;
 import dev.longbow.comm.Communicator;
 import dev.longbow.comm.RankFailedException;
 import dev.longbow.comm.RankLauncher;
-import dev.longbow.comm.RankLaunchers;
 import dev.longbow.parallel.AttentionShape;
 import dev.longbow.parallel.CallStats;
 import dev.longbow.parallel.SequenceLayout;
@@ -61,7 +60,7 @@ final class SchemeSample {
     /** Returns whether the check passed (or was skipped). */
     static boolean run(SampleOptions o) {
         o.config().validate(o.ranks(), o.shape());
-        return run(o, RankLaunchers.forBackend(o.backend()));
+        return run(o, o.communicator().launcher(o.backend()));
     }
 
     /**
@@ -103,7 +102,7 @@ final class SchemeSample {
     static long[][] time(SampleOptions o) {
         o.config().validate(o.ranks(), o.shape());
         Map<Long, Shards> drawn = new ConcurrentHashMap<>();
-        List<RankRun> runs = RankLaunchers.forBackend(o.backend())
+        List<RankRun> runs = o.communicator().launcher(o.backend())
                 .run(o.ranks(), o.backend(), (backend, comm) -> runRank(o, drawn, false, backend, comm));
         return new long[][] {slowest(runs.stream().map(RankRun::forwardNanos).toList()),
                 slowest(runs.stream().map(RankRun::backwardNanos).toList())};

@@ -1,6 +1,8 @@
 package dev.longbow.samples.cli;
 
 import dev.longbow.backend.Backends;
+import dev.longbow.comm.CommunicatorChoice;
+import dev.longbow.comm.RankLauncher;
 import dev.longbow.data.PasskeyTask;
 import dev.longbow.data.SequenceSource;
 import dev.longbow.data.TextCorpus;
@@ -43,6 +45,12 @@ final class TrainCommand implements Callable<Integer> {
     String model;
     @Option(names = "--backend", defaultValue = "cpu", description = "cpu|cuda|tornado (default: ${DEFAULT-VALUE})")
     String backend;
+    @Option(names = "--communicator", description = "device: every rank a thread on one GPU (see --gpus) instead of one "
+            + "GPU per rank with NCCL (default: the backend's)")
+    String communicator;
+    @Option(names = "--gpus", description = "with --communicator device: GPUs for the ranks, rank r on the (r mod n)-th, "
+            + "e.g. 0,1 (default: 0)")
+    String gpus;
     @Option(names = "--data", defaultValue = "jdk", description = "jdk (the running JDK's lib/src.zip), passkey, or a text file, "
             + "folder or .zip (default: ${DEFAULT-VALUE})")
     String data;
@@ -97,6 +105,7 @@ final class TrainCommand implements Callable<Integer> {
         if (reason != null) {
             throw new IllegalStateException("backend '" + backend + "' cannot run here: " + reason + " (use --backend cpu)");
         }
+        RankLauncher launcher = CommunicatorChoice.fromCommandLine(communicator, gpus).launcher(backend);
         if (resume && checkpointDir == null) {
             throw new IllegalArgumentException("--resume needs --checkpoint-dir, the folder holding the checkpoints");
         }
@@ -132,7 +141,7 @@ final class TrainCommand implements Callable<Integer> {
             };
             boolean passkey = data.equals("passkey");
             List<TokenSequence> heldOut = passkey ? heldOut(tok, config) : List.of();
-            Trainer.Result<PasskeyAccuracy> result = Trainer.run(config, source, new Trainer.Checkpointing(checkpointDir,
+            Trainer.Result<PasskeyAccuracy> result = Trainer.run(config, launcher, source, new Trainer.Checkpointing(checkpointDir,
                     checkpointEvery, keep, resume), listener, passkey ? t -> PasskeyAccuracy.measure(t, heldOut) : null);
             Map<String, Object> summary = summary(config, source);
             if (result.finish() != null) {
