@@ -1,5 +1,7 @@
 package dev.longbow.kernels;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.longbow.backend.Backend;
 import dev.longbow.comm.Communicator;
 import dev.longbow.comm.local.LocalRanks;
@@ -13,6 +15,7 @@ import dev.longbow.tensor.Tensor;
 import dev.longbow.testing.HostTensors;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Tag;
@@ -30,15 +33,15 @@ class DeviceSchemesGpuTest {
     private static final int RANKS = 4;
     private static final AttentionShape SHAPE = new AttentionShape(256, 4, 2, 64, DType.BF16);
     private static final String[] NAMES = {"out", "lse", "dq", "dk", "dv"};
+    private static final List<SchemeConfig> CONFIGS = List.of(SchemeConfig.ulysses(true), SchemeConfig.ring(true),
+            SchemeConfig.wallFacer(true, 2, SchemeConfig.Arrangement.TEAMS_ADJACENT), SchemeConfig.fpdt(true, 16),
+            SchemeConfig.hybrid(true, 2));
 
     @Test
     void everySchemeOnFourRanksOfOneGpuMatchesTheCpuBackend() {
         long seed = HostTensors.seed(getClass().getSimpleName());
-        List<SchemeConfig> configs = List.of(SchemeConfig.ulysses(true), SchemeConfig.ring(true),
-                SchemeConfig.wallFacer(true, 2, SchemeConfig.Arrangement.TEAMS_ADJACENT), SchemeConfig.fpdt(true, 16),
-                SchemeConfig.hybrid(true, 2));
         DeviceLauncher oneGpu = new DeviceLauncher().withTimeout(Duration.ofSeconds(60));
-        for (SchemeConfig config : configs) {
+        for (SchemeConfig config : CONFIGS) {
             config.validate(RANKS, SHAPE);
             List<double[][]> gpu = oneGpu.run(RANKS, "cuda", (backend, comm) -> run(backend, comm, config, seed));
             List<double[][]> cpu = LocalRanks.run(RANKS, "cpu", (backend, comm) -> run(backend, comm, config, seed));
@@ -47,6 +50,44 @@ class DeviceSchemesGpuTest {
                     Compare.close(config.scheme() + " rank " + r + " of " + RANKS + " " + NAMES[i] + " (cuda, one GPU, vs cpu)",
                             gpu.get(r)[i], cpu.get(r)[i], Compare.tolerance(DType.BF16));
                 }
+            }
+        }
+    }
+
+    /**
+     * cuMemAlloc and cuMemFree synchronise the device, which four ranks share: after its first call
+     * a scheme, communicator included, only reuses the pool's blocks.
+     */
+    @Test
+    void aSchemeCalledAgainOnFourRanksAllocatesNothing() {
+        DeviceLauncher oneGpu = new DeviceLauncher().withTimeout(Duration.ofSeconds(60));
+        for (SchemeConfig config : CONFIGS) {
+            List<int[]> blocks = oneGpu.run(RANKS, "cuda", (backend, comm) -> {
+                long local = SHAPE.localLen(RANKS);
+                try (DeviceTensors mem = new DeviceTensors(backend);
+                     SequenceParallelAttention scheme = SequenceParallel.create(config, SHAPE, backend, comm)) {
+                    Tensor q = mem.poisoned(SHAPE.dtype(), local, SHAPE.heads(), SHAPE.headDim());
+                    Tensor kv = mem.poisoned(SHAPE.dtype(), local, SHAPE.kvHeads(), SHAPE.headDim());
+                    backend.tensors().fill(q, 0.5f);
+                    backend.tensors().fill(kv, 0.25f);
+                    Tensor out = mem.poisoned(SHAPE.dtype(), q.shape().toArray());
+                    Tensor lse = mem.poisoned(DType.F32, local, SHAPE.heads());
+                    Tensor dq = mem.poisoned(SHAPE.dtype(), q.shape().toArray());
+                    Tensor dk = mem.poisoned(SHAPE.dtype(), kv.shape().toArray());
+                    Tensor dv = mem.poisoned(SHAPE.dtype(), kv.shape().toArray());
+                    int[] made = new int[3];
+                    for (int step = 0; step < made.length; step++) {
+                        try (var saved = scheme.forward(q, kv, kv, out, lse)) {
+                            scheme.backward(saved, out, dq, dk, dv);
+                        }
+                        made[step] = ((CudaBackend) backend).pooledBlocks();
+                    }
+                    return made;
+                }
+            });
+            for (int r = 0; r < RANKS; r++) {
+                assertEquals(blocks.get(r)[0], blocks.get(r)[2], config.scheme() + " rank " + r + ": blocks made after steps 1..3: "
+                        + Arrays.toString(blocks.get(r)));
             }
         }
     }

@@ -366,7 +366,6 @@ public final class DeviceCommunicator implements Communicator {
 
     /** Steps 1 and 2: READY after the compute so far, the first meeting, the check, the communication stream after every READY. */
     private Buffers[] start(DeviceCall call, Tensor send, Tensor recv, Runnable check) {
-        requireOpen();
         streams.makeCurrent();
         Meeting m = group.meet(rank, call, new Buffers(send, recv, streams.afterCompute(size())));
         check.run();
@@ -451,6 +450,11 @@ public final class DeviceCommunicator implements Communicator {
     private void count(long bytesSent, long bytesReceived) {
         sent += bytesSent;
         received += bytesReceived;
+    }
+
+    /** Events of this rank still waited for by someone: none but the last call's once the ranks have met again. */
+    int eventsOutstanding() {
+        return streams.eventsOutstanding();
     }
 
     @Override

@@ -79,9 +79,9 @@ final class DeviceStreams implements AutoCloseable {
         return backend.allocate(bytes);
     }
 
-    /** Events made so far (for tests: constant after the first step). */
-    int events() {
-        return events.size();
+    /** Events of this rank still waited for by someone (see {@link EventPool#outstanding}). */
+    int eventsOutstanding() {
+        return events.outstanding();
     }
 
     /** Blocks until the communication stream's work has finished: before peers' memory or these events go away. */

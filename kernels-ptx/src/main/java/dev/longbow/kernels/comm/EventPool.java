@@ -37,9 +37,9 @@ final class EventPool implements AutoCloseable {
         free.add(event);
     }
 
-    /** Events made so far: constant once every call of a step has been seen. */
-    int size() {
-        return all.size();
+    /** Events recorded whose waiters have not all issued their waits: a count that grows call after call is a leak. */
+    int outstanding() {
+        return all.size() - free.size();
     }
 
     /** Destroys every event; the owner's context must be current and every waiter's wait issued. */
