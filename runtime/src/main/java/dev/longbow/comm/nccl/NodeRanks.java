@@ -33,7 +33,8 @@ record NodeRanks(RankEnvironment job, int worldSize, int firstRank, int firstGpu
             if (ranks > gpusOnNode) {
                 throw new IllegalArgumentException("asked for " + ranks + " ranks but this node has " + gpus(gpusOnNode)
                         + " (CUDA_VISIBLE_DEVICES=" + env.get("CUDA_VISIBLE_DEVICES") + "); NCCL runs one rank per GPU: ask for at most "
-                        + gpusOnNode + ", or run one process per node across several nodes (RANK/WORLD_SIZE or Slurm)");
+                        + gpusOnNode + ", or run one process per node across several nodes (RANK/WORLD_SIZE or Slurm), or share GPUs"
+                        + " between ranks with --communicator device");
             }
             return new NodeRanks(job, ranks, 0, 0, ranks);
         }

@@ -37,7 +37,8 @@ class NcclLauncherTest {
     void moreRanksThanGpusIsRefusedSayingWhatToDo() {
         var e = assertThrows(IllegalArgumentException.class, () -> NodeRanks.of(4, Map.of("CUDA_VISIBLE_DEVICES", "0"), 1));
         assertEquals("asked for 4 ranks but this node has 1 GPU (CUDA_VISIBLE_DEVICES=0); NCCL runs one rank per GPU: ask for "
-                + "at most 1, or run one process per node across several nodes (RANK/WORLD_SIZE or Slurm)", e.getMessage());
+                + "at most 1, or run one process per node across several nodes (RANK/WORLD_SIZE or Slurm), or share GPUs between ranks"
+                + " with --communicator device", e.getMessage());
         assertEquals("asked for 0 ranks; at least 1 is needed",
                 assertThrows(IllegalArgumentException.class, () -> NodeRanks.of(0, Map.of(), 1)).getMessage());
         assertTrue(assertThrows(IllegalStateException.class, () -> NodeRanks.of(1, Map.of(), 0)).getMessage()
