@@ -52,7 +52,7 @@ public final class TextDocuments implements AutoCloseable {
             throw new IllegalArgumentException("this JDK (" + home + ") has no lib/src.zip, the default training text. Either "
                     + "install its sources (Debian/Ubuntu: apt install openjdk-<N>-source; Fedora/RHEL: dnf install "
                     + "java-<N>-openjdk-src; Temurin, Zulu and Oracle JDKs ship src.zip), run with a JDK that has it, or "
-                    + "pass --data PATH with any text file, folder of text files or .zip of them");
+                    + "pass --data PATH with any text file, folder of text files or .zip of them, or --data passkey (synthetic, needs no files)");
         }
         return src;
     }

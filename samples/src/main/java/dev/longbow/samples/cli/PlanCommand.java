@@ -81,7 +81,9 @@ public final class PlanCommand implements Callable<Integer> {
                 spec.nodes(), spec.gpusPerNode(), spec.name(), spec.gpuMemory() / ClusterSpec.GIB, spec.nvlink() / 1e9,
                 spec.network() / 1e9, spec.matmulFlops() / 1e12, spec.attentionFlops() / 1e12, spec.attentionBackwardFlops() / 1e12);
         System.out.print(PlanReport.plan(ranked, top));
-        if (chart != null) {
+        if (chart != null && Charts.unavailableReason() != null) {
+            System.out.println("\nchart skipped: " + Charts.unavailableReason());
+        } else if (chart != null) {
             PlanChart.write(ranked, shape.name() + ", " + Tokens.format(seqLen) + " tokens, " + spec.ranks() + " GPUs", chart);
             System.out.println("\nchart: " + chart);
         }

@@ -56,7 +56,7 @@ final class RunReport implements AutoCloseable {
         losses.add(s.loss());
     }
 
-    /** Writes summary.json and loss.png; returns the plot's path, or null when no step ran. */
+    /** Writes summary.json and loss.png; returns the plot's path, or null when no step ran or no chart can be drawn here. */
     Path finish(Map<String, Object> summary, String title) throws IOException {
         Map<String, Object> all = new LinkedHashMap<>(summary);
         all.put("elapsed_s", (System.nanoTime() - startNanos) / 1e9);
@@ -64,6 +64,11 @@ final class RunReport implements AutoCloseable {
         all.put("last_loss", losses.isEmpty() ? null : losses.getLast());
         Files.writeString(dir.resolve("summary.json"), Json.write(all) + "\n");
         if (losses.isEmpty()) {
+            return null;
+        }
+        String noCharts = Charts.unavailableReason();
+        if (noCharts != null) {
+            System.out.println("  loss plot skipped: " + noCharts + "; the losses are in " + dir.resolve("metrics.jsonl"));
             return null;
         }
         XYChart chart = new XYChartBuilder().width(900).height(540).title(title).xAxisTitle("step").yAxisTitle("loss (nats)").build();

@@ -147,8 +147,9 @@ final class TrainCommand implements Callable<Integer> {
                     + (passkey ? "passkey" : "text") + " loss");
             List<StepStats> done = result.steps();
             if (!done.isEmpty()) {
-                System.out.printf("loss %.4f -> %.4f over steps %d..%d; metrics %s, plot %s%n", done.getFirst().loss(),
-                        done.getLast().loss(), done.getFirst().step(), done.getLast().step(), dir.resolve("metrics.jsonl"), png);
+                System.out.printf("loss %.4f -> %.4f over steps %d..%d; metrics %s%s%n", done.getFirst().loss(),
+                        done.getLast().loss(), done.getFirst().step(), done.getLast().step(), dir.resolve("metrics.jsonl"),
+                        png == null ? "" : ", plot " + png);
             }
         }
         return 0;
