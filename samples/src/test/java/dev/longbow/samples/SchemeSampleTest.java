@@ -9,6 +9,7 @@ import dev.longbow.comm.RankLauncher;
 import dev.longbow.comm.RankTask;
 import dev.longbow.comm.local.LocalLauncher;
 import dev.longbow.comm.local.LocalRanks;
+import java.time.Duration;
 import java.util.List;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
@@ -51,8 +52,8 @@ class SchemeSampleTest {
 
             @Override
             @SuppressWarnings("unchecked")
-            public <T> List<T> run(int ranks, String backendName, RankTask<T> task) {
-                return all.run(ranks, backendName, task).subList(first, first + count).stream()
+            public <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
+                return all.run(ranks, backendName, collectiveTimeout, task).subList(first, first + count).stream()
                         .map(r -> (T) tamper.apply((SchemeSample.RankRun) r)).toList();
             }
         };

@@ -85,7 +85,8 @@ public final class NcclLauncher implements RankLauncher {
         }
         NodeRanks node = NodeRanks.of(ranks, env, Cuda.deviceCount());
         byte[] id = Rendezvous.exchange(node.job(), env, () -> NcclUniqueId.create().toBytes(), rendezvousTimeout(env));
-        return NcclRanks.run(node, NcclUniqueId.fromBytes(id), ordinal -> Backends.open(backendName, ordinal), task);
+        return NcclRanks.run(node, NcclUniqueId.fromBytes(id), ordinal -> Backends.open(backendName, ordinal), task,
+                collectiveTimeout);
     }
 
     static Duration rendezvousTimeout(Map<String, String> env) {
