@@ -66,12 +66,17 @@ public final class NcclLauncher implements RankLauncher {
         return BACKEND.equals(backendName);
     }
 
+    @Override
+    public boolean spansProcesses() {
+        return true;
+    }
+
     /**
      * In a job of several processes {@code ranks} is the whole job's and the list holds this
      * process's results only, in rank order.
      */
     @Override
-    public <T> List<T> run(int ranks, String backendName, RankTask<T> task) {
+    public <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
         if (!serves(backendName)) {
             throw new IllegalArgumentException("the NCCL launcher moves the memory of backend '" + BACKEND + "', not '"
                     + backendName + "'");
