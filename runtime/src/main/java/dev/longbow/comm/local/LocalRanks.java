@@ -41,7 +41,8 @@ public final class LocalRanks {
         for (int r = 0; r < ranks; r++) {
             int rank = r;
             Thread t = new Thread(() -> {
-                try (LocalCommunicator comm = comms.get(rank); Backend backend = Backends.open(backendName, rank)) {
+                LocalCommunicator comm = comms.get(rank);
+                try (Backend backend = Backends.open(backendName, rank)) {
                     if (backend.placement() != Placement.HOST) {
                         throw new IllegalStateException("the in-process communicator moves host memory but backend '"
                                 + backendName + "' computes in " + backend.placement() + " memory; it needs a communicator that serves it");
@@ -54,7 +55,10 @@ public final class LocalRanks {
                         rootFailure.compareAndSet(null, failure);
                     }
                     anyFailure.compareAndSet(null, failure);
-                    comms.get(rank).abort(failure);
+                    comm.abort(failure);
+                } finally {
+                    // After the abort: the others then hear of the failure, not of a rank that left.
+                    comm.close();
                 }
             }, "rank-" + rank);
             t.setDaemon(true);
