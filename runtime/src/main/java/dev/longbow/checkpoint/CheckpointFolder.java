@@ -4,9 +4,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -123,7 +121,7 @@ public final class CheckpointFolder implements AutoCloseable {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot create checkpoint folder " + dir + ": " + reason(e)
+            throw new IllegalArgumentException("cannot create checkpoint folder " + dir + ": " + IoFailures.reason(e)
                     + "; choose a folder you can write, with --checkpoint-dir", e);
         }
         try {
@@ -134,7 +132,7 @@ public final class CheckpointFolder implements AutoCloseable {
                 Files.deleteIfExists(probe);
             }
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot write into checkpoint folder " + dir + ": " + reason(e)
+            throw new IllegalArgumentException("cannot write into checkpoint folder " + dir + ": " + IoFailures.reason(e)
                     + "; fix its permissions or choose another --checkpoint-dir", e);
         }
         requireSpace(dir, usableBytes(dir), checkpointBytes);
@@ -150,7 +148,7 @@ public final class CheckpointFolder implements AutoCloseable {
             return new CheckpointFolder(dir, channel, lock, removePartials(dir, run));
         } catch (IOException e) {
             closeQuietly(channel);
-            throw new IllegalArgumentException("cannot lock run " + run + " in checkpoint folder " + dir + ": " + reason(e), e);
+            throw new IllegalArgumentException("cannot lock run " + run + " in checkpoint folder " + dir + ": " + IoFailures.reason(e), e);
         } catch (RuntimeException e) {
             closeQuietly(channel);
             throw e;
@@ -234,23 +232,6 @@ public final class CheckpointFolder implements AutoCloseable {
             // the lock goes with the channel anyway
         }
         closeQuietly(lockChannel);
-    }
-
-    /** An I/O failure as a person reads it: "No space left on device", "permission denied". */
-    public static String reason(IOException e) {
-        if (e instanceof NoSuchFileException n) {
-            return "no such file or folder " + n.getFile();
-        }
-        if (e instanceof java.nio.file.AccessDeniedException a) {
-            return "permission denied on " + a.getFile();
-        }
-        if (e instanceof java.nio.file.FileAlreadyExistsException f) {
-            return f.getFile() + " exists and is not a folder";
-        }
-        if (e instanceof FileSystemException f && f.getReason() != null) {
-            return f.getReason() + (f.getFile() == null ? "" : " (" + f.getFile() + ")");
-        }
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     private static String bytes(long b) {

@@ -12,6 +12,8 @@ public final class CollectiveTimeout {
     /** Seconds a collective may wait for the other ranks. */
     public static final String VARIABLE = "LONGBOW_COLLECTIVE_TIMEOUT";
     public static final Duration DEFAULT = Duration.ofMinutes(10);
+    /** The longest timeout: beyond a day a wait is as good as forever. */
+    public static final Duration MAX = Duration.ofDays(1);
 
     private CollectiveTimeout() {
     }
@@ -29,11 +31,11 @@ public final class CollectiveTimeout {
         }
     }
 
-    /** {@code timeout} when it is positive; else an error naming {@code what}. */
+    /** {@code timeout} when it is positive and at most {@link #MAX}; else an error naming {@code what}. */
     public static Duration require(Duration timeout, String what) {
-        if (timeout.isNegative() || timeout.isZero()) {
-            throw new IllegalArgumentException(what + ": a collective timeout must be positive (" + timeout.toMillis()
-                    + " ms given); the default is " + DEFAULT.toMinutes() + " minutes");
+        if (timeout.isNegative() || timeout.isZero() || timeout.compareTo(MAX) > 0) {
+            throw new IllegalArgumentException(what + ": a collective timeout must be more than 0 and at most " + MAX.toSeconds()
+                    + " s (one day); the default is " + DEFAULT.toSeconds() + " s");
         }
         return timeout;
     }

@@ -111,11 +111,12 @@ public final class TextDocuments implements AutoCloseable {
             readFully(ch, ByteBuffer.wrap(head), 0);
         }
         String problem = TextCheck.problem(head, head.length, head.length == Files.size(path));
-        if (problem != null) {
-            throw new IllegalArgumentException("file " + path + " is not UTF-8 text: " + problem + "; pass UTF-8 text (convert "
-                    + "it, e.g. iconv -f latin1 -t utf-8 " + path + " > " + path.getFileName() + ".utf8.txt), a folder of text files "
-                    + "or a .zip of them");
+        if (problem == null) {
+            return;
         }
+        String fix = problem.contains("NUL") ? "pass a text file, a folder of text files or a .zip of them"
+                : "convert it to UTF-8, e.g. iconv -f latin1 -t utf-8 " + path + " > " + path.getFileName() + ".utf8.txt";
+        throw new IllegalArgumentException("file " + path + " is not UTF-8 text: " + problem + "; " + fix);
     }
 
     /** A file as documents: itself, or parts of about {@link #PART_BYTES} cut between UTF-8 characters. */

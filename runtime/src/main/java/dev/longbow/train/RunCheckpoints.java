@@ -5,6 +5,7 @@ import dev.longbow.checkpoint.Checkpoint;
 import dev.longbow.checkpoint.CheckpointFolder;
 import dev.longbow.checkpoint.ConfigJson;
 import dev.longbow.checkpoint.CorruptCheckpointException;
+import dev.longbow.checkpoint.IoFailures;
 import dev.longbow.checkpoint.NonFiniteCheckpointException;
 import dev.longbow.checkpoint.RunId;
 import dev.longbow.checkpoint.SafeTensors;
@@ -59,7 +60,7 @@ final class RunCheckpoints implements AutoCloseable {
         try {
             found = CheckpointFolder.scan(dir);
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read checkpoint folder " + dir + ": " + CheckpointFolder.reason(e), e);
+            throw new IllegalArgumentException("cannot read checkpoint folder " + dir + ": " + IoFailures.reason(e), e);
         }
         String run;
         Path resumeFrom = null;
@@ -174,7 +175,7 @@ final class RunCheckpoints implements AutoCloseable {
                     + "; newest checkpoint: " + describe(newest) + ". Resume from it with a lower --lr or a longer --warmup", e);
         } catch (IOException | UncheckedIOException e) {
             IOException io = e instanceof UncheckedIOException u ? u.getCause() : (IOException) e;
-            String what = "could not write the checkpoint of step " + steps + " to " + dir + ": " + CheckpointFolder.reason(io);
+            String what = "could not write the checkpoint of step " + steps + " to " + dir + ": " + IoFailures.reason(io);
             if (c.onSaveFailure() == OnSaveFailure.STOP) {
                 throw new TrainingStoppedException(what + ". The run stopped with its checkpoints as they were (newest: "
                         + describe(newest) + "); free space or fix the folder and run again with --resume, or pass "

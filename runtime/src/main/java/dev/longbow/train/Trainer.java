@@ -118,13 +118,7 @@ public final class Trainer {
             throw new IllegalArgumentException("the data's tokenizer has " + data.vocabSize() + " tokens but the model's vocab is "
                     + config.model().vocab());
         }
-        MemoryEstimate memory = MemoryEstimate.of(config);
-        if (config.backend().equals("cpu")) {
-            OptionalLong available = HostMemory.available();
-            if (available.isPresent()) {
-                memory.requireAvailable(available.getAsLong(), config.ranks(), "host memory", config.describe());
-            }
-        }
+        MemoryEstimate memory = requireMemory(config);
         try (RunCheckpoints checkpoints = RunCheckpoints.open(config, checkpointing, listener)) {
             Path resumeFrom = checkpoints.resumeFrom();
             int start = 0;
@@ -165,13 +159,35 @@ public final class Trainer {
         }
     }
 
+    /**
+     * The memory {@code config} needs per rank; on the CPU backend (all ranks in this process)
+     * refuses a run that does not fit the host's available memory, before anything is allocated.
+     */
+    public static MemoryEstimate requireMemory(TrainConfig config) {
+        MemoryEstimate memory = MemoryEstimate.of(config);
+        if (config.backend().equals("cpu")) {
+            OptionalLong available = HostMemory.available();
+            if (available.isPresent()) {
+                memory.requireAvailable(available.getAsLong(), config.ranks(), "host memory", shortly(config));
+            }
+        }
+        return memory;
+    }
+
     /** On a GPU, each rank checks its device's free memory before allocating anything. */
     private static void requireDeviceMemory(Backend backend, MemoryEstimate memory, TrainConfig config) {
         if (backend instanceof CudaCompute gpu) {
             gpu.context().makeCurrent();
             var info = gpu.context().memoryInfo();
-            memory.requireAvailable(info.free(), 1, "memory of GPU " + gpu.context().ordinal(), config.describe());
+            memory.requireAvailable(info.free(), 1, "memory of GPU " + gpu.context().ordinal(), shortly(config));
         }
+    }
+
+    /** "model base, 4194304-token sequences on 4 ranks": what decides the memory, for messages. */
+    private static String shortly(TrainConfig c) {
+        return "model " + c.model().name() + " with " + c.seqLen() + "-token sequences on " + c.ranks()
+                + (c.ranks() == 1 ? " rank (" : " ranks (")
+                + c.scheme().scheme() + (c.recompute() ? ", recompute" : "") + ")";
     }
 
     /** The batch of the {@code index}-th step of this run; the first rank to ask draws it from the source. */

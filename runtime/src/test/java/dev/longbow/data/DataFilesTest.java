@@ -44,15 +44,15 @@ class DataFilesTest {
         Path latin1 = Files.write(dir.resolve("latin1.txt"), "caf\u00e9 na\u00efve".getBytes(StandardCharsets.ISO_8859_1));
         var e = assertThrows(IllegalArgumentException.class, () -> TextDocuments.open(latin1));
         assertTrue(e.getMessage().startsWith("file " + latin1 + " is not UTF-8 text: byte 0xE9 at offset 3 is not UTF-8 (Latin-1 or "
-                + "another legacy encoding?); pass UTF-8 text (convert it, e.g. iconv -f latin1 -t utf-8 "), e.getMessage());
+                + "another legacy encoding?); convert it to UTF-8, e.g. iconv -f latin1 -t utf-8 "), e.getMessage());
     }
 
     @Test
     void binaryIsRefusedNamingTheFirstNul() throws IOException {
         Path binary = Files.write(dir.resolve("weights.bin"), new byte[] {'P', 'K', 3, 4, 0, 9});
         var e = assertThrows(IllegalArgumentException.class, () -> TextDocuments.open(binary));
-        assertTrue(e.getMessage().startsWith("file " + binary + " is not UTF-8 text: a NUL byte at offset 4: binary data, not text"),
-                e.getMessage());
+        assertEquals("file " + binary + " is not UTF-8 text: a NUL byte at offset 4: binary data, not text; pass a text file, a "
+                + "folder of text files or a .zip of them", e.getMessage());
     }
 
     @Test

@@ -160,6 +160,6 @@ class LocalDeadlinesTest {
         assertEquals("LONGBOW_COLLECTIVE_TIMEOUT='soon' is not a whole number of seconds", assertThrows(IllegalArgumentException.class,
                 () -> CollectiveTimeout.from(Map.of("LONGBOW_COLLECTIVE_TIMEOUT", "soon"))).getMessage());
         assertTrue(assertThrows(IllegalArgumentException.class, () -> CollectiveTimeout.from(Map.of("LONGBOW_COLLECTIVE_TIMEOUT", "0")))
-                .getMessage().contains("must be positive"));
+                .getMessage().contains("must be more than 0 and at most 86400 s"));
     }
 }
