@@ -98,7 +98,7 @@ class SchemeSampleTest {
         var unknown = assertThrows(IllegalArgumentException.class, () -> SampleOptions.parse("ring", new String[] {"--rank", "4"}));
         assertTrue(unknown.getMessage().startsWith("unknown option '--rank'"), unknown.getMessage());
         var number = assertThrows(IllegalArgumentException.class, () -> SampleOptions.parse("ring", new String[] {"--ranks", "four"}));
-        assertTrue(number.getMessage().contains("--ranks needs an integer, got 'four'"), number.getMessage());
+        assertTrue(number.getMessage().contains("--ranks needs an integer from -2147483648 to 2147483647, got 'four'"), number.getMessage());
         var dtype = assertThrows(IllegalArgumentException.class, () -> SampleOptions.parse("ring", new String[] {"--dtype", "f64"}));
         assertTrue(dtype.getMessage().contains("--dtype 'f64' is not one of f32|bf16"), dtype.getMessage());
     }
