@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -103,7 +104,7 @@ public final class CheckpointFolder implements AutoCloseable {
                 }
             }
         }
-        runs.values().forEach(files -> files.sort(java.util.Comparator.comparingInt(Checkpoint::stepOf)));
+        runs.values().forEach(files -> files.sort(Comparator.comparingInt(Checkpoint::stepOf)));
         return new Contents(dir, true, runs, partial, legacy, other);
     }
 

@@ -1,5 +1,6 @@
 package dev.longbow.data;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -200,7 +201,7 @@ public final class TextDocuments implements AutoCloseable {
         while (into.hasRemaining()) {
             int n = ch.read(into, position + into.position());
             if (n < 0) {
-                throw new java.io.EOFException("the file ended " + into.remaining() + " bytes early (it shrank while being read)");
+                throw new EOFException("the file ended " + into.remaining() + " bytes early (it shrank while being read)");
             }
         }
     }

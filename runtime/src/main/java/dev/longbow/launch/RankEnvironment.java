@@ -1,6 +1,7 @@
 package dev.longbow.launch;
 
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * Where this JVM sits in a job. A job is {@code processCount} JVMs (usually one per node), each
@@ -74,7 +75,7 @@ public record RankEnvironment(int processRank, int processCount, int localProces
 
     /** The launch variables set in {@code env}, as {@code NAME=value} pairs for messages. */
     public static String jobVariables(Map<String, String> env) {
-        return String.join(", ", java.util.stream.Stream.of("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT",
+        return String.join(", ", Stream.of("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT",
                         "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID")
                 .filter(env::containsKey).map(k -> k + "=" + env.get(k)).toList());
     }

@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -95,8 +96,8 @@ final class LocalGroup {
         lastCall[rank] = call;
         if (++arrived == size) {
             completed = new Meeting(calls.clone(), payloads.clone());
-            java.util.Arrays.fill(present, false);
-            java.util.Arrays.fill(payloads, null);
+            Arrays.fill(present, false);
+            Arrays.fill(payloads, null);
             arrived = 0;
             generation++;
             notifyAll();
@@ -219,7 +220,7 @@ final class LocalGroup {
     RuntimeException transferTimedOut(int rank, String what) {
         String last;
         synchronized (this) {
-            last = java.util.Arrays.toString(java.util.Arrays.stream(lastCall).map(LocalGroup::describe).toArray());
+            last = Arrays.toString(Arrays.stream(lastCall).map(LocalGroup::describe).toArray());
         }
         RuntimeException e = new CollectiveTimeoutException("sendRecv on rank " + rank + " of a group of " + size + ": " + what
                 + " did not complete within " + CollectiveTimeout.format(timeout) + " (no matching call on the peer; last "
