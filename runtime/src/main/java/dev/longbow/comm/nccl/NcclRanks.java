@@ -29,6 +29,7 @@ final class NcclRanks<T> {
     private final NcclUniqueId id;
     private final IntFunction<Backend> open;
     private final RankTask<T> task;
+    private final Duration timeout;
     private final RankAbort abort = new RankAbort();
     private final AtomicReferenceArray<T> results;
     private final AtomicReference<RankFailedException> rootFailure = new AtomicReference<>();
@@ -36,8 +37,9 @@ final class NcclRanks<T> {
     /** Joining blocks until every rank has joined and nothing aborts a join: a rank whose device failed must stop the others first. */
     private final CountDownLatch devicesOpen;
 
-    private NcclRanks(NodeRanks node, NcclUniqueId id, IntFunction<Backend> open, RankTask<T> task) {
+    private NcclRanks(NodeRanks node, NcclUniqueId id, IntFunction<Backend> open, RankTask<T> task, Duration timeout) {
         this.node = node;
+        this.timeout = timeout;
         this.id = id;
         this.open = open;
         this.task = task;
@@ -48,10 +50,10 @@ final class NcclRanks<T> {
     /**
      * Runs {@code task} on {@code node.localRanks()} ranks, rank {@code node.firstRank() + i} on GPU
      * {@code node.firstGpu() + i} with the backend {@code open} makes for that ordinal. Returns this
-     * process's results in rank order.
+     * process's results in rank order. A call that takes longer than {@code timeout} fails the launch.
      */
-    static <T> List<T> run(NodeRanks node, NcclUniqueId id, IntFunction<Backend> open, RankTask<T> task) {
-        return new NcclRanks<>(node, id, open, task).run();
+    static <T> List<T> run(NodeRanks node, NcclUniqueId id, IntFunction<Backend> open, RankTask<T> task, Duration timeout) {
+        return new NcclRanks<>(node, id, open, task, timeout).run();
     }
 
     private List<T> run() {
@@ -86,7 +88,7 @@ final class NcclRanks<T> {
             devicesOpen.countDown();
             devicesOpen.await();
             abort.failIfAborted();
-            try (NcclCommunicator comm = NcclCommunicator.join(id, node.worldSize(), rank, streams, abort)) {
+            try (NcclCommunicator comm = NcclCommunicator.join(id, node.worldSize(), rank, streams, abort, timeout)) {
                 try {
                     results.set(local, task.run(backend, comm));
                 } catch (Throwable e) {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.longbow.backend.Backend;
+import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.Communicator;
 import dev.longbow.comm.CommunicatorContract;
 import dev.longbow.comm.RankFailedException;
@@ -52,7 +53,8 @@ class NcclCommunicatorGpuTest extends CommunicatorContract {
     @Override
     protected <T> List<T> onRanks(int ranks, RankTask<T> task) {
         assumeTrue(ranks <= gpus, "P=" + ranks + " needs " + ranks + " GPUs (NCCL runs one rank per GPU); this machine has " + gpus);
-        return NcclRanks.run(NodeRanks.of(ranks, Map.of(), gpus), NcclUniqueId.create(), CopyOnlyCudaBackend::new, task);
+        return NcclRanks.run(NodeRanks.of(ranks, Map.of(), gpus), NcclUniqueId.create(), CopyOnlyCudaBackend::new, task,
+                CollectiveTimeout.DEFAULT);
     }
 
     @Test
