@@ -2,6 +2,7 @@ package dev.longbow.comm.nccl;
 
 import dev.longbow.backend.Pending;
 import dev.longbow.comm.Communicator;
+import dev.longbow.comm.RankFailedException;
 import dev.longbow.comm.Traffic;
 import dev.longbow.cuda.DeviceBuffer;
 import dev.longbow.cuda.Event;
@@ -73,7 +74,7 @@ public final class NcclCommunicator implements Communicator {
 
             @Override
             public void fail(RuntimeException cause) {
-                abort.abort(cause);
+                abort.abort(new RankFailedException(comm.rank(), comm.size(), cause));
             }
 
             @Override

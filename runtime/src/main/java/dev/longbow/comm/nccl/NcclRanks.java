@@ -66,8 +66,10 @@ final class NcclRanks<T> {
         }
         threads.forEach(Thread::start);
         List<String> stuck = awaitAll(threads);
-        if (anyFailure.get() != null) {
-            RankFailedException failure = rootFailure.get() != null ? rootFailure.get() : anyFailure.get();
+        if (anyFailure.get() != null || abort.aborted()) {
+            // The watchdog aborts a launch from its own thread: its failure is the root one then.
+            RankFailedException failure = rootFailure.get() != null ? rootFailure.get()
+                    : abort.failure() instanceof RankFailedException watched ? watched : anyFailure.get();
             if (!stuck.isEmpty()) {
                 failure.addSuppressed(new IllegalStateException(stuck + " did not stop within " + STOP_GRACE.toSeconds()
                         + " s of the failure (blocked in NCCL or CUDA); left behind as daemon threads"));
@@ -91,6 +93,7 @@ final class NcclRanks<T> {
             try (NcclCommunicator comm = NcclCommunicator.join(id, node.worldSize(), rank, streams, abort, timeout)) {
                 try {
                     results.set(local, task.run(backend, comm));
+                    abort.failIfAborted();  // a result computed while the launch was aborted is not one
                 } catch (Throwable e) {
                     // Before closing: a communicator of a failed launch is aborted, not finalized,
                     // which would wait for peers that may never come.
