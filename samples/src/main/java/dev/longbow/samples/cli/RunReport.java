@@ -3,9 +3,6 @@ package dev.longbow.samples.cli;
 import dev.longbow.checkpoint.IoFailures;
 import dev.longbow.checkpoint.Json;
 import dev.longbow.train.StepStats;
-import org.knowm.xchart.BitmapEncoder;
-import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -145,11 +142,8 @@ final class RunReport implements AutoCloseable {
             System.out.println("  loss plot skipped: " + noCharts + "; the losses are in " + dir.resolve("metrics.jsonl"));
             return null;
         }
-        XYChart chart = new XYChartBuilder().width(900).height(540).title(title).xAxisTitle("step").yAxisTitle("loss (nats)").build();
-        chart.getStyler().setLegendVisible(false).setMarkerSize(0);
-        chart.addSeries("loss", steps, losses);
         Path png = dir.resolve("loss.png");
-        BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+        LossPlot.save(title, steps, losses, png);
         return png;
     }
 
