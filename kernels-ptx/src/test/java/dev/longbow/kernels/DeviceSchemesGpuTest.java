@@ -33,6 +33,7 @@ class DeviceSchemesGpuTest {
     private static final int RANKS = 4;
     private static final AttentionShape SHAPE = new AttentionShape(256, 4, 2, 64, DType.BF16);
     private static final String[] NAMES = {"out", "lse", "dq", "dk", "dv"};
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
     private static final List<SchemeConfig> CONFIGS = List.of(SchemeConfig.ulysses(true), SchemeConfig.ring(true),
             SchemeConfig.wallFacer(true, 2, SchemeConfig.Arrangement.TEAMS_ADJACENT), SchemeConfig.fpdt(true, 16),
             SchemeConfig.hybrid(true, 2));
@@ -40,10 +41,10 @@ class DeviceSchemesGpuTest {
     @Test
     void everySchemeOnFourRanksOfOneGpuMatchesTheCpuBackend() {
         long seed = HostTensors.seed(getClass().getSimpleName());
-        DeviceLauncher oneGpu = new DeviceLauncher().withTimeout(Duration.ofSeconds(60));
+        DeviceLauncher oneGpu = new DeviceLauncher();
         for (SchemeConfig config : CONFIGS) {
             config.validate(RANKS, SHAPE);
-            List<double[][]> gpu = oneGpu.run(RANKS, "cuda", (backend, comm) -> run(backend, comm, config, seed));
+            List<double[][]> gpu = oneGpu.run(RANKS, "cuda", TIMEOUT, (backend, comm) -> run(backend, comm, config, seed));
             List<double[][]> cpu = LocalRanks.run(RANKS, "cpu", (backend, comm) -> run(backend, comm, config, seed));
             for (int r = 0; r < RANKS; r++) {
                 for (int i = 0; i < NAMES.length; i++) {
@@ -60,9 +61,9 @@ class DeviceSchemesGpuTest {
      */
     @Test
     void aSchemeCalledAgainOnFourRanksAllocatesNothing() {
-        DeviceLauncher oneGpu = new DeviceLauncher().withTimeout(Duration.ofSeconds(60));
+        DeviceLauncher oneGpu = new DeviceLauncher();
         for (SchemeConfig config : CONFIGS) {
-            List<int[]> blocks = oneGpu.run(RANKS, "cuda", (backend, comm) -> {
+            List<int[]> blocks = oneGpu.run(RANKS, "cuda", TIMEOUT, (backend, comm) -> {
                 long local = SHAPE.localLen(RANKS);
                 try (DeviceTensors mem = new DeviceTensors(backend);
                      SequenceParallelAttention scheme = SequenceParallel.create(config, SHAPE, backend, comm)) {

@@ -1,13 +1,17 @@
 package dev.longbow.comm;
 
 import dev.longbow.backend.Backends;
+import dev.longbow.launch.RankEnvironment;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.ServiceLoader;
 
 /**
  * Picks a launcher: by name, or for a backend (the one specific launcher that serves it, else the
- * in-process one). Nothing falls back past an unavailable launcher, and a launcher that runs only
- * when named is never picked for a backend.
+ * in-process one). Nothing falls back past an unavailable launcher, a launcher that runs only
+ * when named is never picked for a backend, and a launcher that runs one process is not started
+ * under a launch environment that describes a job of several.
  */
 public final class RankLaunchers {
     /** The launcher that serves what no other launcher claims. */
@@ -20,27 +24,45 @@ public final class RankLaunchers {
         return ServiceLoader.load(RankLauncher.class).stream().map(ServiceLoader.Provider::get).toList();
     }
 
+    /** {@link #forBackend(String, Map)} in this process's environment. */
+    public static RankLauncher forBackend(String backendName) {
+        return forBackend(backendName, System.getenv());
+    }
+
     /**
      * The launcher for backend {@code backendName}, after checking that the backend itself can run
-     * here: an unknown or unavailable backend fails before any rank starts.
+     * here: an unknown or unavailable backend fails before any rank starts, and so does a launcher
+     * that cannot honour the job {@code env} describes (torchrun's or Slurm's variables for
+     * several processes, with a launcher whose ranks are threads of one process).
      */
-    public static RankLauncher forBackend(String backendName) {
+    public static RankLauncher forBackend(String backendName, Map<String, String> env) {
         requireBackend(backendName);
-        return requireAvailable(forBackend(launchers(), backendName), backendName);
+        return requireUsable(forBackend(launchers(), backendName), backendName, env);
+    }
+
+    /** {@link #named(String, String, Map)} in this process's environment. */
+    public static RankLauncher named(String name, String backendName) {
+        return named(name, backendName, System.getenv());
     }
 
     /**
      * Launcher {@code name} for backend {@code backendName}: an unknown launcher, one that does not
-     * move that backend's memory, or one that cannot run here fails before any rank starts.
+     * move that backend's memory, one that cannot run here, or one that cannot honour the job
+     * {@code env} describes fails before any rank starts.
      */
-    public static RankLauncher named(String name, String backendName) {
+    public static RankLauncher named(String name, String backendName, Map<String, String> env) {
         requireBackend(backendName);
-        return requireAvailable(named(launchers(), name, backendName), backendName);
+        return requireUsable(named(launchers(), name, backendName), backendName, env);
     }
 
     /** Runs {@code task} on {@code ranks} ranks of backend {@code backendName} with the launcher that serves it. */
     public static <T> List<T> run(int ranks, String backendName, RankTask<T> task) {
         return forBackend(backendName).run(ranks, backendName, task);
+    }
+
+    /** As {@link #run(int, String, RankTask)}, every collective failing the group after {@code collectiveTimeout}. */
+    public static <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
+        return forBackend(backendName).run(ranks, backendName, collectiveTimeout, task);
     }
 
     /** Among {@code all}: the one launcher not chosen only by name that serves the backend, else the in-process one. */
@@ -75,13 +97,26 @@ public final class RankLaunchers {
         }
     }
 
-    private static RankLauncher requireAvailable(RankLauncher chosen, String backendName) {
+    private static RankLauncher requireUsable(RankLauncher chosen, String backendName, Map<String, String> env) {
         String reason = chosen.unavailableReason();
         if (reason != null) {
             throw new IllegalStateException("communicator '" + chosen.name() + "' for backend '" + backendName
                     + "' cannot run here: " + reason);
         }
+        if (!chosen.spansProcesses()) {
+            requireSingleProcess(chosen, backendName, env);
+        }
         return chosen;
+    }
+
+    private static void requireSingleProcess(RankLauncher chosen, String backendName, Map<String, String> env) {
+        int processes = RankEnvironment.processCount(env);
+        if (processes > 1) {
+            throw new IllegalStateException(RankEnvironment.jobVariables(env) + " describe a job of " + processes
+                    + " processes, but backend '" + backendName + "' runs all its ranks as threads of one process (communicator '"
+                    + chosen.name() + "'), so each process would train a copy of its own. Run one process with --ranks N, or "
+                    + "use --backend cuda (NCCL) for a job across processes, or unset these variables");
+        }
     }
 
     private static List<String> names(List<RankLauncher> all) {

@@ -33,6 +33,25 @@ public final class Activations implements AutoCloseable {
             throw new IllegalArgumentException("recompute flags for " + recompute.length + " layers, model has " + c.layers());
         }
         this.chunkRows = (int) Math.min(chunkRows, seq);
+        Slab.Builder b = declare(c, seq, this.chunkRows, recompute);
+        this.slab = b.allocate(backend::allocate);
+        this.layers = new Layer[c.layers()];
+        for (int l = 0; l < c.layers(); l++) {
+            String p = recompute[l] ? "work." : "layer." + l + ".";
+            layers[l] = new Layer(slab.get("x." + l), t(p + "n1"), t(p + "rstd1"), t(p + "q"), t(p + "k"), t(p + "v"),
+                    t(p + "att"), t(p + "lse"), t(p + "h"), t(p + "n2"), t(p + "rstd2"), t(p + "gate"), t(p + "up"),
+                    t(p + "act"), slab.get("x." + (l + 1)));
+        }
+        this.grads = new Grads(t("d.x"), t("d.n"), t("d.tmp"), t("d.q"), t("d.k"), t("d.v"), t("d.att"),
+                t("d.gate"), t("d.up"), t("d.act"));
+    }
+
+    /** Bytes of the activation slab for this model, shard length, chunk and recomputation, before allocating it. */
+    public static long byteSize(ModelConfig c, long seq, int chunkRows, boolean[] recompute) {
+        return declare(c, seq, (int) Math.min(chunkRows, seq), recompute).byteSize();
+    }
+
+    private static Slab.Builder declare(ModelConfig c, long seq, int chunkRows, boolean[] recompute) {
         Slab.Builder b = Slab.builder();
         for (String n : new String[]{"tokens", "targets", "positions"}) {
             b.add(n, DType.I32, seq);
@@ -52,21 +71,12 @@ public final class Activations implements AutoCloseable {
             declareInternals(b, "work.", c, seq);
         }
         b.add("final.n", DType.F32, seq, c.dim()).add("final.rstd", DType.F32, seq)
-                .add("logits", DType.F32, this.chunkRows, c.vocab()).add("losses", DType.F32, seq);
+                .add("logits", DType.F32, chunkRows, c.vocab()).add("losses", DType.F32, seq);
         b.add("d.x", DType.F32, seq, c.dim()).add("d.n", DType.F32, seq, c.dim()).add("d.tmp", DType.F32, seq, c.dim())
                 .add("d.q", DType.F32, seq, c.qDim()).add("d.k", DType.F32, seq, c.kvDim()).add("d.v", DType.F32, seq, c.kvDim())
                 .add("d.att", DType.F32, seq, c.qDim()).add("d.gate", DType.F32, seq, c.ffnHidden())
                 .add("d.up", DType.F32, seq, c.ffnHidden()).add("d.act", DType.F32, seq, c.ffnHidden());
-        this.slab = b.allocate(backend::allocate);
-        this.layers = new Layer[c.layers()];
-        for (int l = 0; l < c.layers(); l++) {
-            String p = recompute[l] ? "work." : "layer." + l + ".";
-            layers[l] = new Layer(slab.get("x." + l), t(p + "n1"), t(p + "rstd1"), t(p + "q"), t(p + "k"), t(p + "v"),
-                    t(p + "att"), t(p + "lse"), t(p + "h"), t(p + "n2"), t(p + "rstd2"), t(p + "gate"), t(p + "up"),
-                    t(p + "act"), slab.get("x." + (l + 1)));
-        }
-        this.grads = new Grads(t("d.x"), t("d.n"), t("d.tmp"), t("d.q"), t("d.k"), t("d.v"), t("d.att"),
-                t("d.gate"), t("d.up"), t("d.act"));
+        return b;
     }
 
     private static void declareInternals(Slab.Builder b, String p, ModelConfig c, long seq) {

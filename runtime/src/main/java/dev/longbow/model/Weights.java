@@ -38,8 +38,23 @@ public final class Weights implements AutoCloseable {
 
     /** Allocates on {@code backend} and zeroes, padding between views included. */
     public static Weights allocate(ModelConfig c, Backend backend) {
-        Slab.Builder b = Slab.builder();
         List<String> names = new ArrayList<>();
+        Slab.Builder b = declare(c, names);
+        Allocation[] block = new Allocation[1];
+        Slab slab = b.allocate(bytes -> block[0] = backend.allocate(bytes));
+        long floats = block[0].segment().byteSize() / DType.F32.byteSize();
+        Tensor flat = new Tensor(block[0].segment(), DType.F32, Shape.of(floats), block[0].placement());
+        backend.tensors().fill(flat, 0f);
+        return new Weights(c, slab, flat, List.copyOf(names));
+    }
+
+    /** Bytes of one slab laid out like the parameters, before allocating it. */
+    public static long byteSize(ModelConfig c) {
+        return declare(c, new ArrayList<>()).byteSize();
+    }
+
+    private static Slab.Builder declare(ModelConfig c, List<String> names) {
+        Slab.Builder b = Slab.builder();
         declare(b, names, "model.embed_tokens.weight", c.vocab(), c.dim());
         for (int l = 0; l < c.layers(); l++) {
             String p = "model.layers." + l + ".";
@@ -57,12 +72,7 @@ public final class Weights implements AutoCloseable {
         if (!c.tied()) {
             declare(b, names, "lm_head.weight", c.vocab(), c.dim());
         }
-        Allocation[] block = new Allocation[1];
-        Slab slab = b.allocate(bytes -> block[0] = backend.allocate(bytes));
-        long floats = block[0].segment().byteSize() / DType.F32.byteSize();
-        Tensor flat = new Tensor(block[0].segment(), DType.F32, Shape.of(floats), block[0].placement());
-        backend.tensors().fill(flat, 0f);
-        return new Weights(c, slab, flat, List.copyOf(names));
+        return b;
     }
 
     private static void declare(Slab.Builder b, List<String> names, String name, long... dims) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -69,7 +70,7 @@ class CommunicatorChoiceTest {
         }
 
         @Override
-        public <T> List<T> run(int ranks, String backendName, RankTask<T> task) {
+        public <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
             throw new UnsupportedOperationException();
         }
     }

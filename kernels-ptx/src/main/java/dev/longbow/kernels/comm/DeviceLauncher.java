@@ -15,26 +15,23 @@ import java.util.List;
  * {@code gpus.get(r % gpus.size())}. Chosen only by name (never in NCCL's place), from the command
  * line with {@code --communicator device [--gpus 0,1]}.
  *
- * <p>Every collective and transfer fails the group after {@link CollectiveTimeout} (the
- * environment's {@value CollectiveTimeout#VARIABLE}, 10 minutes by default) naming the ranks
- * and the call that did not arrive.
+ * <p>Every collective and transfer fails the group after the collective timeout (by default the
+ * environment's {@value CollectiveTimeout#VARIABLE}, else 10 minutes) naming the ranks and the
+ * call that did not arrive.
  */
 public final class DeviceLauncher implements RankLauncher {
     public static final String NAME = "device";
     private static final String BACKEND = "cuda";
 
     private final List<Integer> gpus;
-    /** {@code null}: read from the environment when ranks are launched. */
-    private final Duration timeout;
 
-    /** For {@link java.util.ServiceLoader}: every rank on GPU 0, the environment's timeout. */
+    /** For {@link java.util.ServiceLoader}: every rank on GPU 0. */
     public DeviceLauncher() {
-        this(List.of(0), null);
+        this(List.of(0));
     }
 
-    private DeviceLauncher(List<Integer> gpus, Duration timeout) {
+    private DeviceLauncher(List<Integer> gpus) {
         this.gpus = List.copyOf(gpus);
-        this.timeout = timeout == null ? null : CollectiveTimeout.require(timeout, "the device communicator's timeout");
     }
 
     @Override
@@ -73,12 +70,7 @@ public final class DeviceLauncher implements RankLauncher {
                 throw new IllegalArgumentException("GPU " + g + " in " + ordinals + " must be >= 0");
             }
         }
-        return new DeviceLauncher(ordinals, timeout);
-    }
-
-    /** This launcher with every collective failing the group after {@code collectiveTimeout}. */
-    public DeviceLauncher withTimeout(Duration collectiveTimeout) {
-        return new DeviceLauncher(gpus, collectiveTimeout);
+        return new DeviceLauncher(ordinals);
     }
 
     /** The GPUs ranks go to, rank r on {@code gpus().get(r % size)}. */
@@ -87,7 +79,7 @@ public final class DeviceLauncher implements RankLauncher {
     }
 
     @Override
-    public <T> List<T> run(int ranks, String backendName, RankTask<T> task) {
+    public <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
         if (!serves(backendName)) {
             throw new IllegalArgumentException("the device communicator moves the memory of backend '" + BACKEND + "', not '"
                     + backendName + "'");
@@ -95,6 +87,7 @@ public final class DeviceLauncher implements RankLauncher {
         if (ranks < 1) {
             throw new IllegalArgumentException("asked for " + ranks + " ranks; at least 1 is needed");
         }
+        CollectiveTimeout.require(collectiveTimeout, "the device communicator's collective timeout");
         String reason = unavailableReason();
         if (reason != null) {
             throw new IllegalStateException("communicator '" + NAME + "' cannot run here: " + reason);
@@ -107,8 +100,7 @@ public final class DeviceLauncher implements RankLauncher {
                         + System.getenv("CUDA_VISIBLE_DEVICES"));
             }
         }
-        Duration limit = timeout != null ? timeout : CollectiveTimeout.from(System.getenv());
-        return DeviceRanks.run(ranks, rank -> Backends.open(backendName, gpus.get(rank % gpus.size())), limit, task);
+        return DeviceRanks.run(ranks, rank -> Backends.open(backendName, gpus.get(rank % gpus.size())), collectiveTimeout, task);
     }
 
     @Override

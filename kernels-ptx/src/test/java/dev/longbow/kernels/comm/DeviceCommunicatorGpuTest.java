@@ -37,7 +37,7 @@ class DeviceCommunicatorGpuTest {
     void everyEventIsGivenBackOnceItsWaitsAreIssued() {
         int p = 3;
         int rounds = 6;
-        List<Integer> outstanding = new DeviceLauncher().withTimeout(TIMEOUT).run(p, "cuda", (backend, comm) -> {
+        List<Integer> outstanding = new DeviceLauncher().run(p, "cuda", TIMEOUT, (backend, comm) -> {
             try (RankMemory mem = new RankMemory(backend)) {
                 Tensor block = mem.zeros(DType.F32, 4);
                 Tensor blocks = mem.zeros(DType.F32, p * 4L);
@@ -68,7 +68,7 @@ class DeviceCommunicatorGpuTest {
     class OneGpu extends CommunicatorContract {
         @Override
         protected <T> List<T> onRanks(int ranks, RankTask<T> task) {
-            return new DeviceLauncher().withTimeout(TIMEOUT).run(ranks, "cuda", task);
+            return new DeviceLauncher().run(ranks, "cuda", TIMEOUT, task);
         }
 
         @Test
@@ -87,14 +87,14 @@ class DeviceCommunicatorGpuTest {
 
         @Override
         protected <T> List<T> onRanks(int ranks, RankTask<T> task) {
-            return new DeviceLauncher().withDevices(gpus()).withTimeout(TIMEOUT).run(ranks, "cuda", task);
+            return new DeviceLauncher().withDevices(gpus()).run(ranks, "cuda", TIMEOUT, task);
         }
 
         @Test
         void rankROnGpuRModuloTheList() {
             assumeTrue(Cuda.deviceCount() >= 2, "needs two GPUs");
-            List<Integer> ordinals = new DeviceLauncher().withDevices(List.of(1, 0)).withTimeout(TIMEOUT)
-                    .run(3, "cuda", (backend, comm) -> ((CudaCompute) backend).context().ordinal());
+            List<Integer> ordinals = new DeviceLauncher().withDevices(List.of(1, 0))
+                    .run(3, "cuda", TIMEOUT, (backend, comm) -> ((CudaCompute) backend).context().ordinal());
             assertEquals(List.of(1, 0, 1), ordinals);
         }
     }

@@ -34,7 +34,7 @@ class DeviceDeadlinesGpuTest {
     }
 
     private static <T> List<T> onRanks(int ranks, RankTask<T> task) {
-        return new DeviceLauncher().withTimeout(DEADLINE).run(ranks, "cuda", task);
+        return new DeviceLauncher().run(ranks, "cuda", DEADLINE, task);
     }
 
     @Test

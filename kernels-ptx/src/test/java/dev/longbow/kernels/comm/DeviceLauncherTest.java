@@ -34,9 +34,10 @@ class DeviceLauncherTest {
         assertEquals("the device communicator needs at least one GPU to place its ranks on", empty.getMessage());
         var negative = assertThrows(IllegalArgumentException.class, () -> new DeviceLauncher().withDevices(List.of(0, -2)));
         assertEquals("GPU -2 in [0, -2] must be >= 0", negative.getMessage());
-        var timeout = assertThrows(IllegalArgumentException.class, () -> new DeviceLauncher().withTimeout(Duration.ZERO));
-        assertTrue(timeout.getMessage().startsWith("the device communicator's timeout: a collective timeout must be more than 0"),
-                timeout.getMessage());
+        var timeout = assertThrows(IllegalArgumentException.class,
+                () -> new DeviceLauncher().run(2, "cuda", Duration.ZERO, (b, c) -> null));
+        assertTrue(timeout.getMessage().startsWith("the device communicator's collective timeout: a collective timeout must be"
+                + " more than 0"), timeout.getMessage());
         var ranks = assertThrows(IllegalArgumentException.class, () -> new DeviceLauncher().run(0, "cuda", (b, c) -> null));
         assertEquals("asked for 0 ranks; at least 1 is needed", ranks.getMessage());
     }

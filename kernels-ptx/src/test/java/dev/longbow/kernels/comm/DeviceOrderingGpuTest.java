@@ -181,7 +181,7 @@ class DeviceOrderingGpuTest {
             }
             return null;
         };
-        new DeviceLauncher().withTimeout(DeviceCommunicatorGpuTest.TIMEOUT).run(2, "cuda", task);
+        new DeviceLauncher().run(2, "cuda", DeviceCommunicatorGpuTest.TIMEOUT, task);
     }
 
     /** Queues {@link #DELAY} fills of {@code busy} on the compute stream: what this rank issues next starts late. */
