@@ -26,9 +26,10 @@ import java.util.List;
  * converted from them before the first forward after they may have changed (an optimizer step,
  * a checkpoint load), and accumulate in fp32; attention runs in bf16. What stays fp32, and why:
  * <ul>
- * <li>master weights, their gradients and AdamW's moments: an update of lr * 1e-3 relative is
- *     below bf16's resolution (2^-8) and would be lost; weight gradients are summed over every
- *     token and sequence of the batch and then all-reduced, so the products add into fp32;
+ * <li>master weights, their gradients and AdamW's moments: an update is often smaller than 2^-8
+ *     of its weight (lr 3e-4 on a weight of 0.1), which bf16 would round away; weight gradients
+ *     are summed over every token and sequence of the batch and then all-reduced, so the
+ *     products add into fp32;
  * <li>the residual stream and its gradient: each layer adds a small correction to it, which
  *     bf16 would round away; it costs 2 bytes per element more for {@code x} and {@code h} only;
  * <li>the norms (statistics, rstd and output before rounding), the softmax's log-sum-exp, the
