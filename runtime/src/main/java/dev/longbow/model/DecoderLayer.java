@@ -99,7 +99,7 @@ final class DecoderLayer {
             ops.rmsNormForward(x, gain, n, rstd, c.normEps());
             return;
         }
-        Tensor staging = acts.normStaging().view(n.shape().toArray());
+        Tensor staging = acts.normStaging();
         ops.rmsNormForward(x, gain, staging, rstd, c.normEps());
         tensors.convert(staging, n);
     }
