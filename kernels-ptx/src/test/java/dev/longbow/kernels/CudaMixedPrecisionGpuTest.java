@@ -44,7 +44,7 @@ import org.junit.jupiter.api.Test;
  * refreshed after an update) costs at step 1.
  */
 @Tag("gpu")
-class CudaTrainingGpuTest {
+class CudaMixedPrecisionGpuTest {
     private static final ModelConfig MODEL = ModelConfig.named("tiny", 512);
     private static final int SEQ = 128;
     private static final int STEPS = 4;
