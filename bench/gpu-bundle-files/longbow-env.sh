@@ -45,6 +45,11 @@ wheel_library() {
     return 0
 }
 
+# One PTX JIT cache for every JVM of a run: the driver compiles each module once, the first time
+# any JVM loads it, and every later JVM (each test class, each step) reuses the result.
+export CUDA_CACHE_PATH=${CUDA_CACHE_PATH:-$bundle/cuda-jit-cache}
+export CUDA_CACHE_MAXSIZE=${CUDA_CACHE_MAXSIZE:-4294967296}
+
 cuda_library=${LONGBOW_CUDA_LIBRARY:-$(first_file libcuda.so.1 /usr/lib/x86_64-linux-gnu /usr/local/nvidia/lib64 /usr/lib64 /usr/lib/wsl/lib)}
 cuda_library=${cuda_library:-$(ld_cache libcuda.so.1)}
 nccl_library=${LONGBOW_NCCL_LIBRARY:-}

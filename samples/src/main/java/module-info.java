@@ -3,8 +3,9 @@ module dev.longbow.samples {
     requires dev.longbow.runtime;
     requires dev.longbow.kernels;
     requires info.picocli;
-    requires org.knowm.xchart;
-    requires java.desktop;
+    // Charts only: the GPU bundle runs without them (Charts says so instead of failing).
+    requires static org.knowm.xchart;
+    requires static java.desktop;
 
     opens dev.longbow.samples.cli to info.picocli;
 }

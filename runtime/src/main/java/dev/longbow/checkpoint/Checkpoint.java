@@ -2,6 +2,7 @@ package dev.longbow.checkpoint;
 
 import dev.longbow.backend.Backend;
 import dev.longbow.model.Weights;
+import dev.longbow.tensor.DType;
 import dev.longbow.tensor.HostAllocation;
 import dev.longbow.tensor.Placement;
 import dev.longbow.tensor.Tensor;
@@ -11,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,31 +21,37 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * A training checkpoint: one safetensors file {@code step-NNNNNNNN.safetensors} per saved step
- * holding the parameters under their Hugging Face names (loadable as a LlamaForCausalLM state
- * dict), the AdamW moments under {@code optimizer.m.*} and {@code optimizer.v.*}, and in the
- * metadata the step, the data position, the seed and the configuration.
+ * A training checkpoint: one safetensors file {@code RUN-step-NNNNNNNN.safetensors} per saved
+ * step of a run, holding the parameters under their Hugging Face names (loadable as a
+ * LlamaForCausalLM state dict), the AdamW moments under {@code optimizer.m.*} and
+ * {@code optimizer.v.*}, and in the metadata the run id, the step, the data position, the seed
+ * and the configuration. Saving refuses a state with NaN or infinity, and prunes only the run's
+ * own older checkpoints.
  */
 public final class Checkpoint {
     public static final String STEP = "longbow.step";
+    public static final String RUN_ID = "longbow.run_id";
     public static final String FORMAT = "longbow.format";
-    private static final String FORMAT_VERSION = "1";
-    private static final Pattern FILE = Pattern.compile("step-(\\d{8})\\.safetensors");
+    /** Format 2: the header checksum and the run id. */
+    static final String FORMAT_VERSION = "2";
+    static final Pattern FILE = Pattern.compile("(.+)-step-(\\d{8})\\.safetensors");
 
     private Checkpoint() {
     }
 
-    public static Path fileFor(Path dir, int step) {
-        return dir.resolve(String.format("step-%08d.safetensors", step));
+    public static Path fileFor(Path dir, String run, int step) {
+        return dir.resolve(String.format("%s-step-%08d.safetensors", RunId.require(run), step));
     }
 
     /**
-     * Writes the state after {@code step} completed steps, atomically, and deletes all but the
-     * newest {@code keep} checkpoints of {@code dir}. {@code metadata} holds the caller's strings
-     * (data position, seed, configuration).
+     * Writes run {@code run}'s state after {@code step} completed steps, atomically, then deletes
+     * all but the newest {@code keep} checkpoints of that run (no other run's). {@code metadata}
+     * holds the caller's strings (data position, seed, configuration). A state holding NaN or
+     * infinity is refused ({@link NonFiniteCheckpointException}) before anything is written.
      */
-    public static Path save(Path dir, int step, Weights params, AdamW optimizer, Backend backend,
+    public static Path save(Path dir, String run, int step, Weights params, AdamW optimizer, Backend backend,
                             Map<String, String> metadata, int keep) throws IOException {
+        Path file = fileFor(dir, run, step);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         List<HostAllocation> staging = new ArrayList<>();
         try {
@@ -54,14 +62,15 @@ public final class Checkpoint {
                 tensors.put("optimizer.m." + name, host(optimizer.m().get(name), backend, staging));
                 tensors.put("optimizer.v." + name, host(optimizer.v().get(name), backend, staging));
             }
+            requireFinite(file, tensors);
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("format", "pt"); // what transformers' from_pretrained expects of a PyTorch state dict
             meta.put(FORMAT, FORMAT_VERSION);
+            meta.put(RUN_ID, run);
             meta.put(STEP, Integer.toString(step));
             meta.putAll(metadata);
-            Path file = fileFor(dir, step);
             SafeTensors.write(file, tensors, meta);
-            prune(dir, keep);
+            prune(dir, run, keep);
             return file;
         } finally {
             staging.forEach(HostAllocation::close);
@@ -74,10 +83,7 @@ public final class Checkpoint {
      */
     public static Map<String, String> load(Path file, Weights params, AdamW optimizer, Backend backend) throws IOException {
         try (SafeTensors st = SafeTensors.open(file)) {
-            if (!FORMAT_VERSION.equals(st.metadata().get(FORMAT))) {
-                throw new CorruptCheckpointException(file, "it is not a Longbow checkpoint of format " + FORMAT_VERSION
-                        + " (metadata " + FORMAT + " = " + st.metadata().get(FORMAT) + ")");
-            }
+            requireFormat(file, st.metadata());
             for (String name : params.names()) {
                 for (String key : List.of(name, "optimizer.m." + name, "optimizer.v." + name)) {
                     if (!st.entries().containsKey(key)) {
@@ -94,34 +100,78 @@ public final class Checkpoint {
         }
     }
 
-    /** The newest checkpoint in {@code dir} by step number, or null when there is none. */
-    public static Path latest(Path dir) throws IOException {
-        List<Path> all = list(dir);
-        return all.isEmpty() ? null : all.getLast();
+    /** Refuses metadata of another format, or whose run id is not the one its file name carries. */
+    static void requireFormat(Path file, Map<String, String> metadata) throws CorruptCheckpointException {
+        if (!FORMAT_VERSION.equals(metadata.get(FORMAT))) {
+            throw new CorruptCheckpointException(file, "it is not a Longbow checkpoint of format " + FORMAT_VERSION
+                    + " (metadata " + FORMAT + " = " + metadata.get(FORMAT) + ")");
+        }
+        Matcher m = FILE.matcher(file.getFileName().toString());
+        if (m.matches() && !m.group(1).equals(metadata.get(RUN_ID))) {
+            throw new CorruptCheckpointException(file, "its name says run " + m.group(1) + " but its header says run "
+                    + metadata.get(RUN_ID) + " (renamed?)");
+        }
     }
 
-    private static List<Path> list(Path dir) throws IOException {
+    /** Run {@code run}'s checkpoints in {@code dir}, oldest first by step. */
+    public static List<Path> files(Path dir, String run) throws IOException {
         if (!Files.isDirectory(dir)) {
             return List.of();
         }
         try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(p -> FILE.matcher(p.getFileName().toString()).matches()).sorted().toList();
+            return files.filter(p -> {
+                Matcher m = FILE.matcher(p.getFileName().toString());
+                return m.matches() && m.group(1).equals(run);
+            }).sorted(Comparator.comparingInt(Checkpoint::stepOf)).toList();
         }
     }
 
     /** The step a checkpoint file name carries. */
     public static int stepOf(Path file) {
-        Matcher m = FILE.matcher(file.getFileName().toString());
-        if (!m.matches()) {
-            throw new IllegalArgumentException(file + " is not named step-NNNNNNNN.safetensors");
-        }
-        return Integer.parseInt(m.group(1));
+        return Integer.parseInt(matched(file).group(2));
     }
 
-    private static void prune(Path dir, int keep) throws IOException {
-        List<Path> all = list(dir);
-        for (int i = 0; i < all.size() - keep; i++) {
-            Files.deleteIfExists(all.get(i));
+    /** The run a checkpoint file name carries. */
+    public static String runOf(Path file) {
+        return matched(file).group(1);
+    }
+
+    private static Matcher matched(Path file) {
+        Matcher m = FILE.matcher(file.getFileName().toString());
+        if (!m.matches()) {
+            throw new IllegalArgumentException(file + " is not named RUN-step-NNNNNNNN.safetensors");
+        }
+        return m;
+    }
+
+    /** Deletes all but the newest {@code keep} of the run's checkpoints whose header confirms the run. */
+    private static void prune(Path dir, String run, int keep) throws IOException {
+        List<Path> mine = files(dir, run);
+        for (int i = 0; i < mine.size() - keep; i++) {
+            Path old = mine.get(i);
+            try {
+                if (run.equals(SafeTensors.readMetadata(old).get(RUN_ID))) {
+                    Files.deleteIfExists(old);
+                }
+            } catch (CorruptCheckpointException e) {
+                // not verifiably the run's: left for a person to look at
+            }
+        }
+    }
+
+    /** Throws naming the first NaN or infinity among the floating-point tensors. */
+    private static void requireFinite(Path target, Map<String, Tensor> tensors) {
+        for (var e : tensors.entrySet()) {
+            Tensor t = e.getValue();
+            if (t.dtype() == DType.I32) {
+                continue;
+            }
+            for (long i = 0; i < t.numel(); i++) {
+                float x = t.getFloat(i);
+                if (!Float.isFinite(x)) {
+                    throw new NonFiniteCheckpointException(target, e.getKey(), i, x);
+                }
+            }
         }
     }
 

@@ -21,6 +21,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.zip.CRC32C;
 
 /**
@@ -30,11 +31,16 @@ import java.util.zip.CRC32C;
  *
  * <p>Writing goes to a temporary file in the same folder that is forced to disk and renamed over
  * the target, so a reader sees the old file or the new one, never a mix. Every tensor's CRC-32C
- * is stored in the metadata under {@value #CHECKSUMS}; {@link #open} refuses a file that is
- * truncated, malformed or fails a checksum before anything is copied out of it.
+ * is stored in the metadata under {@value #CHECKSUMS}, and a CRC-32C of everything else the
+ * header says (metadata, names, dtypes, shapes, offsets, those checksums) under
+ * {@value #HEADER_CHECKSUM}: every value read back is covered. {@link #open} refuses a file that
+ * is truncated, malformed or fails a checksum before anything is copied out of it.
  */
 public final class SafeTensors implements AutoCloseable {
     public static final String CHECKSUMS = "longbow.crc32c";
+    public static final String HEADER_CHECKSUM = "longbow.header_crc32c";
+    /** The suffix of a file being written; one left behind is a partial write. */
+    public static final String PARTIAL_SUFFIX = ".tmp";
     private static final long MAX_HEADER = 100L << 20;
 
     /** One tensor's entry in the header. */
@@ -60,6 +66,7 @@ public final class SafeTensors implements AutoCloseable {
         Map<String, Object> header = new LinkedHashMap<>();
         Map<String, String> meta = new LinkedHashMap<>(metadata);
         Map<String, String> checksums = new LinkedHashMap<>();
+        Map<String, Entry> entries = new LinkedHashMap<>();
         long offset = 0;
         for (var e : tensors.entrySet()) {
             Tensor t = e.getValue();
@@ -69,9 +76,11 @@ public final class SafeTensors implements AutoCloseable {
             checksums.put(e.getKey(), crc(t.data()));
             header.put(e.getKey(), Map.of("dtype", dtypeName(t.dtype()), "shape", dims(t.shape()),
                     "data_offsets", List.of(offset, offset + t.byteSize())));
+            entries.put(e.getKey(), new Entry(e.getKey(), t.dtype(), t.shape(), offset, offset + t.byteSize()));
             offset += t.byteSize();
         }
         meta.put(CHECKSUMS, Json.write(checksums));
+        meta.put(HEADER_CHECKSUM, headerCrc(meta, entries));
         Map<String, Object> full = new LinkedHashMap<>();
         full.put("__metadata__", meta);
         full.putAll(header);
@@ -85,7 +94,7 @@ public final class SafeTensors implements AutoCloseable {
         head.flip();
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, target.getFileName().toString(), ".tmp");
+        Path tmp = Files.createTempFile(dir, target.getFileName() + ".", PARTIAL_SUFFIX);
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 writeFully(ch, head);
@@ -109,10 +118,41 @@ public final class SafeTensors implements AutoCloseable {
     public static SafeTensors open(Path path) throws IOException {
         Arena arena = Arena.ofShared();
         try {
-            MemorySegment file;
-            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-                file = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
-            }
+            MemorySegment file = map(path, arena);
+            Header header = header(path, file);
+            verifyChecksums(path, header.data, header.entries, header.metadata);
+            return new SafeTensors(path, arena, header.data, header.entries, header.metadata);
+        } catch (IOException e) {
+            arena.close();
+            throw e;
+        } catch (RuntimeException e) {
+            arena.close();
+            throw corrupt(path, "it is malformed (" + e + ")");
+        }
+    }
+
+    /**
+     * The metadata of {@code path} with its header verified (structure, bounds, header checksum)
+     * but not the tensors' data: for deciding about a file without reading all of it.
+     */
+    public static Map<String, String> readMetadata(Path path) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            return header(path, map(path, arena)).metadata;
+        }
+    }
+
+    private static MemorySegment map(Path path, Arena arena) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            return ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+        }
+    }
+
+    private record Header(MemorySegment data, Map<String, Entry> entries, Map<String, String> metadata) {
+    }
+
+    /** Parses and checks the header: its length, JSON, entries, bounds and {@value #HEADER_CHECKSUM}. */
+    private static Header header(Path path, MemorySegment file) throws IOException {
+        try {
             long size = file.byteSize();
             if (size < 8) {
                 throw corrupt(path, "it has " + size + " bytes, fewer than the 8-byte header length (truncated)");
@@ -149,15 +189,41 @@ public final class SafeTensors implements AutoCloseable {
             if (covered != data.byteSize()) {
                 throw corrupt(path, "its data section has " + data.byteSize() + " bytes but the tensors cover " + covered);
             }
-            verifyChecksums(path, data, entries, metadata);
-            return new SafeTensors(path, arena, data, entries, metadata);
-        } catch (IOException e) {
-            arena.close();
+            verifyHeader(path, metadata, entries);
+            return new Header(data, entries, metadata);
+        } catch (CorruptCheckpointException e) {
             throw e;
         } catch (RuntimeException e) {
-            arena.close();
             throw corrupt(path, "it is malformed (" + e + ")");
         }
+    }
+
+    private static void verifyHeader(Path path, Map<String, String> metadata, Map<String, Entry> entries) throws IOException {
+        String stored = metadata.get(HEADER_CHECKSUM);
+        if (stored == null) {
+            throw corrupt(path, "its header carries no '" + HEADER_CHECKSUM + "' (not written by this version of Longbow, or damaged)");
+        }
+        Map<String, String> covered = new LinkedHashMap<>(metadata);
+        covered.remove(HEADER_CHECKSUM);
+        String actual = headerCrc(covered, entries);
+        if (!actual.equals(stored)) {
+            throw corrupt(path, "its header fails its checksum (stored " + stored + ", computed " + actual
+                    + "): a step, data position, run or tensor layout in it was changed");
+        }
+    }
+
+    /**
+     * The CRC-32C of what a header says, independent of how its JSON is laid out: every metadata
+     * entry and every tensor's name, dtype, shape and offsets, in name order.
+     */
+    private static String headerCrc(Map<String, String> metadata, Map<String, Entry> entries) {
+        StringBuilder canonical = new StringBuilder();
+        new TreeMap<>(metadata).forEach((k, v) -> canonical.append(k).append('\0').append(v).append('\n'));
+        new TreeMap<>(entries).forEach((name, e) -> canonical.append(name).append('\0').append(dtypeName(e.dtype))
+                .append('\0').append(dims(e.shape)).append('\0').append(e.begin).append('\0').append(e.end).append('\n'));
+        CRC32C crc = new CRC32C();
+        crc.update(canonical.toString().getBytes(StandardCharsets.UTF_8));
+        return HexFormat.of().toHexDigits((int) crc.getValue());
     }
 
     private static void verifyChecksums(Path path, MemorySegment data, Map<String, Entry> entries, Map<String, String> metadata)

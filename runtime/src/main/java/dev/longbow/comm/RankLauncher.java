@@ -1,5 +1,6 @@
 package dev.longbow.comm;
 
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -22,9 +23,26 @@ public interface RankLauncher {
     boolean serves(String backendName);
 
     /**
+     * Whether one job of this launcher can span several processes (it reads {@code RANK},
+     * {@code WORLD_SIZE}, Slurm's variables and meets the others at a rendezvous). A launcher
+     * that cannot is refused where those variables describe a job of several processes: each
+     * process would otherwise train a copy of its own.
+     */
+    default boolean spansProcesses() {
+        return false;
+    }
+
+    /**
      * Runs {@code task} on {@code ranks} ranks, rank r on device r of backend {@code backendName},
      * and returns the results in rank order. When a rank throws, the others are stopped and a
-     * {@link RankFailedException} naming the first failing rank is thrown.
+     * {@link RankFailedException} naming the first failing rank is thrown. A collective or transfer
+     * that waits longer than {@code collectiveTimeout} for a rank fails every rank, naming the call
+     * and the ranks that did not arrive.
      */
-    <T> List<T> run(int ranks, String backendName, RankTask<T> task);
+    <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task);
+
+    /** {@link #run(int, String, Duration, RankTask)} with the timeout of the environment ({@link CollectiveTimeout#from}). */
+    default <T> List<T> run(int ranks, String backendName, RankTask<T> task) {
+        return run(ranks, backendName, CollectiveTimeout.from(System.getenv()), task);
+    }
 }

@@ -56,7 +56,9 @@ public final class TextCorpus implements SequenceSource {
             boolean ownsWindow = doc.length >= window.length;
             if (doc.length == 0 || (filled == 0 && ownsWindow && doc.length - offset < window.length)) {
                 if (++emptyInARow > 2 * docs.documents().size()) {
-                    throw new IllegalStateException(docs.description() + " has no readable text");
+                    throw new IllegalStateException("none of the " + docs.documents().size() + " documents of " + docs.description()
+                            + " is UTF-8 text (each holds a NUL byte or bytes of another encoding); convert them to UTF-8, "
+                            + "or pass other --data");
                 }
                 advance(); // a long document's tail: the next window starts a fresh document
                 continue;

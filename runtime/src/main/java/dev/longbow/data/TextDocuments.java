@@ -1,13 +1,14 @@
 package dev.longbow.data;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -19,8 +20,11 @@ import java.util.zip.ZipFile;
 
 /**
  * The documents of a text corpus: one text file, the text files under a folder, or the text
- * entries of a .zip (the JDK's {@code lib/src.zip} by default), in name order. A file that is not
- * valid UTF-8 or holds a NUL byte is skipped as binary when read.
+ * entries of a .zip (the JDK's {@code lib/src.zip} by default), in name order. A file larger
+ * than {@link #PART_BYTES} is read as consecutive parts of about that size (cut between UTF-8
+ * characters), so files of any size, beyond the 2 GiB of a Java array too, are streamed. A
+ * document that is not valid UTF-8 or holds a NUL byte is skipped as binary when read; a single
+ * file whose beginning is not text, and data with no bytes at all, are refused when opened.
  */
 public final class TextDocuments implements AutoCloseable {
     /** Extensions read from folders and archives: source code and prose. */
@@ -28,8 +32,21 @@ public final class TextDocuments implements AutoCloseable {
             "c", "h", "cc", "cpp", "hpp", "cu", "py", "js", "ts", "go", "rs", "kt", "scala", "sh", "properties", "css",
             "tex", "csv", "yaml", "yml", "toml", "sql", "rb", "swift", "m", "cs");
 
-    /** One document: its name and size in bytes (known before reading). */
-    public record Document(String name, long bytes) {
+    /** Files above this size are read in parts of about this size. */
+    static final long PART_BYTES = 16L << 20;
+    /** How much of a single file is checked for text when it is opened. */
+    private static final int CHECKED_BYTES = 1 << 20;
+
+    /**
+     * One document: the file or entry it comes from, where in it it starts, and its size in bytes
+     * (known before reading).
+     */
+    public record Document(String name, long offset, long bytes) {
+        /** The file's name, with the byte range when it is a part of a larger file. */
+        @Override
+        public String toString() {
+            return offset == 0 && bytes < PART_BYTES ? name : name + " [bytes " + offset + ".." + (offset + bytes) + ")";
+        }
     }
 
     private final String description;
@@ -52,7 +69,7 @@ public final class TextDocuments implements AutoCloseable {
             throw new IllegalArgumentException("this JDK (" + home + ") has no lib/src.zip, the default training text. Either "
                     + "install its sources (Debian/Ubuntu: apt install openjdk-<N>-source; Fedora/RHEL: dnf install "
                     + "java-<N>-openjdk-src; Temurin, Zulu and Oracle JDKs ship src.zip), run with a JDK that has it, or "
-                    + "pass --data PATH with any text file, folder of text files or .zip of them");
+                    + "pass --data PATH with any text file, folder of text files or .zip of them, or --data passkey (synthetic, needs no files)");
         }
         return src;
     }
@@ -65,7 +82,7 @@ public final class TextDocuments implements AutoCloseable {
             List<Document> docs = new ArrayList<>();
             try (Stream<Path> files = Files.walk(path)) {
                 for (Path p : files.filter(Files::isRegularFile).filter(p -> isText(p.toString())).sorted().toList()) {
-                    docs.add(new Document(path.relativize(p).toString(), Files.size(p)));
+                    docs.addAll(parts(path.relativize(p).toString(), p));
                 }
             }
             return checked(new TextDocuments("folder " + path, docs, null, path), path);
@@ -73,17 +90,72 @@ public final class TextDocuments implements AutoCloseable {
         if (path.toString().endsWith(".zip") || path.toString().endsWith(".jar")) {
             ZipFile zip = new ZipFile(path.toFile());
             List<Document> docs = zip.stream().filter(e -> !e.isDirectory() && isText(e.getName()))
-                    .map(e -> new Document(e.getName(), e.getSize())).sorted(Comparator.comparing(Document::name)).toList();
+                    .map(e -> new Document(e.getName(), 0, e.getSize())).sorted(Comparator.comparing(Document::name)).toList();
+            for (Document d : docs) {
+                if (d.bytes() > Integer.MAX_VALUE - 8) {
+                    zip.close();
+                    throw new IllegalArgumentException("entry " + d.name() + " of archive " + path + " has " + d.bytes()
+                            + " bytes, more than the 2 GiB one archive entry can hold here; unzip it and pass the file or folder");
+                }
+            }
             return checked(new TextDocuments("archive " + path, docs, zip, null), path);
         }
-        return new TextDocuments("file " + path, List.of(new Document(path.getFileName().toString(), Files.size(path))), null,
-                path.toAbsolutePath().getParent());
+        requireText(path);
+        return checked(new TextDocuments("file " + path, parts(path.getFileName().toString(), path), null,
+                path.toAbsolutePath().getParent()), path);
+    }
+
+    /** A single file must be text from its first bytes on: binary or legacy-encoded data is refused, saying where. */
+    private static void requireText(Path path) throws IOException {
+        byte[] head = new byte[(int) Math.min(CHECKED_BYTES, Files.size(path))];
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            readFully(ch, ByteBuffer.wrap(head), 0);
+        }
+        String problem = TextCheck.problem(head, head.length, head.length == Files.size(path));
+        if (problem == null) {
+            return;
+        }
+        String fix = problem.contains("NUL") ? "pass a text file, a folder of text files or a .zip of them"
+                : "convert it to UTF-8, e.g. iconv -f latin1 -t utf-8 " + path + " > " + path.getFileName() + ".utf8.txt";
+        throw new IllegalArgumentException("file " + path + " is not UTF-8 text: " + problem + "; " + fix);
+    }
+
+    /** A file as documents: itself, or parts of about {@link #PART_BYTES} cut between UTF-8 characters. */
+    private static List<Document> parts(String name, Path file) throws IOException {
+        long size = Files.size(file);
+        List<Document> parts = new ArrayList<>();
+        if (size <= PART_BYTES) {
+            parts.add(new Document(name, 0, size));
+            return parts;
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long start = 0;
+            while (start < size) {
+                long end = Math.min(size, start + PART_BYTES);
+                ByteBuffer next = ByteBuffer.allocate(4);
+                while (end < size && end < start + PART_BYTES + 4) {   // a UTF-8 character spans at most 4 bytes
+                    next.clear();
+                    if (ch.read(next, end) < 1 || (next.get(0) & 0xC0) != 0x80) {
+                        break;
+                    }
+                    end++;
+                }
+                parts.add(new Document(name, start, end - start));
+                start = end;
+            }
+        }
+        return parts;
     }
 
     private static TextDocuments checked(TextDocuments docs, Path path) {
         if (docs.documents.isEmpty()) {
             docs.close();
             throw new IllegalArgumentException(path + " holds no text files (extensions read: " + TEXT.stream().sorted().toList() + ")");
+        }
+        if (docs.documents.stream().mapToLong(Document::bytes).sum() == 0) {
+            docs.close();
+            throw new IllegalArgumentException(docs.description + " is empty (0 bytes of text): there is nothing to train on; "
+                    + "pass a text file, folder or .zip with content");
         }
         return docs;
     }
@@ -111,19 +183,26 @@ public final class TextDocuments implements AutoCloseable {
                     bytes = in.readAllBytes();
                 }
             } else {
-                bytes = Files.readAllBytes(root.resolve(d.name()));
-            }
-            for (byte b : bytes) {
-                if (b == 0) {
-                    return null;
+                bytes = new byte[Math.toIntExact(d.bytes())];
+                try (FileChannel ch = FileChannel.open(root.resolve(d.name()), StandardOpenOption.READ)) {
+                    readFully(ch, ByteBuffer.wrap(bytes), d.offset());
                 }
             }
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            return null;
+            if (TextCheck.problem(bytes, bytes.length, true) != null) {
+                return null;
+            }
+            return new String(bytes, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new UncheckedIOException("reading " + d.name() + " of " + description, e);
+            throw new UncheckedIOException("reading " + d + " of " + description, e);
+        }
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer into, long position) throws IOException {
+        while (into.hasRemaining()) {
+            int n = ch.read(into, position + into.position());
+            if (n < 0) {
+                throw new EOFException("the file ended " + into.remaining() + " bytes early (it shrank while being read)");
+            }
         }
     }
 

@@ -2,6 +2,7 @@ package dev.longbow.data;
 
 import com.knuddels.jtokkit.Encodings;
 import com.knuddels.jtokkit.api.Encoding;
+import com.knuddels.jtokkit.api.EncodingRegistry;
 import com.knuddels.jtokkit.api.EncodingType;
 import com.knuddels.jtokkit.api.IntArrayList;
 
@@ -23,6 +24,9 @@ public final class Tokenizer {
             "cl100k", new Spec(EncodingType.CL100K_BASE, 100277, 100257),
             "o200k", new Spec(EncodingType.O200K_BASE, 200019, 199999));
 
+    /** Loads each vocabulary once per JVM, when first asked for (a process that checks many configurations asks often). */
+    private static final EncodingRegistry ENCODINGS = Encodings.newLazyEncodingRegistry();
+
     private final String name;
     private final Spec spec;
     private final Encoding encoding;
@@ -30,7 +34,7 @@ public final class Tokenizer {
     private Tokenizer(String name, Spec spec) {
         this.name = name;
         this.spec = spec;
-        this.encoding = Encodings.newLazyEncodingRegistry().getEncoding(spec.type);
+        this.encoding = ENCODINGS.getEncoding(spec.type);
     }
 
     /** "r50k" (GPT-2's, the default), "p50k", "cl100k" or "o200k". */

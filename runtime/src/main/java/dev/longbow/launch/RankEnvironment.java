@@ -1,6 +1,7 @@
 package dev.longbow.launch;
 
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * Where this JVM sits in a job. A job is {@code processCount} JVMs (usually one per node), each
@@ -58,6 +59,25 @@ public record RankEnvironment(int processRank, int processCount, int localProces
                     env.containsKey("SLURM_LOCALID") ? integer(env, "SLURM_LOCALID") : 0, devices, master, port, source);
         }
         return new RankEnvironment(0, 1, 0, devices, "127.0.0.1", 29500, "a single process (no RANK or SLURM_PROCID)");
+    }
+
+    /**
+     * How many processes the launch variables of {@code env} say the job has: torchrun's
+     * {@code WORLD_SIZE}, else Slurm's {@code SLURM_NTASKS} when {@code SLURM_PROCID} marks a task
+     * of {@code srun}, else 1. Unlike {@link #from} it needs nothing else to be set.
+     */
+    public static int processCount(Map<String, String> env) {
+        if (env.containsKey("RANK") || env.containsKey("WORLD_SIZE")) {
+            return integer(env, "WORLD_SIZE");
+        }
+        return env.containsKey("SLURM_PROCID") ? integer(env, "SLURM_NTASKS") : 1;
+    }
+
+    /** The launch variables set in {@code env}, as {@code NAME=value} pairs for messages. */
+    public static String jobVariables(Map<String, String> env) {
+        return String.join(", ", Stream.of("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT",
+                        "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID")
+                .filter(env::containsKey).map(k -> k + "=" + env.get(k)).toList());
     }
 
     /** Every rank of the job. */

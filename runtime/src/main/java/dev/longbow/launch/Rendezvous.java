@@ -17,8 +17,10 @@ import java.util.function.Supplier;
  * Agrees on one opaque id (NCCL's unique id) across the processes of a job, over TCP to the
  * master. The master makes the id and serves it; every other process connects, proves it holds
  * the job's token ({@value RendezvousAuth#TOKEN_VARIABLE}) and gets the id back with the master's
- * proof. Every wait is bounded: the master gives up after {@code timeout} naming the ranks that
- * never came, joiners a little later (so they hear the master's verdict first).
+ * proof, confirms it, and uses it only once the master says every process has: the job starts on
+ * all processes or on none. Every wait is bounded: the master gives up after {@code timeout}
+ * naming the ranks that never came, joiners a little later (so they hear the master's verdict
+ * first). A joiner that dies and is restarted within the timeout takes its place again.
  */
 public final class Rendezvous {
     /** How much longer a joiner waits than the master, to hear the master's timeout message. */
@@ -74,6 +76,11 @@ public final class Rendezvous {
             byte[] proof = RendezvousWire.readBytes(in, RendezvousAuth.MAC_BYTES);
             if (!RendezvousAuth.matches(auth.idProof(serverNonce, clientNonce, id), proof)) {
                 throw new RendezvousException(master + " could not prove it holds this job's " + RendezvousAuth.TOKEN_VARIABLE);
+            }
+            RendezvousWire.writeAck(out);
+            socket.setSoTimeout(remainingMillis(deadline, master));
+            if (in.readByte() != RendezvousWire.OK) {
+                throw new RendezvousException("rank " + rank + " got the id but the job cannot start: " + in.readUTF());
             }
             return id;
         } catch (SocketTimeoutException e) {

@@ -11,11 +11,14 @@ import java.io.IOException;
  * joiner -> master  JOIN   magic, rank, processCount, clientNonce[32], joinProof[32]
  * master -> joiner  OK     status 0, idLength, id, idProof[32]     (once every rank has joined)
  *                or ERROR  status 1, message                       (rejected, or timed out)
+ * joiner -> master  ACK    magic                                   (the id arrived and is proven)
+ * master -> joiner  GO     status 0                                (every joiner confirmed: use the id)
+ *                or ERROR  status 1, message                       (a joiner did not: nobody uses it)
  * </pre>
  */
 final class RendezvousWire {
     static final int MAGIC = 0x4C42525A;   // "LBRZ"
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     static final byte OK = 0;
     static final byte ERROR = 1;
     static final int MAX_ID_BYTES = 4096;
@@ -62,6 +65,20 @@ final class RendezvousWire {
         out.writeInt(id.length);
         out.write(id);
         out.write(proof);
+        out.flush();
+    }
+
+    static void writeAck(DataOutputStream out) throws IOException {
+        out.writeInt(MAGIC);
+        out.flush();
+    }
+
+    static void readAck(DataInputStream in, String peer) throws IOException {
+        expectMagic(in, peer);
+    }
+
+    static void writeGo(DataOutputStream out) throws IOException {
+        out.writeByte(OK);
         out.flush();
     }
 

@@ -40,8 +40,26 @@ public final class Activations implements AutoCloseable {
             throw new IllegalArgumentException("recompute flags for " + recompute.length + " layers, model has " + c.layers());
         }
         this.chunkRows = (int) Math.min(chunkRows, seq);
+        boolean mixed = precision.compute() != DType.F32;
+        this.slab = declare(c, precision, seq, this.chunkRows, recompute).allocate(backend::allocate);
+        this.layers = new Layer[c.layers()];
+        for (int l = 0; l < c.layers(); l++) {
+            String p = recompute[l] ? "work." : "layer." + l + ".";
+            layers[l] = new Layer(slab.get("x." + l), t(p + "n1"), t(p + "rstd1"), t(p + "q"), t(p + "k"), t(p + "v"),
+                    t(p + "att"), t(p + "lse"), t(p + "h"), t(p + "n2"), t(p + "rstd2"), t(p + "gate"), t(p + "up"),
+                    t(p + "act"), slab.get("x." + (l + 1)));
+        }
+        this.grads = new Grads(t("d.x"), mixed ? t("d.xLow") : t("d.x"), t("d.n"), t("d.tmp"), t("d.q"), t("d.k"), t("d.v"),
+                t("d.att"), t("d.gate"), t("d.up"), t("d.act"));
+    }
+
+    /** Bytes of the activation slab for this model, precision, shard length, chunk and recomputation, before allocating it. */
+    public static long byteSize(ModelConfig c, Precision precision, long seq, int chunkRows, boolean[] recompute) {
+        return declare(c, precision, seq, (int) Math.min(chunkRows, seq), recompute).byteSize();
+    }
+
+    private static Slab.Builder declare(ModelConfig c, Precision precision, long seq, int chunkRows, boolean[] recompute) {
         DType low = precision.compute();
-        boolean mixed = low != DType.F32;
         Slab.Builder b = Slab.builder();
         for (String n : new String[]{"tokens", "targets", "positions"}) {
             b.add(n, DType.I32, seq);
@@ -63,27 +81,18 @@ public final class Activations implements AutoCloseable {
         // The logits are bf16 in mixed precision, as autocast leaves them: the cross-entropy reads
         // them in fp32 and writes its gradient over them for the two bf16 products of the head.
         b.add("final.n", low, seq, c.dim()).add("final.rstd", DType.F32, seq)
-                .add("logits", low, this.chunkRows, c.vocab()).add("losses", DType.F32, seq);
+                .add("logits", low, chunkRows, c.vocab()).add("losses", DType.F32, seq);
         // dn sums two or three matrix products (the MLP's, q/k/v's, the head's chunks) in fp32; the
         // norms' backward reads it, x and h in fp32 and writes dtmp for the fp32 residual gradient.
         b.add("d.x", DType.F32, seq, c.dim()).add("d.n", DType.F32, seq, c.dim()).add("d.tmp", DType.F32, seq, c.dim())
                 .add("d.q", low, seq, c.qDim()).add("d.k", low, seq, c.kvDim()).add("d.v", low, seq, c.kvDim())
                 .add("d.att", low, seq, c.qDim()).add("d.gate", low, seq, c.ffnHidden())
                 .add("d.up", low, seq, c.ffnHidden()).add("d.act", low, seq, c.ffnHidden());
-        if (mixed) {
+        if (low != DType.F32) {
             // A norm's fp32 output before it is rounded to the compute dtype; dx rounded for the products.
             b.add("norm.staging", DType.F32, seq, c.dim()).add("d.xLow", low, seq, c.dim());
         }
-        this.slab = b.allocate(backend::allocate);
-        this.layers = new Layer[c.layers()];
-        for (int l = 0; l < c.layers(); l++) {
-            String p = recompute[l] ? "work." : "layer." + l + ".";
-            layers[l] = new Layer(slab.get("x." + l), t(p + "n1"), t(p + "rstd1"), t(p + "q"), t(p + "k"), t(p + "v"),
-                    t(p + "att"), t(p + "lse"), t(p + "h"), t(p + "n2"), t(p + "rstd2"), t(p + "gate"), t(p + "up"),
-                    t(p + "act"), slab.get("x." + (l + 1)));
-        }
-        this.grads = new Grads(t("d.x"), mixed ? t("d.xLow") : t("d.x"), t("d.n"), t("d.tmp"), t("d.q"), t("d.k"), t("d.v"),
-                t("d.att"), t("d.gate"), t("d.up"), t("d.act"));
+        return b;
     }
 
     /** One layer's internals: the residual {@code h} and the statistics fp32, the rest in {@code low}. */

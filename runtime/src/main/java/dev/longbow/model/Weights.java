@@ -44,8 +44,23 @@ public final class Weights implements AutoCloseable {
 
     /** Allocates weights of {@code dtype} on {@code backend} and zeroes them: a compute copy, for mixed precision. */
     public static Weights allocate(ModelConfig c, Backend backend, DType dtype) {
-        Slab.Builder b = Slab.builder();
         List<String> names = new ArrayList<>();
+        Slab.Builder b = declare(c, dtype, names);
+        Allocation[] block = new Allocation[1];
+        Slab slab = b.allocate(bytes -> block[0] = backend.allocate(bytes));
+        long elements = block[0].segment().byteSize() / dtype.byteSize();
+        Tensor flat = new Tensor(block[0].segment(), dtype, Shape.of(elements), block[0].placement());
+        backend.tensors().fill(flat, 0f);
+        return new Weights(c, slab, flat, List.copyOf(names));
+    }
+
+    /** Bytes of one slab of {@code dtype} laid out like the parameters, before allocating it. */
+    public static long byteSize(ModelConfig c, DType dtype) {
+        return declare(c, dtype, new ArrayList<>()).byteSize();
+    }
+
+    private static Slab.Builder declare(ModelConfig c, DType dtype, List<String> names) {
+        Slab.Builder b = Slab.builder();
         declare(b, names, dtype, "model.embed_tokens.weight", c.vocab(), c.dim());
         for (int l = 0; l < c.layers(); l++) {
             String p = "model.layers." + l + ".";
@@ -63,12 +78,7 @@ public final class Weights implements AutoCloseable {
         if (!c.tied()) {
             declare(b, names, dtype, "lm_head.weight", c.vocab(), c.dim());
         }
-        Allocation[] block = new Allocation[1];
-        Slab slab = b.allocate(bytes -> block[0] = backend.allocate(bytes));
-        long elements = block[0].segment().byteSize() / dtype.byteSize();
-        Tensor flat = new Tensor(block[0].segment(), dtype, Shape.of(elements), block[0].placement());
-        backend.tensors().fill(flat, 0f);
-        return new Weights(c, slab, flat, List.copyOf(names));
+        return b;
     }
 
     private static void declare(Slab.Builder b, List<String> names, DType dtype, String name, long... dims) {

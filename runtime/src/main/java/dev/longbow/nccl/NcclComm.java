@@ -115,16 +115,23 @@ public final class NcclComm implements AutoCloseable {
      * as NCCL's documentation builds all-to-all.
      */
     public void allToAll(Tensor send, Tensor recv, Stream stream) {
-        requireSameLayout("allToAll", send, recv);
-        long rows = send.dim(0);
-        if (rows % size != 0) {
-            throw new IllegalArgumentException("allToAll of " + send + ": " + rows + " rows do not split into " + size + " ranks");
+        if (send.dtype() != recv.dtype() || send.numel() != recv.numel()) {
+            throw new IllegalArgumentException("allToAll: " + send + " and " + recv + " must have the same dtype and element count");
         }
-        long block = rows / size;
+        for (Tensor t : new Tensor[] {send, recv}) {
+            if (t.dim(0) % size != 0) {
+                throw new IllegalArgumentException("allToAll of " + t + ": " + t.dim(0) + " rows do not split into " + size + " ranks");
+            }
+        }
+        // Block j is the j-th 1/size of each tensor, whatever the shapes of the two (the SPI lets
+        // the sender's [P * n, ...] and the receiver's [P * m, ...] differ as long as the blocks match).
+        Tensor flatSend = send.view(send.numel());
+        Tensor flatRecv = recv.view(recv.numel());
+        long block = send.numel() / size;
         try (NcclGroup group = Nccl.group()) {
             for (int peer = 0; peer < size; peer++) {
-                send(send.rows(peer * block, block), peer, stream);
-                recv(recv.rows(peer * block, block), peer, stream);
+                send(flatSend.rows(peer * block, block), peer, stream);
+                recv(flatRecv.rows(peer * block, block), peer, stream);
             }
         }
     }

@@ -128,7 +128,7 @@ final class Fpdt extends Scheme {
             pass.queriesOffloaded.await();
         }
         record(meter);
-        return new Offloaded(host);
+        return issue(new Offloaded(host));
     }
 
     /** One forward call's state: its buffers and the offloads in flight. */
@@ -196,7 +196,7 @@ final class Fpdt extends Scheme {
     @Override
     public void backward(Saved saved, Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
         checkBackward(dout, dq, dk, dv);
-        Slab fwd = ((Offloaded) saved).host();
+        Slab fwd = spend(saved, Offloaded.class).host();
         CallMeter meter = new CallMeter(List.of(comm));
         meter.alreadyHeld(0, fwd.byteSize());
         Slab.Builder hostDeclared = Slab.builder();

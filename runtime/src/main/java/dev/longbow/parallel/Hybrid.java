@@ -86,13 +86,13 @@ final class Hybrid extends Scheme {
             exchange.outputToSequence(work, heads.get("out"), heads.get("lse"), out, lse);
         }
         record(meter);
-        return new GroupSaved(heads, ringSaved);
+        return issue(new GroupSaved(heads, ringSaved));
     }
 
     @Override
     public void backward(Saved saved, Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
         checkBackward(dout, dq, dk, dv);
-        GroupSaved s = (GroupSaved) saved;
+        GroupSaved s = spend(saved, GroupSaved.class);
         CallMeter meter = new CallMeter(List.of(ulyssesGroup));
         meter.alreadyHeld(s.heads().byteSize(), 0);
         try (Slab work = meter.device(backend, headSharded(exchange.declare(Slab.builder()), "dout", "dq", "dk", "dv"))) {

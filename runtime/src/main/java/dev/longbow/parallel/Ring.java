@@ -90,13 +90,13 @@ final class Ring extends Scheme {
             store(accOut, out);
         }
         record(meter);
-        return new ShardInputs(q, k, v, out, lse);
+        return issue(new ShardInputs(q, k, v, out, lse));
     }
 
     @Override
     public void backward(Saved saved, Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
         checkBackward(dout, dq, dk, dv);
-        ShardInputs in = (ShardInputs) saved;
+        ShardInputs in = spend(saved, ShardInputs.class);
         CallMeter meter = new CallMeter(List.of(comm));
         Slab.Builder declared = kvBuffers(Slab.builder(), "", shape.dtype(), ranks > 1 ? 2 : 0);
         // Three fp32 gradient slots rotate: this step's block, the one being sent, the one arriving.

@@ -37,6 +37,19 @@ abstract class Scheme implements SequenceParallelAttention {
         lastCall = meter.finish();
     }
 
+    /** What forward returns: {@code state}, which one backward may spend. */
+    Saved issue(Saved state) {
+        return new SingleUse(name(), state);
+    }
+
+    /** The state this scheme's forward saved in {@code saved}; a second call on the same {@code saved} fails. */
+    <S extends Saved> S spend(Saved saved, Class<S> type) {
+        if (!(saved instanceof SingleUse once)) {
+            throw new IllegalArgumentException(name() + ".backward got " + saved + ", not a state its forward returned");
+        }
+        return once.spend(name(), type);
+    }
+
     void checkForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
         check("q", q, shape.dtype(), n, shape.heads(), shape.headDim());
         check("k", k, shape.dtype(), n, shape.kvHeads(), shape.headDim());

@@ -26,7 +26,8 @@ public interface SequenceParallelAttention extends AutoCloseable {
 
     /**
      * Writes the gradients of this rank's q, k, v shards (overwritten, not accumulated), in the
-     * inputs' dtype. Call it at most once per {@link Saved}: it may reuse the saved memory.
+     * inputs' dtype. Call it once per {@link Saved}: it may reuse the saved memory, so a second
+     * call on the same state, or one after the state was closed, throws {@link IllegalStateException}.
      */
     void backward(Saved saved, Tensor dout, Tensor dq, Tensor dk, Tensor dv);
 

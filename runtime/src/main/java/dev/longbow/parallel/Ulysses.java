@@ -55,7 +55,7 @@ final class Ulysses extends Scheme {
             exchange.outputToSequence(work, heads.get("out"), heads.get("lse"), out, lse);
         }
         record(meter);
-        return new HeadsSaved(heads);
+        return issue(new HeadsSaved(heads));
     }
 
     /** The head-sharded q, k, v, out, lse; backward reuses their memory to round the gradients. */
@@ -69,7 +69,7 @@ final class Ulysses extends Scheme {
     @Override
     public void backward(Saved saved, Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
         checkBackward(dout, dq, dk, dv);
-        Slab heads = ((HeadsSaved) saved).heads();
+        Slab heads = spend(saved, HeadsSaved.class).heads();
         CallMeter meter = new CallMeter(List.of(comm));
         meter.alreadyHeld(heads.byteSize(), 0);
         long s = shape.seqLen();

@@ -181,13 +181,13 @@ final class WallFacer extends Scheme {
             store(result, out);
         }
         record(meter);
-        return new ShardInputs(q, k, v, out, lse);
+        return issue(new ShardInputs(q, k, v, out, lse));
     }
 
     @Override
     public void backward(Saved saved, Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
         checkBackward(dout, dq, dk, dv);
-        ShardInputs in = (ShardInputs) saved;
+        ShardInputs in = spend(saved, ShardInputs.class);
         CallMeter meter = new CallMeter(List.of(comm, team));
         long m = c * n;
         int hq = shape.heads();

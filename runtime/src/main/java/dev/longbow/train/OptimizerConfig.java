@@ -13,6 +13,13 @@ public record OptimizerConfig(float lr, float minLr, int warmup, float beta1, fl
     }
 
     public OptimizerConfig {
+        requireFinite("learning rate", "--lr", lr);
+        requireFinite("weight decay", "--weight-decay", weightDecay);
+        requireFinite("gradient clip", "--clip", clip);
+        requireFinite("min learning rate", "the minimum learning rate", minLr);
+        requireFinite("beta1", "beta1", beta1);
+        requireFinite("beta2", "beta2", beta2);
+        requireFinite("eps", "eps", eps);
         if (!(lr > 0) || minLr < 0 || minLr > lr) {
             throw new IllegalArgumentException("learning rate " + lr + " must be positive and at least min lr " + minLr);
         }
@@ -25,6 +32,13 @@ public record OptimizerConfig(float lr, float minLr, int warmup, float beta1, fl
         if (clip < 0 || weightDecay < 0 || !(eps > 0)) {
             throw new IllegalArgumentException("clip " + clip + ", weight decay " + weightDecay + " and eps " + eps
                     + " must not be negative (eps positive)");
+        }
+    }
+
+    private static void requireFinite(String what, String option, float value) {
+        if (!Float.isFinite(value)) {
+            throw new IllegalArgumentException(what + " " + value + " is not a finite number: " + option
+                    + " takes an ordinary number (e.g. 3e-3), and NaN or infinity would turn every parameter into NaN");
         }
     }
 

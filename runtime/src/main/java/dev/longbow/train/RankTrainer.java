@@ -86,18 +86,31 @@ public final class RankTrainer implements AutoCloseable {
         return sumOverRanks(lossSum) / targets;
     }
 
-    /** One optimizer step (0-based {@code step}) on {@code batch}. */
-    public StepStats step(int step, List<TokenSequence> batch) {
+    /**
+     * One optimizer step (0-based {@code step}) on {@code batch}. A loss or gradient norm that is
+     * NaN or infinite (the same on every rank: both are sums over the ranks) stops the run before
+     * the update, or skips the update, as {@code onNonFinite} says.
+     */
+    public StepStats step(int step, List<TokenSequence> batch, OnNonFinite onNonFinite) {
         double loss = accumulateGradients(batch);
         Tensor grads = model.grads().flat();
         double norm = Math.sqrt(backend.tensors().sumOfSquares(grads));
         OptimizerConfig o = config.optimizer();
+        float lr = o.lrAt(step, config.steps());
+        long tokens = (long) batch.size() * config.seqLen();
+        if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
+            if (onNonFinite == OnNonFinite.STOP) {
+                throw new TrainingStoppedException("step " + step + ": the loss is " + loss + " and the gradient norm " + norm
+                        + ": training diverged. The parameters were not updated and no checkpoint is written from here; resume "
+                        + "from the newest checkpoint with a lower --lr or a longer --warmup, or pass --on-nonfinite skip");
+            }
+            return new StepStats(step, loss, norm, lr, tokens, true);
+        }
         if (o.clip() > 0 && norm > o.clip()) {
             backend.tensors().scale(grads, (float) (o.clip() / norm));
         }
-        float lr = o.lrAt(step, config.steps());
         optimizer.update(model.params(), model.grads(), o, lr, step + 1);
-        return new StepStats(step, loss, norm, lr, (long) batch.size() * config.seqLen());
+        return new StepStats(step, loss, norm, lr, tokens, false);
     }
 
     /** The mean loss of {@code batch} without touching the parameters. */

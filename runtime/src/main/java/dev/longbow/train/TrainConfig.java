@@ -20,11 +20,15 @@ import java.util.Set;
 public record TrainConfig(ModelConfig model, SchemeConfig scheme, int ranks, int seqLen, String backend, int steps,
                           int batch, OptimizerConfig optimizer, long seed, boolean recompute, int chunkRows,
                           Precision precision) {
+    /** The longest sequence: its tokens and targets are Java int arrays of seqLen + 1 entries, drawn in one process. */
+    public static final int MAX_SEQ_LEN = 1 << 30;
 
     /** Throws {@link IllegalArgumentException} naming the value, the limit and the fix, before any work. */
     public TrainConfig validate() {
         require(ranks >= 1, "ranks " + ranks + " must be at least 1");
         require(seqLen >= 2, "sequence length " + seqLen + " must be at least 2");
+        require(seqLen <= MAX_SEQ_LEN, "sequence length " + seqLen + " is more than the " + MAX_SEQ_LEN + " tokens (2^30) one "
+                + "process can hold as a sequence; use --seq-len " + MAX_SEQ_LEN + " or less");
         require(seqLen % ranks == 0, "sequence length " + seqLen + " not divisible by ranks " + ranks
                 + " (each rank holds seqLen / ranks tokens; try --seq-len " + roundUp(seqLen, ranks) + ")");
         require(steps >= 1 && batch >= 1, "steps " + steps + " and batch " + batch + " must be at least 1");

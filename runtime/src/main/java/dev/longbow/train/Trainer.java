@@ -1,26 +1,34 @@
 package dev.longbow.train;
 
+import dev.longbow.backend.Backend;
+import dev.longbow.backend.CudaCompute;
 import dev.longbow.checkpoint.Checkpoint;
 import dev.longbow.checkpoint.ConfigJson;
-import dev.longbow.checkpoint.SafeTensors;
+import dev.longbow.checkpoint.RunId;
+import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.RankLaunchers;
 import dev.longbow.data.DataPosition;
 import dev.longbow.data.SequenceSource;
 import dev.longbow.data.TokenSequence;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 
 /**
  * Runs training on {@code ranks} ranks of a backend: every rank takes its shard of each step's
- * sequences, rank 0 reports each step and writes the checkpoints. Resuming loads the newest
- * checkpoint (verified before any rank starts) and moves the data to where it stood, so the
- * loss curve continues as if the run had never stopped.
+ * sequences, rank 0 reports each step and writes the checkpoints. Resuming loads the run's
+ * newest checkpoint (verified before any rank starts) and moves the data to where it stood, so
+ * the loss curve continues as if the run had never stopped.
+ *
+ * <p>Everything that can be refused is refused before any rank starts: the configuration, the
+ * memory the run needs against what is available, the checkpoint folder and what a resume finds
+ * there. While it runs, a non-finite loss or gradient norm stops it (or skips the step) and a
+ * failed save stops it (or is retried at the next save), with the state on disk as it was.
  */
 public final class Trainer {
     public static final String DATA = "longbow.data";
@@ -31,11 +39,40 @@ public final class Trainer {
     /**
      * @param checkpointDir where checkpoints go (null: none)
      * @param every         checkpoint every this many steps (and after the last)
-     * @param keep          newest checkpoints kept
-     * @param resume        continue from the newest checkpoint in {@code checkpointDir}, if any
+     * @param keep          newest checkpoints of this run kept
+     * @param resume        continue the run from its newest checkpoint in {@code checkpointDir}
+     * @param runId         the run's id: null for a fresh id, or (resuming) the one run in the folder
+     * @param onSaveFailure what a checkpoint that cannot be written does
      */
-    public record Checkpointing(Path checkpointDir, int every, int keep, boolean resume) {
-        public static final Checkpointing NONE = new Checkpointing(null, 0, 0, false);
+    public record Checkpointing(Path checkpointDir, int every, int keep, boolean resume, String runId, OnSaveFailure onSaveFailure) {
+        public static final Checkpointing NONE = new Checkpointing(null, 0, 0, false, null, OnSaveFailure.STOP);
+
+        public Checkpointing {
+            if (runId != null) {
+                RunId.require(runId);
+            }
+            if (checkpointDir != null && (every < 1 || keep < 1)) {
+                throw new IllegalArgumentException("checkpoint every " + every + " steps keeping " + keep + ": both must be at least 1");
+            }
+        }
+
+        /** A fresh run, or the resume of the one run in the folder, stopping on a failed save. */
+        public Checkpointing(Path checkpointDir, int every, int keep, boolean resume) {
+            this(checkpointDir, every, keep, resume, null, OnSaveFailure.STOP);
+        }
+    }
+
+    /**
+     * How a run meets what goes wrong while it trains.
+     *
+     * @param collectiveTimeout how long a collective waits for a rank before every rank fails
+     */
+    public record Safeguards(OnNonFinite onNonFinite, Duration collectiveTimeout) {
+        public static final Safeguards DEFAULT = new Safeguards(OnNonFinite.STOP, CollectiveTimeout.DEFAULT);
+
+        public Safeguards {
+            CollectiveTimeout.require(collectiveTimeout, "the collective timeout");
+        }
     }
 
     /** Hears about the run on rank 0's thread. */
@@ -46,6 +83,10 @@ public final class Trainer {
         void step(StepStats stats);
 
         default void checkpointed(Path file, int steps) {
+        }
+
+        /** Something the user should know that is not an error: the run id, partial files removed, a save that failed and is retried. */
+        default void notice(String message) {
         }
     }
 
@@ -64,50 +105,89 @@ public final class Trainer {
     private Trainer() {
     }
 
+    /** Runs with {@link Safeguards#DEFAULT}. */
     public static <T> Result<T> run(TrainConfig config, SequenceSource data, Checkpointing checkpointing,
+                                    Listener listener, Finish<T> finish) {
+        return run(config, data, checkpointing, Safeguards.DEFAULT, listener, finish);
+    }
+
+    public static <T> Result<T> run(TrainConfig config, SequenceSource data, Checkpointing checkpointing, Safeguards safeguards,
                                     Listener listener, Finish<T> finish) {
         config.validate();
         if (data.vocabSize() != config.model().vocab()) {
             throw new IllegalArgumentException("the data's tokenizer has " + data.vocabSize() + " tokens but the model's vocab is "
                     + config.model().vocab());
         }
-        Path resumeFrom = resumePoint(config, checkpointing);
-        int firstStep = 0;
-        if (resumeFrom != null) {
-            Map<String, String> meta = metadata(resumeFrom);
-            firstStep = Integer.parseInt(meta.get(Checkpoint.STEP));
-            data.seek(DataPosition.parse(meta.get(DATA)));
-        }
-        int start = firstStep;
-        List<Batch> feed = new ArrayList<>();
-        List<Result<T>> results = RankLaunchers.run(config.ranks(), config.backend(), (backend, comm) -> {
-            List<StepStats> mine = new ArrayList<>();
-            try (RankTrainer trainer = new RankTrainer(config, backend, comm)) {
-                if (resumeFrom != null) {
-                    Checkpoint.load(resumeFrom, trainer.model().params(), trainer.optimizer(), backend);
-                }
-                if (comm.rank() == 0) {
-                    listener.started(start, trainer.bufferBytes(), resumeFrom);
-                }
-                for (int step = start; step < config.steps(); step++) {
-                    Batch batch = batch(feed, step - start, data, config.batch());
-                    StepStats stats = trainer.step(step, batch.sequences);
-                    if (comm.rank() == 0) {
-                        listener.step(stats);
-                        boolean last = step == config.steps() - 1;
-                        if (checkpointing.checkpointDir() != null && ((step + 1) % checkpointing.every() == 0 || last)) {
-                            Path file = Checkpoint.save(checkpointing.checkpointDir(), step + 1, trainer.model().params(),
-                                    trainer.optimizer(), backend, metadata(config, data, batch.after), checkpointing.keep());
-                            listener.checkpointed(file, step + 1);
-                        }
-                    }
-                    mine.add(stats);
-                }
-                T done = finish == null ? null : finish.run(trainer);
-                return new Result<>(mine, done);
+        MemoryEstimate memory = requireMemory(config);
+        try (RunCheckpoints checkpoints = RunCheckpoints.open(config, checkpointing, listener)) {
+            Path resumeFrom = checkpoints.resumeFrom();
+            int start = 0;
+            if (resumeFrom != null) {
+                start = Integer.parseInt(checkpoints.resumeMetadata().get(Checkpoint.STEP));
+                data.seek(DataPosition.parse(checkpoints.resumeMetadata().get(DATA)));
             }
-        });
-        return results.getFirst();
+            int firstStep = start;
+            List<Batch> feed = new ArrayList<>();
+            List<Result<T>> results = RankLaunchers.run(config.ranks(), config.backend(), safeguards.collectiveTimeout(), (backend, comm) -> {
+                requireDeviceMemory(backend, memory, config);
+                List<StepStats> mine = new ArrayList<>();
+                try (RankTrainer trainer = new RankTrainer(config, backend, comm)) {
+                    if (resumeFrom != null) {
+                        Checkpoint.load(resumeFrom, trainer.model().params(), trainer.optimizer(), backend);
+                    }
+                    if (comm.rank() == 0) {
+                        listener.started(firstStep, trainer.bufferBytes(), resumeFrom);
+                    }
+                    for (int step = firstStep; step < config.steps(); step++) {
+                        Batch batch = batch(feed, step - firstStep, data, config.batch());
+                        StepStats stats = trainer.step(step, batch.sequences, safeguards.onNonFinite());
+                        if (comm.rank() == 0) {
+                            listener.step(stats);
+                            if (checkpoints.due(step + 1, config.steps())) {
+                                checkpoints.save(step + 1, trainer.model().params(), trainer.optimizer(), backend,
+                                        metadata(config, data, batch.after));
+                            }
+                        }
+                        mine.add(stats);
+                    }
+                    T done = finish == null ? null : finish.run(trainer);
+                    return new Result<>(mine, done);
+                }
+            });
+            checkpoints.finish();
+            return results.getFirst();
+        }
+    }
+
+    /**
+     * The memory {@code config} needs per rank; on the CPU backend (all ranks in this process)
+     * refuses a run that does not fit the host's available memory, before anything is allocated.
+     */
+    public static MemoryEstimate requireMemory(TrainConfig config) {
+        MemoryEstimate memory = MemoryEstimate.of(config);
+        if (config.backend().equals("cpu")) {
+            OptionalLong available = HostMemory.available();
+            if (available.isPresent()) {
+                memory.requireAvailable(available.getAsLong(), config.ranks(), "host memory", shortly(config));
+            }
+        }
+        return memory;
+    }
+
+    /** On a GPU, each rank checks its device's free memory before allocating anything. */
+    private static void requireDeviceMemory(Backend backend, MemoryEstimate memory, TrainConfig config) {
+        if (backend instanceof CudaCompute gpu) {
+            gpu.context().makeCurrent();
+            var info = gpu.context().memoryInfo();
+            memory.requireAvailable(info.free(), 1, "memory of GPU " + gpu.context().ordinal(), shortly(config));
+        }
+    }
+
+    /** "model base, 4194304-token sequences on 4 ranks": what decides the memory, for messages. */
+    private static String shortly(TrainConfig c) {
+        return "model " + c.model().name() + " with " + c.seqLen() + "-token sequences on " + c.ranks()
+                + (c.ranks() == 1 ? " rank (" : " ranks (")
+                + c.scheme().scheme() + (c.recompute() ? ", recompute" : "") + ")";
     }
 
     /** The batch of the {@code index}-th step of this run; the first rank to ask draws it from the source. */
@@ -135,39 +215,5 @@ public final class Trainer {
         m.put(MODEL, ConfigJson.write(config.model()));
         m.put(RUN, config.describe() + "; data " + data.describe());
         return m;
-    }
-
-    private static Path resumePoint(TrainConfig config, Checkpointing c) {
-        if (!c.resume() || c.checkpointDir() == null) {
-            return null;
-        }
-        try {
-            Path latest = Checkpoint.latest(c.checkpointDir());
-            if (latest == null) {
-                return null;
-            }
-            Map<String, String> meta = metadata(latest);
-            String model = ConfigJson.write(config.model());
-            if (!model.equals(meta.get(MODEL))) {
-                throw new IllegalArgumentException("checkpoint " + latest + " holds model " + meta.get(MODEL) + " but this run builds "
-                        + model + "; resume with the same --model, or use another --checkpoint-dir");
-            }
-            if (!Long.toString(config.seed()).equals(meta.get(SEED))) {
-                throw new IllegalArgumentException("checkpoint " + latest + " was trained with seed " + meta.get(SEED)
-                        + " but this run has seed " + config.seed() + "; resume with --seed " + meta.get(SEED));
-            }
-            return latest;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** The metadata of a fully verified checkpoint; a damaged one stops the run here, before any rank starts. */
-    private static Map<String, String> metadata(Path file) {
-        try (SafeTensors st = SafeTensors.open(file)) {
-            return st.metadata();
-        } catch (IOException e) {
-            throw new IllegalStateException(e.getMessage(), e);
-        }
     }
 }

@@ -29,6 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The file follows the safetensors layout, round-trips, and damaged files are refused with nothing loaded. */
 class CheckpointTest {
     private static final ModelConfig MODEL = new ModelConfig("ckpt", 19, 8, 1, 2, 1, 4, 16, 10000f, 1e-5f, false);
+    private static final String RUN = "run-a";
     @TempDir
     Path dir;
     private Backend backend;
@@ -57,7 +58,7 @@ class CheckpointTest {
     }
 
     private Path save() throws IOException {
-        return Checkpoint.save(dir, 7, params, optimizer, backend, Map.of("longbow.data", "3:4:5"), 2);
+        return Checkpoint.save(dir, RUN, 7, params, optimizer, backend, Map.of("longbow.data", "3:4:5"), 2);
     }
 
     @Test
@@ -94,8 +95,11 @@ class CheckpointTest {
             assertArrayEquals(m, values(otherOpt.m().flat()));
             assertArrayEquals(v, values(otherOpt.v().flat()));
         }
-        assertEquals(file, Checkpoint.latest(dir));
+        assertEquals(java.util.List.of(file), Checkpoint.files(dir, RUN));
+        assertEquals(dir.resolve("run-a-step-00000007.safetensors"), file);
         assertEquals(7, Checkpoint.stepOf(file));
+        assertEquals(RUN, Checkpoint.runOf(file));
+        assertEquals(RUN, Checkpoint.load(file, params, optimizer, backend).get(Checkpoint.RUN_ID));
     }
 
     @Test
@@ -146,11 +150,62 @@ class CheckpointTest {
     @Test
     void keepsOnlyTheNewestCheckpoints() throws IOException {
         for (int step = 1; step <= 4; step++) {
-            Checkpoint.save(dir, step, params, optimizer, backend, Map.of(), 2);
+            Checkpoint.save(dir, RUN, step, params, optimizer, backend, Map.of(), 2);
         }
+        assertEquals(java.util.List.of("run-a-step-00000003.safetensors", "run-a-step-00000004.safetensors"), names());
+    }
+
+    /** A second run in the same folder used to prune the first one's checkpoints by step number. */
+    @Test
+    void pruningTouchesOnlyTheRunsOwnCheckpoints() throws IOException {
+        for (int step = 10; step <= 30; step += 10) {
+            Checkpoint.save(dir, "first", step, params, optimizer, backend, Map.of(), 3);
+        }
+        for (int step = 1; step <= 4; step++) {
+            Checkpoint.save(dir, "second", step, params, optimizer, backend, Map.of(), 2);
+        }
+        assertEquals(java.util.List.of("first-step-00000010.safetensors", "first-step-00000020.safetensors",
+                "first-step-00000030.safetensors", "second-step-00000003.safetensors", "second-step-00000004.safetensors"), names());
+    }
+
+    /** A diverged state is refused before anything is written: the newest finite checkpoint stays, and nothing is pruned. */
+    @Test
+    void aNonFiniteStateIsNeverWrittenOverTheLastFiniteOne() throws IOException {
+        Path good = Checkpoint.save(dir, RUN, 1, params, optimizer, backend, Map.of(), 1);
+        byte[] before = Files.readAllBytes(good);
+        optimizer.v().get("model.norm.weight").setFloat(3, Float.NaN);
+        NonFiniteCheckpointException e = assertThrows(NonFiniteCheckpointException.class,
+                () -> Checkpoint.save(dir, RUN, 2, params, optimizer, backend, Map.of(), 1));
+        assertTrue(e.getMessage().contains("tensor 'optimizer.v.model.norm.weight' holds NaN at element 3"), e.getMessage());
+        assertEquals(java.util.List.of("run-a-step-00000001.safetensors"), names());
+        assertArrayEquals(before, Files.readAllBytes(good));
+    }
+
+    /** The header (step, data position, run, layout) is checksummed: a flipped bit there used to resume at the wrong step. */
+    @Test
+    void aFlippedBitInTheHeaderIsRefused() throws IOException {
+        Path file = save();
+        byte[] bytes = Files.readAllBytes(file);
+        String header = new String(bytes, 8, (int) ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong(), StandardCharsets.UTF_8);
+        for (String field : new String[] {"\"longbow.step\":\"7\"", "\"longbow.data\":\"3:4:5\"", "\"longbow.run_id\":\"run-a\""}) {
+            int at = 8 + header.indexOf(field) + field.length() - 2;   // the value's last character
+            byte[] flipped = bytes.clone();
+            flipped[at] ^= 0x01;
+            Files.write(file, flipped);
+            assertRefused(file, "refusing checkpoint");
+        }
+    }
+
+    @Test
+    void aFolderWithTooLittleSpaceIsRefusedNamingBothSizes() {
+        var e = assertThrows(IllegalArgumentException.class, () -> CheckpointFolder.requireSpace(dir, 5L << 20, 12L << 20));
+        assertEquals("checkpoint folder " + dir + " has 5.0 MiB free, but one checkpoint of this model needs 12.0 MiB; free some "
+                + "space or choose another --checkpoint-dir", e.getMessage());
+    }
+
+    private java.util.List<String> names() throws IOException {
         try (var files = Files.list(dir)) {
-            assertEquals(java.util.List.of("step-00000003.safetensors", "step-00000004.safetensors"),
-                    files.map(p -> p.getFileName().toString()).sorted().toList());
+            return files.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).sorted().toList();
         }
     }
 

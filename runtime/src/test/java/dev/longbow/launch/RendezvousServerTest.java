@@ -14,6 +14,8 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -88,6 +90,63 @@ class RendezvousServerTest {
             assertTrue(message.endsWith("could not prove it holds this job's LONGBOW_RENDEZVOUS_TOKEN"), message);
             serve.join();
         }
+    }
+
+    /** Connections that never say a word: each used to hold the master for a whole handshake (5 s), one after another. */
+    @Test
+    void idleConnectionsDelayNobody() throws Exception {
+        Master m = master(3, Duration.ofSeconds(20));
+        List<Socket> idle = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                idle.add(new Socket(InetAddress.getLoopbackAddress(), m.port()));
+            }
+            long start = System.nanoTime();
+            CompletableFuture<byte[]> one = CompletableFuture.supplyAsync(() -> Rendezvous.join("127.0.0.1", m.port(), 1, 3, AUTH, Duration.ofSeconds(20)), THREADS);
+            assertArrayEquals(ID, Rendezvous.join("127.0.0.1", m.port(), 2, 3, AUTH, Duration.ofSeconds(20)));
+            assertArrayEquals(ID, one.join());
+            m.outcome().join();
+            assertTrue(System.nanoTime() - start < 4_000_000_000L, "the joiners were served while the idle connections waited");
+        } finally {
+            for (Socket s : idle) {
+                s.close();
+            }
+        }
+    }
+
+    /** Joins as {@code rank} on a raw connection, then drops it, as a process killed after joining does. */
+    private static void joinAndDie(int port, int rank, int processCount) throws IOException {
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            byte[] serverNonce = RendezvousWire.readHello(in, "master");
+            byte[] clientNonce = RendezvousAuth.nonce();
+            RendezvousWire.writeJoin(new DataOutputStream(s.getOutputStream()), new RendezvousWire.Join(rank, processCount, clientNonce,
+                    AUTH.joinProof(serverNonce, clientNonce, rank, processCount)));
+        }
+    }
+
+    @Test
+    void aJoinerKilledAndRestartedRejoinsTheSameRound() throws Exception {
+        Master m = master(3, Duration.ofSeconds(20));
+        joinAndDie(m.port(), 1, 3);
+        CompletableFuture<byte[]> two = CompletableFuture.supplyAsync(() -> Rendezvous.join("127.0.0.1", m.port(), 2, 3, AUTH, Duration.ofSeconds(20)), THREADS);
+        assertArrayEquals(ID, Rendezvous.join("127.0.0.1", m.port(), 1, 3, AUTH, Duration.ofSeconds(20)), "the restarted rank 1");
+        assertArrayEquals(ID, two.join());
+        m.outcome().join();
+    }
+
+    @Test
+    void aJoinerKilledAndNotRestartedFailsEveryProcessTogether() throws Exception {
+        Master m = master(3, Duration.ofSeconds(2));
+        joinAndDie(m.port(), 1, 3);
+        long start = System.nanoTime();
+        String two = assertThrows(RendezvousException.class,
+                () -> Rendezvous.join("127.0.0.1", m.port(), 2, 3, AUTH, Duration.ofSeconds(20))).getMessage();
+        String master = assertThrows(CompletionException.class, () -> m.outcome().join()).getCause().getMessage();
+        assertTrue(master.contains("missing ranks [1] of 3 processes"), master);
+        assertTrue(master.contains("rank 1 from /127.0.0.1"), "says that rank 1 joined, then left: " + master);
+        assertTrue(two.contains("missing ranks [1] of 3 processes"), "rank 2 does not start alone: " + two);
+        assertTrue(System.nanoTime() - start < 10_000_000_000L, "within the timeout");
     }
 
     @Test

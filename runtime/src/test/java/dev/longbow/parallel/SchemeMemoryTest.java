@@ -1,5 +1,6 @@
 package dev.longbow.parallel;
 
+import dev.longbow.testing.ShardedProblem;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -1,5 +1,6 @@
 package dev.longbow.parallel;
 
+import dev.longbow.testing.ShardedProblem;
 import dev.longbow.parallel.SchemeConfig.Arrangement;
 import dev.longbow.tensor.DType;
 import dev.longbow.testing.HostTensors;

@@ -1,6 +1,7 @@
 package dev.longbow.train;
 
 import dev.longbow.checkpoint.Checkpoint;
+import dev.longbow.checkpoint.CheckpointFolder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -65,7 +66,9 @@ class ResumeTest {
         }
         assertTrue(child.waitFor(30, TimeUnit.SECONDS));
         assertTrue(child.exitValue() != 0, "the child was killed, not finished");
-        Path latest = Checkpoint.latest(dir);
+        var runs = CheckpointFolder.scan(dir).runs();
+        assertEquals(1, runs.size(), "one run: " + runs);
+        Path latest = runs.values().iterator().next().getLast();
         assertNotNull(latest);
         int resumedAt = Checkpoint.stepOf(latest);
         Process again = start(dir, "resume");

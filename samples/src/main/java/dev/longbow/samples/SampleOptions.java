@@ -47,10 +47,12 @@ record SampleOptions(String scheme, int ranks, long seqLen, int heads, int kvHea
         Map<String, String> given = new LinkedHashMap<>();
         for (int i = 0; i < args.length; i++) {
             if (!HELP.containsKey(args[i])) {
-                throw new IllegalArgumentException("unknown option '" + args[i] + "'\n" + usage(scheme));
+                throw new IllegalArgumentException("unknown option '" + args[i] + "'; --help lists the options of the " + scheme
+                        + " sample");
             }
             if (i + 1 == args.length) {
-                throw new IllegalArgumentException("option " + args[i] + " needs a value\n" + usage(scheme));
+                throw new IllegalArgumentException("option " + args[i] + " needs a value; --help lists the options of the " + scheme
+                        + " sample");
             }
             given.put(args[i], args[++i]);
         }
@@ -71,8 +73,8 @@ record SampleOptions(String scheme, int ranks, long seqLen, int heads, int kvHea
                 choice(given, "--arrangement", "teams", Arrangement.class, "_ADJACENT"),
                 integer(given, "--chunk-size", (int) (local % 4 == 0 ? local / 4 : local)),
                 integer(given, "--ulysses-degree", ranks % 2 == 0 ? 2 : 1),
-                integer(given, "--iterations", 3),
-                given.containsKey("--seed") ? Long.parseLong(given.get("--seed")) : System.nanoTime(),
+                atLeast(integer(given, "--iterations", 3), 0, "--iterations"),
+                given.containsKey("--seed") ? seed(given.get("--seed")) : System.nanoTime(),
                 bool(given, "--check", true));
     }
 
@@ -89,7 +91,24 @@ record SampleOptions(String scheme, int ranks, long seqLen, int heads, int kvHea
         try {
             return v == null ? fallback : Integer.parseInt(v);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + " needs an integer, got '" + v + "'");
+            throw new IllegalArgumentException(name + " needs an integer from " + Integer.MIN_VALUE + " to " + Integer.MAX_VALUE
+                    + ", got '" + v + "'");
+        }
+    }
+
+    private static int atLeast(int value, int least, String name) {
+        if (value < least) {
+            throw new IllegalArgumentException(name + " " + value + " must be at least " + least);
+        }
+        return value;
+    }
+
+    private static long seed(String v) {
+        try {
+            return Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--seed needs a whole number from " + Long.MIN_VALUE + " to " + Long.MAX_VALUE
+                    + ", got '" + v + "'");
         }
     }
 

@@ -36,12 +36,8 @@ final class SchemeSample {
     }
 
     static void main(String scheme, String[] args) {
-        if (Arrays.asList(args).contains("--help")) {
-            System.out.print(SampleOptions.usage(scheme));
-            return;
-        }
         try {
-            if (!run(SampleOptions.parse(scheme, args))) {
+            if (!run(scheme, args)) {
                 System.exit(1);
             }
         } catch (RankFailedException e) {
@@ -53,6 +49,35 @@ final class SchemeSample {
         }
     }
 
+    /** Runs the sample the command line asks for (or prints its options); returns whether its check passed. Throws on bad options. */
+    static boolean run(String scheme, String[] args) {
+        if (Arrays.asList(args).contains("--help")) {
+            System.out.print(SampleOptions.usage(scheme));
+            return true;
+        }
+        return run(SampleOptions.parse(scheme, args));
+    }
+
+    /**
+     * The sample draws the whole sequence's inputs and results as Java arrays: what cannot be an
+     * array, or cannot fit the heap, is refused before anything is drawn.
+     */
+    static void requireFits(SampleOptions o) {
+        long elements = o.seqLen() * (long) o.heads() * o.headDim();
+        if (elements > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("--seq-len " + o.seqLen() + " x --heads " + o.heads() + " x --head-dim " + o.headDim()
+                    + " = " + elements + " elements per tensor, more than the " + (Integer.MAX_VALUE - 8) + " one Java array holds "
+                    + "(the sample draws its inputs as arrays); use a smaller --seq-len");
+        }
+        long heap = 3L * Shards.INPUTS.size() * elements * Float.BYTES;   // the inputs, the ranks' copies, the results
+        long max = Runtime.getRuntime().maxMemory();
+        if (heap > max) {
+            throw new IllegalArgumentException("--seq-len " + o.seqLen() + " x --heads " + o.heads() + " x --head-dim " + o.headDim()
+                    + " needs about " + bytes(heap) + " of Java heap for the sample's inputs and results, but this JVM may use "
+                    + bytes(max) + "; use a smaller --seq-len, or a larger -Xmx");
+        }
+    }
+
     /** What one rank measured, and its output shards when the check is on. */
     record RankRun(int rank, long seed, long[] forwardNanos, long[] backwardNanos, CallStats forward, CallStats backward,
                    Shards outputs) {
@@ -61,6 +86,7 @@ final class SchemeSample {
     /** Returns whether the check passed (or was skipped). */
     static boolean run(SampleOptions o) {
         o.config().validate(o.ranks(), o.shape());
+        requireFits(o);
         return run(o, RankLaunchers.forBackend(o.backend()));
     }
 

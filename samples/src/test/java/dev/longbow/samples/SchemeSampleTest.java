@@ -10,6 +10,7 @@ import dev.longbow.comm.RankTask;
 import dev.longbow.comm.local.LocalLauncher;
 import dev.longbow.comm.local.LocalRanks;
 import dev.longbow.tensor.DType;
+import java.time.Duration;
 import java.util.List;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
@@ -52,8 +53,8 @@ class SchemeSampleTest {
 
             @Override
             @SuppressWarnings("unchecked")
-            public <T> List<T> run(int ranks, String backendName, RankTask<T> task) {
-                return all.run(ranks, backendName, task).subList(first, first + count).stream()
+            public <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
+                return all.run(ranks, backendName, collectiveTimeout, task).subList(first, first + count).stream()
                         .map(r -> (T) tamper.apply((SchemeSample.RankRun) r)).toList();
             }
         };
@@ -106,7 +107,7 @@ class SchemeSampleTest {
         var unknown = assertThrows(IllegalArgumentException.class, () -> SampleOptions.parse("ring", new String[] {"--rank", "4"}));
         assertTrue(unknown.getMessage().startsWith("unknown option '--rank'"), unknown.getMessage());
         var number = assertThrows(IllegalArgumentException.class, () -> SampleOptions.parse("ring", new String[] {"--ranks", "four"}));
-        assertTrue(number.getMessage().contains("--ranks needs an integer, got 'four'"), number.getMessage());
+        assertTrue(number.getMessage().contains("--ranks needs an integer from -2147483648 to 2147483647, got 'four'"), number.getMessage());
         var dtype = assertThrows(IllegalArgumentException.class, () -> SampleOptions.parse("ring", new String[] {"--dtype", "f64"}));
         assertTrue(dtype.getMessage().contains("--dtype 'f64' is not one of f32|bf16"), dtype.getMessage());
     }

@@ -3,6 +3,7 @@ package dev.longbow.tornado;
 import dev.longbow.comm.RankLauncher;
 import dev.longbow.comm.RankTask;
 import dev.longbow.comm.local.LocalRanks;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -34,7 +35,7 @@ public final class TornadoLauncher implements RankLauncher {
     }
 
     @Override
-    public <T> List<T> run(int ranks, String backendName, RankTask<T> task) {
-        return LocalRanks.run(ranks, backendName, (backend, comm) -> task.run(backend, new SynchronizingCommunicator(comm, backend)));
+    public <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
+        return LocalRanks.run(ranks, backendName, collectiveTimeout, (backend, comm) -> task.run(backend, new SynchronizingCommunicator(comm, backend)));
     }
 }

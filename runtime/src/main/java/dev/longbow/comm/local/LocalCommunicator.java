@@ -1,12 +1,14 @@
 package dev.longbow.comm.local;
 
 import dev.longbow.backend.Pending;
+import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.Communicator;
 import dev.longbow.comm.Traffic;
 import dev.longbow.tensor.Placement;
 import dev.longbow.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -15,6 +17,8 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -27,8 +31,10 @@ import java.util.stream.IntStream;
  * from the others' buffers); {@link #sendRecv} returns at once and the copy runs on a transfer
  * thread while the caller computes.
  *
- * <p>Arguments are checked after the ranks have met, so a mismatch across ranks (shapes, dtypes)
- * makes every rank throw the same message instead of leaving some waiting.
+ * <p>Arguments are checked after the ranks have met, so a mismatch across ranks (kinds, shapes,
+ * dtypes, a skipped call) makes every rank throw the same message instead of leaving some
+ * waiting; every wait ends after the group's timeout ({@link CollectiveTimeout}) with a message
+ * naming the call and the ranks that did not arrive.
  */
 public final class LocalCommunicator implements Communicator {
     private final LocalGroup group;
@@ -36,27 +42,36 @@ public final class LocalCommunicator implements Communicator {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicLong sent = new AtomicLong();
     private final AtomicLong received = new AtomicLong();
+    /** Collectives this rank has called on its group: the ranks compare it when they meet. */
+    private long collectives;
 
     private LocalCommunicator(LocalGroup group, int rank) {
         this.group = group;
         this.rank = rank;
     }
 
+    /** A new group of {@code size} ranks whose collectives wait {@link CollectiveTimeout#from} the environment. */
+    public static List<LocalCommunicator> create(int size) {
+        return create(size, CollectiveTimeout.from(System.getenv()));
+    }
+
     /**
-     * A new group of {@code size} ranks, endpoint i for rank i. The transfer threads stop when the
+     * A new group of {@code size} ranks, endpoint i for rank i, whose collectives and transfers
+     * fail the group after waiting {@code timeout} for a rank. The transfer threads stop when the
      * last endpoint is closed.
      */
-    public static List<LocalCommunicator> create(int size) {
+    public static List<LocalCommunicator> create(int size, Duration timeout) {
         if (size < 1) {
             throw new IllegalArgumentException("group size " + size + " must be at least 1");
         }
+        CollectiveTimeout.require(timeout, "the in-process communicator");
         AtomicInteger threadIds = new AtomicInteger();
         ExecutorService transfers = Executors.newCachedThreadPool(task -> {
             Thread t = new Thread(task, "longbow-local-transfer-" + threadIds.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
-        LocalGroup group = new LocalGroup(size, transfers, null);
+        LocalGroup group = new LocalGroup(size, transfers, timeout, null);
         return IntStream.range(0, size).mapToObj(r -> new LocalCommunicator(group, r)).toList();
     }
 
@@ -81,18 +96,20 @@ public final class LocalCommunicator implements Communicator {
         checkPeer("from", from);
         requireHost("sendRecv", send);
         requireHost("sendRecv", recv);
-        CompletableFuture<Void> out = group.post(rank, to, send.data(), true);
-        CompletableFuture<Void> in = group.post(from, rank, recv.data(), false);
+        long deadline = System.nanoTime() + group.timeout.toNanos();
+        CompletableFuture<Void> out = group.post(rank, to, send.data(), send.dtype().toString(), true);
+        CompletableFuture<Void> in = group.post(from, rank, recv.data(), recv.dtype().toString(), false);
         count(to == rank ? 0 : send.byteSize(), from == rank ? 0 : recv.byteSize());
         return () -> {
-            join(out);
-            join(in);
+            join(out, deadline, "the send of " + send + " to rank " + to);
+            join(in, deadline, "the receive into " + recv + " from rank " + from);
         };
     }
 
     @Override
     public void allToAll(Tensor send, Tensor recv) {
-        Object[] all = group.exchange(rank, new Tensor[] {send, recv});
+        Call call = call("allToAll", send, recv);
+        Object[] all = group.meet(rank, call, new Tensor[] {send, recv}).payloads();
         long total = requireUniform("allToAll", all, b -> b[0].byteSize(), b -> b[1].byteSize(), 1);
         if (send.shape().rank() == 0 || send.dim(0) % size() != 0) {
             throw new IllegalArgumentException("allToAll: leading dimension of " + send + " not divisible by group size " + size());
@@ -103,23 +120,25 @@ public final class LocalCommunicator implements Communicator {
             MemorySegment.copy(from.data(), rank * block, recv.data(), i * block, block);
         }
         count((size() - 1) * block, (size() - 1) * block);
-        group.await();
+        group.meet(rank, call, null);
     }
 
     @Override
     public void allGather(Tensor send, Tensor recv) {
-        Object[] all = group.exchange(rank, new Tensor[] {send, recv});
+        Call call = call("allGather", send, recv);
+        Object[] all = group.meet(rank, call, new Tensor[] {send, recv}).payloads();
         long block = requireUniform("allGather", all, b -> b[0].byteSize(), b -> b[1].byteSize(), size());
         for (int i = 0; i < size(); i++) {
             MemorySegment.copy(((Tensor[]) all[i])[0].data(), 0, recv.data(), i * block, block);
         }
         count((size() - 1) * block, (size() - 1) * block);
-        group.await();
+        group.meet(rank, call, null);
     }
 
     @Override
     public void reduceScatter(Tensor send, Tensor recv) {
-        Object[] all = group.exchange(rank, new Tensor[] {send, recv});
+        Call call = call("reduceScatter", send, recv);
+        Object[] all = group.meet(rank, call, new Tensor[] {send, recv}).payloads();
         long block = requireUniform("reduceScatter", all, b -> b[1].byteSize(), b -> b[0].byteSize(), size());
         List<Tensor> blocks = new ArrayList<>();
         for (Object o : all) {
@@ -128,12 +147,13 @@ public final class LocalCommunicator implements Communicator {
         }
         Sums.sumInto(blocks, recv);
         count((size() - 1) * block, (size() - 1) * block);
-        group.await();
+        group.meet(rank, call, null);
     }
 
     @Override
     public void allReduce(Tensor inout) {
-        Object[] all = group.exchange(rank, new Tensor[] {inout, inout});
+        Call call = call("allReduce", inout);
+        Object[] all = group.meet(rank, call, new Tensor[] {inout, inout}).payloads();
         long bytes = requireUniform("allReduce", all, b -> b[0].byteSize(), b -> b[1].byteSize(), 1);
         try (Arena scratch = Arena.ofConfined()) {
             Tensor sum = new Tensor(scratch.allocate(bytes, 64), inout.dtype(), inout.shape(), Placement.HOST);
@@ -142,7 +162,7 @@ public final class LocalCommunicator implements Communicator {
                 parts.add(((Tensor[]) o)[0]);
             }
             Sums.sumInto(parts, sum);
-            group.await();
+            group.meet(rank, call, null);
             MemorySegment.copy(sum.data(), 0, inout.data(), 0, bytes);
         }
         long ring = 2 * (size() - 1) * bytes / size();
@@ -151,7 +171,7 @@ public final class LocalCommunicator implements Communicator {
 
     @Override
     public void barrier() {
-        group.await();
+        group.meet(rank, call("barrier"), null);
     }
 
     @Override
@@ -159,14 +179,15 @@ public final class LocalCommunicator implements Communicator {
         if (color < 0) {
             throw new IllegalArgumentException("split color " + color + " must be >= 0");
         }
-        Object[] all = group.exchange(rank, new int[] {color, key});
+        Call call = call("split");
+        Object[] all = group.meet(rank, call, new int[] {color, key}).payloads();
         List<Integer> members = IntStream.range(0, size()).filter(r -> ((int[]) all[r])[0] == color).boxed()
                 .sorted(Comparator.comparingInt((Integer r) -> ((int[]) all[r])[1]).thenComparingInt(r -> r)).toList();
         int newRank = members.indexOf(rank);
-        group.await();
-        Object[] made = group.exchange(rank, newRank == 0 ? group.split(members.size()) : null);
+        group.meet(rank, call, null);
+        Object[] made = group.meet(rank, call, newRank == 0 ? group.split(members.size()) : null).payloads();
         LocalGroup mine = (LocalGroup) made[members.getFirst()];
-        group.await();
+        group.meet(rank, call, null);
         return new LocalCommunicator(mine, newRank);
     }
 
@@ -178,15 +199,25 @@ public final class LocalCommunicator implements Communicator {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            group.release();
+            group.release(rank);
         }
+    }
+
+    /** This rank's next collective as the group compares it: kind, and every tensor's dtype and bytes. */
+    private Call call(String kind, Tensor... tensors) {
+        StringBuilder signature = new StringBuilder();
+        StringBuilder detail = new StringBuilder();
+        for (Tensor t : tensors) {
+            signature.append(t.dtype()).append(':').append(t.byteSize()).append(' ');
+            detail.append(detail.isEmpty() ? "" : ", ").append(t.dtype()).append(t.shape());
+        }
+        return new Call(++collectives, kind, signature.toString(), detail.toString());
     }
 
     private void count(long bytesSent, long bytesReceived) {
         sent.addAndGet(bytesSent);
         received.addAndGet(bytesReceived);
     }
-
     private void checkPeer(String role, int peer) {
         if (peer < 0 || peer >= size()) {
             throw new IllegalArgumentException("sendRecv " + role + " rank " + peer + " outside group of " + size());
@@ -227,9 +258,12 @@ public final class LocalCommunicator implements Communicator {
         return small.applyAsLong(first);
     }
 
-    private static void join(CompletableFuture<Void> f) {
+    /** Waits for one half of a transfer until {@code deadline}; past it the whole group fails, naming the transfer. */
+    private void join(CompletableFuture<Void> f, long deadline, String what) {
         try {
-            f.get();
+            f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw group.transferTimedOut(rank, what);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new GroupAbortedException("interrupted while waiting for a transfer", e);

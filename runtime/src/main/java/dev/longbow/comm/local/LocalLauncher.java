@@ -3,6 +3,7 @@ package dev.longbow.comm.local;
 import dev.longbow.comm.RankLauncher;
 import dev.longbow.comm.RankLaunchers;
 import dev.longbow.comm.RankTask;
+import java.time.Duration;
 import java.util.List;
 
 /** Ranks as threads of this JVM with the in-process communicator: any backend computing in host memory. */
@@ -28,7 +29,7 @@ public final class LocalLauncher implements RankLauncher {
     }
 
     @Override
-    public <T> List<T> run(int ranks, String backendName, RankTask<T> task) {
-        return LocalRanks.run(ranks, backendName, task);
+    public <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
+        return LocalRanks.run(ranks, backendName, collectiveTimeout, task);
     }
 }

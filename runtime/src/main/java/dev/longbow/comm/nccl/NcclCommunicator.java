@@ -2,6 +2,7 @@ package dev.longbow.comm.nccl;
 
 import dev.longbow.backend.Pending;
 import dev.longbow.comm.Communicator;
+import dev.longbow.comm.RankFailedException;
 import dev.longbow.comm.Traffic;
 import dev.longbow.cuda.DeviceBuffer;
 import dev.longbow.cuda.Event;
@@ -15,6 +16,7 @@ import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Placement;
 import dev.longbow.tensor.Shape;
 import dev.longbow.tensor.Tensor;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -26,6 +28,10 @@ import java.util.function.Consumer;
  * collectives make the compute stream wait for their end (events, no host wait);
  * {@link #sendRecv} leaves that wait to its {@link Pending}, so compute overlaps the transfer.
  * Only {@link #barrier} blocks the host.
+ *
+ * <p>A {@link NcclWatchdog} watches each communicator: an asynchronous NCCL error, or a call
+ * that has not finished within the collective timeout, fails the launch, which aborts every
+ * communicator of it.
  *
  * <p>One thread (the rank's) makes the calls. When another rank of the launch fails,
  * {@link RankAbort} aborts this communicator from its own thread, which wakes a rank blocked
@@ -41,6 +47,8 @@ public final class NcclCommunicator implements Communicator {
     private final RankStreams streams;
     private final RankAbort abort;
     private final ReentrantLock calls = new ReentrantLock();
+    private final NcclWatchdog watchdog;
+    private final Duration timeout;
     /** One int, all-reduced by {@link #barrier}. */
     private final DeviceBuffer barrierFlag;
     private final Tensor flag;
@@ -49,20 +57,40 @@ public final class NcclCommunicator implements Communicator {
     private boolean closed;
     private boolean released;
 
-    private NcclCommunicator(NcclComm comm, RankStreams streams, RankAbort abort) {
+    private NcclCommunicator(NcclComm comm, RankStreams streams, RankAbort abort, Duration timeout) {
         this.comm = comm;
         this.streams = streams;
         this.abort = abort;
+        this.timeout = timeout;
         streams.makeCurrent();
         this.barrierFlag = DeviceBuffer.allocate(DType.I32.byteSize());
         this.flag = new Tensor(barrierFlag.segment(), DType.I32, Shape.of(1), Placement.DEVICE);
         abort.register(this);
+        this.watchdog = new NcclWatchdog(new NcclWatchdog.Watched() {
+            @Override
+            public void checkAsyncError() {
+                pollAsyncError();
+            }
+
+            @Override
+            public void fail(RuntimeException cause) {
+                abort.abort(new RankFailedException(comm.rank(), comm.size(), cause));
+            }
+
+            @Override
+            public String describe() {
+                return "rank " + comm.rank() + " of " + comm.size();
+            }
+        }, timeout, NcclWatchdog.POLL, System::nanoTime).start();
     }
 
-    /** Joins the group of {@code size} ranks named by {@code id} as {@code rank}; blocks until every rank has joined. */
-    static NcclCommunicator join(NcclUniqueId id, int size, int rank, RankStreams streams, RankAbort abort) {
+    /**
+     * Joins the group of {@code size} ranks named by {@code id} as {@code rank}; blocks until every
+     * rank has joined. Its calls fail the launch when they take longer than {@code timeout}.
+     */
+    static NcclCommunicator join(NcclUniqueId id, int size, int rank, RankStreams streams, RankAbort abort, Duration timeout) {
         streams.makeCurrent();
-        return new NcclCommunicator(NcclComm.initRank(id, size, rank), streams, abort);
+        return new NcclCommunicator(NcclComm.initRank(id, size, rank), streams, abort, timeout);
     }
 
     @Override
@@ -80,7 +108,7 @@ public final class NcclCommunicator implements Communicator {
         checkPeer("to", to);
         checkPeer("from", from);
         requireDevice(send, recv);
-        Event end = enqueue(s -> {
+        Event end = enqueue("sendRecv of " + send + " to rank " + to + " and " + recv + " from rank " + from, s -> {
             try (NcclGroup group = Nccl.group()) {
                 comm.send(send, to, s);
                 comm.recv(recv, from, s);
@@ -93,7 +121,7 @@ public final class NcclCommunicator implements Communicator {
     @Override
     public void allToAll(Tensor send, Tensor recv) {
         requireDevice(send, recv);
-        collective(s -> comm.allToAll(send, recv, s));
+        collective("allToAll of " + send, s -> comm.allToAll(send, recv, s));
         long block = send.byteSize() / size();
         count((size() - 1) * block, (size() - 1) * block);
     }
@@ -101,21 +129,21 @@ public final class NcclCommunicator implements Communicator {
     @Override
     public void allGather(Tensor send, Tensor recv) {
         requireDevice(send, recv);
-        collective(s -> comm.allGather(send, recv, s));
+        collective("allGather of " + send, s -> comm.allGather(send, recv, s));
         count((size() - 1) * send.byteSize(), (size() - 1) * send.byteSize());
     }
 
     @Override
     public void reduceScatter(Tensor send, Tensor recv) {
         requireDevice(send, recv);
-        collective(s -> comm.reduceScatter(send, recv, NcclOp.SUM, s));
+        collective("reduceScatter of " + send, s -> comm.reduceScatter(send, recv, NcclOp.SUM, s));
         count((size() - 1) * recv.byteSize(), (size() - 1) * recv.byteSize());
     }
 
     @Override
     public void allReduce(Tensor inout) {
         requireDevice(inout, inout);
-        collective(s -> comm.allReduce(inout, inout, NcclOp.SUM, s));
+        collective("allReduce of " + inout, s -> comm.allReduce(inout, inout, NcclOp.SUM, s));
         long ring = 2 * (size() - 1) * inout.byteSize() / size();
         count(ring, ring);
     }
@@ -123,7 +151,7 @@ public final class NcclCommunicator implements Communicator {
     /** An all-reduce of one int after the rank's compute so far; the host polls its end, watching for failures. */
     @Override
     public void barrier() {
-        Event end = enqueue(s -> comm.allReduce(flag, flag, NcclOp.SUM, s));
+        Event end = enqueue("barrier", s -> comm.allReduce(flag, flag, NcclOp.SUM, s));
         while (!end.isDone()) {
             abort.failIfAborted();
             checkAsyncError();
@@ -148,7 +176,7 @@ public final class NcclCommunicator implements Communicator {
         } finally {
             calls.unlock();
         }
-        return new NcclCommunicator(sub, streams, abort);
+        return new NcclCommunicator(sub, streams, abort, timeout);
     }
 
     @Override
@@ -166,6 +194,7 @@ public final class NcclCommunicator implements Communicator {
             return;
         }
         closed = true;
+        watchdog.close();
         abort.unregister(this);
         calls.lock();
         try {
@@ -215,19 +244,46 @@ public final class NcclCommunicator implements Communicator {
     }
 
     /** Enqueues a collective and makes the compute stream wait for it. */
-    private void collective(Consumer<Stream> ncclCalls) {
-        streams.computeAfter(enqueue(ncclCalls)).await();
+    private void collective(String call, Consumer<Stream> ncclCalls) {
+        streams.computeAfter(enqueue(call, ncclCalls)).await();
     }
 
-    /** Issues {@code ncclCalls} on the communication stream after the compute so far; returns the event after them. */
-    private Event enqueue(Consumer<Stream> ncclCalls) {
+    /**
+     * Issues {@code ncclCalls} on the communication stream after the compute so far; returns the
+     * event after them, which the watchdog polls against the deadline.
+     */
+    private Event enqueue(String call, Consumer<Stream> ncclCalls) {
         abort.failIfAborted();
         calls.lock();
         try {
             requireOpen();
             streams.commAfterCompute();
             ncclCalls.accept(streams.comm());
-            return streams.markCommEnd();
+            Event end = streams.markCommEnd();
+            watchdog.track(call, () -> {
+                streams.makeCurrent();
+                return end.isDone();
+            });
+            return end;
+        } finally {
+            calls.unlock();
+        }
+    }
+
+    /**
+     * The watchdog's look at NCCL's asynchronous error. It never waits for the lock: while the
+     * rank's thread is inside an NCCL call it looks again at the next poll, and once the
+     * communicator is released there is nothing left to ask.
+     */
+    private void pollAsyncError() {
+        if (!calls.tryLock()) {
+            return;
+        }
+        try {
+            if (!closed && !released) {
+                streams.makeCurrent();
+                comm.checkAsyncError();
+            }
         } finally {
             calls.unlock();
         }

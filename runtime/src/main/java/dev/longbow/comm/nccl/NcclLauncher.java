@@ -66,12 +66,17 @@ public final class NcclLauncher implements RankLauncher {
         return BACKEND.equals(backendName);
     }
 
+    @Override
+    public boolean spansProcesses() {
+        return true;
+    }
+
     /**
      * In a job of several processes {@code ranks} is the whole job's and the list holds this
      * process's results only, in rank order.
      */
     @Override
-    public <T> List<T> run(int ranks, String backendName, RankTask<T> task) {
+    public <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
         if (!serves(backendName)) {
             throw new IllegalArgumentException("the NCCL launcher moves the memory of backend '" + BACKEND + "', not '"
                     + backendName + "'");
@@ -85,7 +90,8 @@ public final class NcclLauncher implements RankLauncher {
         }
         NodeRanks node = NodeRanks.of(ranks, env, Cuda.deviceCount());
         byte[] id = Rendezvous.exchange(node.job(), env, () -> NcclUniqueId.create().toBytes(), rendezvousTimeout(env));
-        return NcclRanks.run(node, NcclUniqueId.fromBytes(id), ordinal -> Backends.open(backendName, ordinal), task);
+        return NcclRanks.run(node, NcclUniqueId.fromBytes(id), ordinal -> Backends.open(backendName, ordinal), task,
+                collectiveTimeout);
     }
 
     static Duration rendezvousTimeout(Map<String, String> env) {

@@ -29,6 +29,7 @@ final class NcclRanks<T> {
     private final NcclUniqueId id;
     private final IntFunction<Backend> open;
     private final RankTask<T> task;
+    private final Duration timeout;
     private final RankAbort abort = new RankAbort();
     private final AtomicReferenceArray<T> results;
     private final AtomicReference<RankFailedException> rootFailure = new AtomicReference<>();
@@ -36,8 +37,9 @@ final class NcclRanks<T> {
     /** Joining blocks until every rank has joined and nothing aborts a join: a rank whose device failed must stop the others first. */
     private final CountDownLatch devicesOpen;
 
-    private NcclRanks(NodeRanks node, NcclUniqueId id, IntFunction<Backend> open, RankTask<T> task) {
+    private NcclRanks(NodeRanks node, NcclUniqueId id, IntFunction<Backend> open, RankTask<T> task, Duration timeout) {
         this.node = node;
+        this.timeout = timeout;
         this.id = id;
         this.open = open;
         this.task = task;
@@ -48,10 +50,10 @@ final class NcclRanks<T> {
     /**
      * Runs {@code task} on {@code node.localRanks()} ranks, rank {@code node.firstRank() + i} on GPU
      * {@code node.firstGpu() + i} with the backend {@code open} makes for that ordinal. Returns this
-     * process's results in rank order.
+     * process's results in rank order. A call that takes longer than {@code timeout} fails the launch.
      */
-    static <T> List<T> run(NodeRanks node, NcclUniqueId id, IntFunction<Backend> open, RankTask<T> task) {
-        return new NcclRanks<>(node, id, open, task).run();
+    static <T> List<T> run(NodeRanks node, NcclUniqueId id, IntFunction<Backend> open, RankTask<T> task, Duration timeout) {
+        return new NcclRanks<>(node, id, open, task, timeout).run();
     }
 
     private List<T> run() {
@@ -64,8 +66,10 @@ final class NcclRanks<T> {
         }
         threads.forEach(Thread::start);
         List<String> stuck = awaitAll(threads);
-        if (anyFailure.get() != null) {
-            RankFailedException failure = rootFailure.get() != null ? rootFailure.get() : anyFailure.get();
+        if (anyFailure.get() != null || abort.aborted()) {
+            // The watchdog aborts a launch from its own thread: its failure is the root one then.
+            RankFailedException failure = rootFailure.get() != null ? rootFailure.get()
+                    : abort.failure() instanceof RankFailedException watched ? watched : anyFailure.get();
             if (!stuck.isEmpty()) {
                 failure.addSuppressed(new IllegalStateException(stuck + " did not stop within " + STOP_GRACE.toSeconds()
                         + " s of the failure (blocked in NCCL or CUDA); left behind as daemon threads"));
@@ -86,9 +90,10 @@ final class NcclRanks<T> {
             devicesOpen.countDown();
             devicesOpen.await();
             abort.failIfAborted();
-            try (NcclCommunicator comm = NcclCommunicator.join(id, node.worldSize(), rank, streams, abort)) {
+            try (NcclCommunicator comm = NcclCommunicator.join(id, node.worldSize(), rank, streams, abort, timeout)) {
                 try {
                     results.set(local, task.run(backend, comm));
+                    abort.failIfAborted();  // a result computed while the launch was aborted is not one
                 } catch (Throwable e) {
                     // Before closing: a communicator of a failed launch is aborted, not finalized,
                     // which would wait for peers that may never come.

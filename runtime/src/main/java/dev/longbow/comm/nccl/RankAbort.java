@@ -32,6 +32,11 @@ final class RankAbort {
         return failure != null;
     }
 
+    /** The failure that aborted the launch, or null. */
+    RuntimeException failure() {
+        return failure;
+    }
+
     /** Throws a {@link GroupAbortedException} once a rank has failed. */
     void failIfAborted() {
         RuntimeException f = failure;

@@ -19,8 +19,12 @@
  * file {@code LONGBOW_NCCL_LIBRARY} names.
  *
  * <p>When a rank fails, the launch aborts every communicator of this JVM so that ranks blocked
- * on a collective wake up; the failure is rethrown naming the rank. Other JVMs of a job are not
- * told: a barrier there reports NCCL's asynchronous error once NCCL notices the lost peer, but a
- * rank waiting for its GPU elsewhere (a stream synchronize) waits until the job is stopped.
+ * on a collective wake up; the failure is rethrown naming the rank. Other JVMs of a job learn of
+ * it through their {@link dev.longbow.comm.nccl.NcclWatchdog}, one per communicator, which polls
+ * {@code ncclCommGetAsyncError} and the end of every call: an asynchronous error, or a call not
+ * finished within the collective timeout ({@code LONGBOW_COLLECTIVE_TIMEOUT} seconds, 10 minutes
+ * by default), aborts that JVM's launch the same way, so a dead rank ends every process of the
+ * job in bounded time. The blocking calls {@code ncclCommInitRank} and {@code ncclCommSplit} are
+ * not watched: they return only when every rank has joined.
  */
 package dev.longbow.comm.nccl;

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.longbow.backend.Backend;
+import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.Communicator;
 import dev.longbow.comm.CommunicatorContract;
 import dev.longbow.comm.RankFailedException;
@@ -22,6 +23,7 @@ import dev.longbow.tensor.Placement;
 import dev.longbow.tensor.Shape;
 import dev.longbow.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
@@ -52,7 +54,8 @@ class NcclCommunicatorGpuTest extends CommunicatorContract {
     @Override
     protected <T> List<T> onRanks(int ranks, RankTask<T> task) {
         assumeTrue(ranks <= gpus, "P=" + ranks + " needs " + ranks + " GPUs (NCCL runs one rank per GPU); this machine has " + gpus);
-        return NcclRanks.run(NodeRanks.of(ranks, Map.of(), gpus), NcclUniqueId.create(), CopyOnlyCudaBackend::new, task);
+        return NcclRanks.run(NodeRanks.of(ranks, Map.of(), gpus), NcclUniqueId.create(), CopyOnlyCudaBackend::new, task,
+                CollectiveTimeout.DEFAULT);
     }
 
     @Test
@@ -129,6 +132,31 @@ class NcclCommunicatorGpuTest extends CommunicatorContract {
             }
         });
         assertEquals(List.of(7f), after);
+    }
+
+    /**
+     * A rank that never calls the all-reduce its peer waits in: on a GPU the peer's NCCL kernel
+     * would wait forever; the watchdog ends it at the collective deadline, naming the call, and
+     * the launch fails as a whole.
+     */
+    @Test
+    void aRankThatSkipsACollectiveStopsTheLaunchAtTheDeadline() {
+        assumeTrue(gpus >= 2, "needs two GPUs");
+        long started = System.nanoTime();
+        RankFailedException e = assertThrows(RankFailedException.class, () -> NcclRanks.run(NodeRanks.of(2, Map.of(), gpus),
+                NcclUniqueId.create(), CopyOnlyCudaBackend::new, (backend, comm) -> {
+                    try (RankMemory mem = new RankMemory(backend)) {
+                        if (comm.rank() == 0) {
+                            comm.allReduce(mem.zeros(DType.F32, 8));
+                            backend.synchronize();
+                        }
+                        return null;
+                    }
+                }, Duration.ofSeconds(2)));
+        double seconds = (System.nanoTime() - started) / 1e9;
+        assertTrue(seconds < 20, "the launch ended after " + seconds + " s, the deadline is 2 s");
+        String all = e + " " + (e.getCause() == null ? "" : e.getCause());
+        assertTrue(all.contains("allReduce") || all.contains("all-reduce"), all);
     }
 
     @Test

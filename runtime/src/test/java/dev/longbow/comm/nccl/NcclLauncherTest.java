@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longbow.backend.Backends;
+import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.RankFailedException;
 import dev.longbow.comm.RankLauncher;
 import dev.longbow.comm.RankLaunchers;
@@ -99,7 +100,7 @@ class NcclLauncherTest {
         // The CPU backend opens without a GPU; the ranks stop before any NCCL call, none waits for another.
         RankFailedException e = assertThrows(RankFailedException.class, () -> assertTimeoutPreemptively(Duration.ofSeconds(30),
                 () -> NcclRanks.run(NodeRanks.of(2, Map.of(), 2), NcclUniqueId.fromBytes(new byte[NcclUniqueId.BYTES]),
-                        ordinal -> Backends.open("cpu", ordinal), (backend, comm) -> null)));
+                        ordinal -> Backends.open("cpu", ordinal), (backend, comm) -> null, CollectiveTimeout.DEFAULT)));
         assertInstanceOf(IllegalStateException.class, e.getCause());
         assertTrue(e.getCause().getMessage().contains("backend 'cpu'") && e.getCause().getMessage().contains("dev.longbow.backend.CudaCompute"),
                 e.getCause().getMessage());

@@ -14,25 +14,43 @@ public final class Longbow {
         System.exit(commandLine().execute(args));
     }
 
-    /** The command line with its error handling: a configuration error exits 2 with one line naming the fix. */
+    /**
+     * The command line with its error handling: a mistake in the command line or the
+     * configuration exits 2, a run that fails exits 1, each with one or two lines naming the value,
+     * the limit and the fix, never a stack trace ({@link Failures}).
+     */
     static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Longbow());
-        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            // Configuration the user can fix: one line naming the problem, no stack trace.
-            if (e instanceof IllegalArgumentException || e instanceof IllegalStateException) {
-                commandLine.getErr().println("longbow " + commandLine.getCommandName() + ": " + rootMessage(e));
-                return 2;
-            }
-            throw e;
+        cli.setCaseInsensitiveEnumValuesAllowed(true);
+        cli.registerConverter(Integer.class, Longbow::integer);
+        cli.registerConverter(Integer.TYPE, Longbow::integer);
+        cli.registerConverter(Long.class, Longbow::longInteger);
+        cli.registerConverter(Long.TYPE, Longbow::longInteger);
+        cli.setParameterExceptionHandler((e, args) -> {
+            CommandLine command = e.getCommandLine();
+            command.getErr().println("longbow " + command.getCommandName() + ": " + e.getMessage());
+            command.getErr().println("  'longbow " + command.getCommandName() + " --help' lists the options and their values");
+            return 2;
         });
+        cli.setExecutionExceptionHandler((e, command, parseResult) -> Failures.report(e, command));
         return cli;
     }
 
-    private static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && (t.getMessage() == null || t.getMessage().startsWith("rank "))) {
-            t = t.getCause();
+    private static Integer integer(String value) {
+        try {
+            return Integer.valueOf(value.trim());
+        } catch (NumberFormatException e) {
+            throw new CommandLine.TypeConversionException("'" + value + "' is not a whole number from " + Integer.MIN_VALUE
+                    + " to " + Integer.MAX_VALUE);
         }
-        return t.getMessage();
+    }
+
+    private static Long longInteger(String value) {
+        try {
+            return Long.valueOf(value.trim());
+        } catch (NumberFormatException e) {
+            throw new CommandLine.TypeConversionException("'" + value + "' is not a whole number from " + Long.MIN_VALUE
+                    + " to " + Long.MAX_VALUE);
+        }
     }
 }

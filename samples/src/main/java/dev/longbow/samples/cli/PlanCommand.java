@@ -1,10 +1,13 @@
 package dev.longbow.samples.cli;
 
+import dev.longbow.checkpoint.IoFailures;
 import dev.longbow.plan.ClusterSpec;
 import dev.longbow.plan.Estimate;
 import dev.longbow.plan.ModelShape;
 import dev.longbow.plan.PlanReport;
 import dev.longbow.plan.Planner;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -71,7 +74,13 @@ public final class PlanCommand implements Callable<Integer> {
             return 0;
         }
         if (seqLen < 1) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--seq-len is required");
+            throw new IllegalArgumentException("--seq-len is required: the tokens per sequence, like 131072, 128K or 2M");
+        }
+        if (top < 1) {
+            throw new IllegalArgumentException("--top " + top + " must be at least 1: the rows of the ranking shown");
+        }
+        if (chart != null) {
+            requireWritableFolder(chart.toAbsolutePath().getParent());
         }
         ModelShape shape = modelShape();
         ClusterSpec spec = clusterSpec();
@@ -81,11 +90,28 @@ public final class PlanCommand implements Callable<Integer> {
                 spec.nodes(), spec.gpusPerNode(), spec.name(), spec.gpuMemory() / ClusterSpec.GIB, spec.nvlink() / 1e9,
                 spec.network() / 1e9, spec.matmulFlops() / 1e12, spec.attentionFlops() / 1e12, spec.attentionBackwardFlops() / 1e12);
         System.out.print(PlanReport.plan(ranked, top));
-        if (chart != null) {
-            PlanChart.write(ranked, shape.name() + ", " + Tokens.format(seqLen) + " tokens, " + spec.ranks() + " GPUs", chart);
+        if (chart != null && Charts.unavailableReason() != null) {
+            System.out.println("\nchart skipped: " + Charts.unavailableReason());
+        } else if (chart != null) {
+            try {
+                PlanChart.write(ranked, shape.name() + ", " + Tokens.format(seqLen) + " tokens, " + spec.ranks() + " GPUs", chart);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--chart " + chart + " cannot be written (" + e.getMessage()
+                        + "); choose a file in a folder you can write", e);
+            }
             System.out.println("\nchart: " + chart);
         }
         return ranked.getFirst().feasible() ? 0 : 3;
+    }
+
+    /** The chart's folder must take a file: found before the ranking is computed and printed, not after. */
+    private void requireWritableFolder(Path folder) {
+        try {
+            Files.delete(Files.createTempFile(folder, ".longbow-plan-", ".png"));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--chart " + chart + ": cannot write into " + folder + " ("
+                    + IoFailures.reason(e) + "); choose a file in a folder you can write", e);
+        }
     }
 
     private ModelShape modelShape() {
@@ -93,7 +119,7 @@ public final class PlanCommand implements Callable<Integer> {
             return ModelShape.preset(model);
         }
         if (layers == null || hidden == null || heads == null || ffn == null || vocab == null) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--model custom needs --layers, --hidden, --heads, --ffn and --vocab");
+            throw new IllegalArgumentException("--model custom needs --layers, --hidden, --heads, --ffn and --vocab");
         }
         return new ModelShape("custom", layers, hidden, heads, kvHeads == null ? heads : kvHeads, ffn,
                 mlpMatrices == null ? 3 : mlpMatrices, vocab);

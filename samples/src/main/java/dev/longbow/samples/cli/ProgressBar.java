@@ -34,9 +34,9 @@ final class ProgressBar {
         double perStep = seconds / (done - firstStep);
         long heap = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
         int filled = (int) ((long) WIDTH * done / steps);
-        String line = String.format("[%s%s] %d/%d  loss %.4f  %,.0f tok/s  mem %s  ETA %s",
-                "#".repeat(filled), ".".repeat(WIDTH - filled), done, steps, s.loss(), tokens / seconds,
-                bytes(bufferBytes + heap), clock(perStep * (steps - done)));
+        String line = String.format("[%s%s] %d/%d  loss %.4f%s  %,.0f tok/s  mem %s  ETA %s",
+                "#".repeat(filled), ".".repeat(WIDTH - filled), done, steps, s.loss(), s.skipped() ? " (update skipped)" : "",
+                tokens / seconds, bytes(bufferBytes + heap), clock(perStep * (steps - done)));
         if (terminal) {
             out.print("\r" + line + "   ");
             if (done == steps) {
@@ -46,6 +46,13 @@ final class ProgressBar {
             out.println(line);
         }
         out.flush();
+    }
+
+    /** Another line is about to be printed: end the redrawn one first, so that it is not overwritten. */
+    void interrupt() {
+        if (terminal && firstStep >= 0) {
+            out.println();
+        }
     }
 
     static String bytes(long b) {

@@ -1,10 +1,8 @@
 package dev.longbow.samples.cli;
 
+import dev.longbow.checkpoint.IoFailures;
 import dev.longbow.checkpoint.Json;
 import dev.longbow.train.StepStats;
-import org.knowm.xchart.BitmapEncoder;
-import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,29 +10,91 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * What a run leaves in its folder: {@code metrics.jsonl} (one JSON object per step, written as
- * the run goes), {@code summary.json} (configuration and results) and {@code loss.png}.
+ * the run goes), {@code summary.json} (configuration and results) and {@code loss.png}. A resumed
+ * run appends to the metrics of the run it continues, after a line marking the resume; a new run
+ * does not overwrite another run's metrics.
  */
 final class RunReport implements AutoCloseable {
+    private static final String METRICS = "metrics.jsonl";
     private final Path dir;
     private final Writer metrics;
     private final long startNanos = System.nanoTime();
     private final List<Double> steps = new ArrayList<>();
     private final List<Double> losses = new ArrayList<>();
+    private int skipped;
 
-    RunReport(Path dir) throws IOException {
-        this.dir = Files.createDirectories(dir);
-        this.metrics = Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8);
+    /**
+     * Refuses a run folder that is a file, or that holds another run's metrics when this run does
+     * not continue it: checked before any work, the folder itself is made when training starts.
+     */
+    static void requireUsable(Path dir, boolean resuming) {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("--run-dir " + dir + " is a file, not a folder; choose another --run-dir");
+        }
+        Path file = dir.resolve(METRICS);
+        try {
+            if (!resuming && Files.exists(file) && Files.size(file) > 0) {
+                throw new IllegalArgumentException("--run-dir " + dir + " already holds the " + METRICS + " of an earlier run; choose "
+                        + "another --run-dir, or pass --resume to continue that run there (its metrics are appended)");
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read run folder " + dir + ": " + IoFailures.reason(e), e);
+        }
+    }
+
+    /** Opens {@code dir}'s metrics for a new run, or with {@code resuming} for appending to them. */
+    RunReport(Path dir, boolean resuming) {
+        requireUsable(dir, resuming);
+        Path file = dir.resolve(METRICS);
+        try {
+            this.dir = Files.createDirectories(dir);
+            this.metrics = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    resuming ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot write run folder " + dir + ": " + IoFailures.reason(e)
+                    + "; choose a folder you can write, with --run-dir", e);
+        }
     }
 
     Path dir() {
         return dir;
+    }
+
+    /**
+     * The run continues from {@code checkpoint} at {@code firstStep}: marks the resume in the
+     * metrics and takes the earlier steps' losses from them, for the plot and the summary.
+     */
+    void resumed(int firstStep, Path checkpoint) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("resumed_at_step", firstStep);
+        m.put("checkpoint", checkpoint.toString());
+        m.put("time", OffsetDateTime.now().toString());
+        write(m);
+        Map<Integer, Double> earlier = new TreeMap<>();   // a step logged by several runs before a resume: the last one counts
+        try {
+            for (String line : Files.readAllLines(dir.resolve(METRICS), StandardCharsets.UTF_8)) {
+                if (Json.parse(line) instanceof Map<?, ?> entry && entry.get("step") instanceof Number step
+                        && step.intValue() < firstStep && entry.get("loss") instanceof Number loss && Double.isFinite(loss.doubleValue())) {
+                    earlier.put(step.intValue(), loss.doubleValue());
+                }
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            // the earlier metrics are unreadable: the plot shows this part of the run only
+        }
+        earlier.forEach((step, loss) -> {
+            steps.add((double) step);
+            losses.add(loss);
+        });
     }
 
     void step(StepStats s) {
@@ -46,31 +106,44 @@ final class RunReport implements AutoCloseable {
         m.put("lr", (double) s.lr());
         m.put("tokens", s.tokens());
         m.put("elapsed_s", elapsed);
+        if (s.skipped()) {
+            m.put("skipped", true);
+            skipped++;
+        }
+        write(m);
+        if (Double.isFinite(s.loss())) {
+            steps.add((double) s.step());
+            losses.add(s.loss());
+        }
+    }
+
+    private void write(Map<String, Object> line) {
         try {
-            metrics.write(Json.write(m) + "\n");
+            metrics.write(Json.write(line) + "\n");
             metrics.flush();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        steps.add((double) s.step());
-        losses.add(s.loss());
     }
 
-    /** Writes summary.json and loss.png; returns the plot's path, or null when no step ran. */
+    /** Writes summary.json and loss.png; returns the plot's path, or null when no step ran or no chart can be drawn here. */
     Path finish(Map<String, Object> summary, String title) throws IOException {
         Map<String, Object> all = new LinkedHashMap<>(summary);
         all.put("elapsed_s", (System.nanoTime() - startNanos) / 1e9);
         all.put("first_loss", losses.isEmpty() ? null : losses.getFirst());
         all.put("last_loss", losses.isEmpty() ? null : losses.getLast());
+        all.put("skipped_steps", skipped);
         Files.writeString(dir.resolve("summary.json"), Json.write(all) + "\n");
         if (losses.isEmpty()) {
             return null;
         }
-        XYChart chart = new XYChartBuilder().width(900).height(540).title(title).xAxisTitle("step").yAxisTitle("loss (nats)").build();
-        chart.getStyler().setLegendVisible(false).setMarkerSize(0);
-        chart.addSeries("loss", steps, losses);
+        String noCharts = Charts.unavailableReason();
+        if (noCharts != null) {
+            System.out.println("  loss plot skipped: " + noCharts + "; the losses are in " + dir.resolve("metrics.jsonl"));
+            return null;
+        }
         Path png = dir.resolve("loss.png");
-        BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+        LossPlot.save(title, steps, losses, png);
         return png;
     }
 

@@ -1,6 +1,7 @@
 package dev.longbow.samples.cli;
 
 import java.util.Locale;
+import picocli.CommandLine;
 import picocli.CommandLine.ITypeConverter;
 
 /** Token counts as people write them: 131072, 128K, 2M (K = 1024). */
@@ -11,15 +12,17 @@ final class Tokens implements ITypeConverter<Long> {
         String v = value.trim().toUpperCase(Locale.ROOT);
         long unit = v.endsWith("K") ? 1L << 10 : v.endsWith("M") ? 1L << 20 : 1;
         String digits = unit == 1 ? v : v.substring(0, v.length() - 1);
+        long n;
         try {
-            long n = Long.parseLong(digits) * unit;
-            if (n < 1) {
-                throw new IllegalArgumentException("a sequence length must be positive, got " + value);
-            }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("'" + value + "' is not a token count (like 131072, 128K or 2M)", e);
+            n = Math.multiplyExact(Long.parseLong(digits), unit);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new CommandLine.TypeConversionException("'" + value + "' is not a token count from 1 to " + Long.MAX_VALUE
+                    + " (like 131072, 128K or 2M)");
         }
+        if (n < 1) {
+            throw new CommandLine.TypeConversionException("a sequence length must be positive, got " + value);
+        }
+        return n;
     }
 
     static String format(long n) {

@@ -1,6 +1,8 @@
 package dev.longbow.samples.cli;
 
 import dev.longbow.backend.Backends;
+import dev.longbow.checkpoint.IoFailures;
+import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.data.PasskeyTask;
 import dev.longbow.data.SequenceSource;
 import dev.longbow.data.TextCorpus;
@@ -10,6 +12,8 @@ import dev.longbow.data.TokenSequence;
 import dev.longbow.model.ModelConfig;
 import dev.longbow.model.Precision;
 import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.train.OnNonFinite;
+import dev.longbow.train.OnSaveFailure;
 import dev.longbow.train.OptimizerConfig;
 import dev.longbow.train.PasskeyAccuracy;
 import dev.longbow.train.StepStats;
@@ -18,8 +22,10 @@ import dev.longbow.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -84,8 +90,21 @@ final class TrainCommand implements Callable<Integer> {
     int checkpointEvery;
     @Option(names = "--keep", defaultValue = "3", description = "newest checkpoints kept (default: ${DEFAULT-VALUE})")
     int keep;
-    @Option(names = "--resume", description = "continue from the newest checkpoint in --checkpoint-dir")
+    @Option(names = "--resume", description = "continue a run from its newest checkpoint in --checkpoint-dir: the run --run-id "
+            + "names, or the only run there")
     boolean resume;
+    @Option(names = "--run-id", description = "the run's id, in its checkpoints' names (default: a fresh one; with --resume, "
+            + "the only run in --checkpoint-dir)")
+    String runId;
+    @Option(names = "--on-save-error", defaultValue = "stop", description = "when a checkpoint cannot be written: stop the run, "
+            + "or continue training and retry at the next save (default: ${DEFAULT-VALUE})")
+    OnSaveFailure onSaveError;
+    @Option(names = "--on-nonfinite", defaultValue = "stop", description = "when the loss or gradient norm is NaN or infinite: "
+            + "stop the run, or skip that step's update (default: ${DEFAULT-VALUE})")
+    OnNonFinite onNonFinite;
+    @Option(names = "--collective-timeout", description = "seconds a collective waits for a rank before every rank fails "
+            + "(default: LONGBOW_COLLECTIVE_TIMEOUT, else 600)")
+    Long collectiveTimeout;
     @Option(names = "--run-dir", description = "where metrics.jsonl, summary.json and loss.png go (default: runs/<time>-<scheme>)")
     Path runDir;
     @Option(names = "--passkey-targets", defaultValue = "answer", description = "passkey training loss on the answer's digits "
@@ -104,26 +123,35 @@ final class TrainCommand implements Callable<Integer> {
         if (resume && checkpointDir == null) {
             throw new IllegalArgumentException("--resume needs --checkpoint-dir, the folder holding the checkpoints");
         }
+        Trainer.requireMemory(config);
+        Trainer.Checkpointing checkpointing = new Trainer.Checkpointing(checkpointDir, checkpointEvery, keep, resume, runId, onSaveError);
+        Trainer.Safeguards safeguards = new Trainer.Safeguards(onNonFinite, collectiveTimeout == null
+                ? CollectiveTimeout.from(System.getenv()) : CollectiveTimeout.require(Duration.ofSeconds(collectiveTimeout),
+                "--collective-timeout " + collectiveTimeout));
         Path dir = runDir != null ? runDir : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-" + scheme);
+        RunReport.requireUsable(dir, resume);
         Tokenizer tok = Tokenizer.named(tokenizer);
-        try (SequenceSource source = source(tok, config); RunReport report = new RunReport(dir)) {
+        RunReport[] report = {null};   // made when training starts: a run refused before that leaves no folder behind
+        try (SequenceSource source = source(tok, config)) {
             System.out.println("longbow train: " + config.describe());
             System.out.println("  data: " + source.describe());
-            System.out.println("  run folder: " + report.dir());
+            System.out.println("  run folder: " + dir);
             ProgressBar bar = new ProgressBar(System.out, System.console() != null, steps);
             long[] buffers = {0};
             Trainer.Listener listener = new Trainer.Listener() {
                 @Override
                 public void started(int firstStep, long bufferBytesPerRank, Path resumedFrom) {
                     buffers[0] = bufferBytesPerRank * ranks;
+                    report[0] = new RunReport(dir, resume);
                     if (resumedFrom != null) {
                         System.out.println("  resumed from " + resumedFrom + " at step " + firstStep);
+                        report[0].resumed(firstStep, resumedFrom);
                     }
                 }
 
                 @Override
                 public void step(StepStats s) {
-                    report.step(s);
+                    report[0].step(s);
                     bar.update(s, buffers[0]);
                 }
 
@@ -133,11 +161,17 @@ final class TrainCommand implements Callable<Integer> {
                         System.out.println("  checkpoint " + file);
                     }
                 }
+
+                @Override
+                public void notice(String message) {
+                    bar.interrupt();
+                    System.out.println("  " + message);
+                }
             };
             boolean passkey = data.equals("passkey");
             List<TokenSequence> heldOut = passkey ? heldOut(tok, config) : List.of();
-            Trainer.Result<PasskeyAccuracy> result = Trainer.run(config, source, new Trainer.Checkpointing(checkpointDir,
-                    checkpointEvery, keep, resume), listener, passkey ? t -> PasskeyAccuracy.measure(t, heldOut) : null);
+            Trainer.Result<PasskeyAccuracy> result = Trainer.run(config, source, checkpointing, safeguards, listener,
+                    passkey ? t -> PasskeyAccuracy.measure(t, heldOut) : null);
             Map<String, Object> summary = summary(config, source);
             if (result.finish() != null) {
                 PasskeyAccuracy a = result.finish();
@@ -147,12 +181,17 @@ final class TrainCommand implements Callable<Integer> {
                 System.out.printf("passkey: %.1f%% of digits and %.1f%% of whole keys right on %d held-out sequences "
                         + "(chance: 10%% and 0.001%%)%n", 100 * a.tokenAccuracy(), 100 * a.sequenceAccuracy(), a.sequences());
             }
-            Path png = report.finish(summary, config.scheme().scheme() + " x" + ranks + ", " + model + ", seq " + seqLen + ": "
+            Path png = report[0].finish(summary, config.scheme().scheme() + " x" + ranks + ", " + model + ", seq " + seqLen + ": "
                     + (passkey ? "passkey" : "text") + " loss");
             List<StepStats> done = result.steps();
             if (!done.isEmpty()) {
-                System.out.printf("loss %.4f -> %.4f over steps %d..%d; metrics %s, plot %s%n", done.getFirst().loss(),
-                        done.getLast().loss(), done.getFirst().step(), done.getLast().step(), dir.resolve("metrics.jsonl"), png);
+                System.out.printf("loss %.4f -> %.4f over steps %d..%d; metrics %s%s%n", done.getFirst().loss(),
+                        done.getLast().loss(), done.getFirst().step(), done.getLast().step(), dir.resolve("metrics.jsonl"),
+                        png == null ? "" : ", plot " + png);
+            }
+        } finally {
+            if (report[0] != null) {
+                report[0].close();
             }
         }
         return 0;
@@ -198,7 +237,7 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    private SequenceSource source(Tokenizer tok, TrainConfig config) throws java.io.IOException {
+    private SequenceSource source(Tokenizer tok, TrainConfig config) {
         if (data.equals("passkey")) {
             return new PasskeyTask(tok, seqLen, seed, config.scheme().layout(ranks), ranks, passkeyTargets.equals("answer"));
         }
@@ -206,7 +245,11 @@ final class TrainCommand implements Callable<Integer> {
         if (!Files.exists(path)) {
             throw new IllegalArgumentException("--data " + data + ": no such file or folder");
         }
-        return new TextCorpus(TextDocuments.open(path), tok, seqLen, seed);
+        try {
+            return new TextCorpus(TextDocuments.open(path), tok, seqLen, seed);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--data " + data + " cannot be read: " + IoFailures.reason(e), e);
+        }
     }
 
     /** Passkey sequences the model never trains on (another seed). */
@@ -234,6 +277,7 @@ final class TrainCommand implements Callable<Integer> {
         m.put("batch", batch);
         m.put("lr", (double) lr);
         m.put("seed", seed);
+        m.put("resumed", resume);
         return m;
     }
 }

@@ -40,9 +40,9 @@ class TrainCommandTest {
 
     @Test
     void aCorruptCheckpointStopsTheResumeBeforeAnyWork(@TempDir Path dir) throws IOException {
-        Files.write(dir.resolve("step-00000010.safetensors"), new byte[]{42, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
+        Files.write(dir.resolve("run1-step-00000010.safetensors"), new byte[]{42, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
         assertRefused(new String[]{"train", "--steps", "20", "--run-dir", "target/never", "--checkpoint-dir", dir.toString(),
-                "--resume"}, "refusing checkpoint " + dir.resolve("step-00000010.safetensors"));
+                "--resume"}, "refusing checkpoint " + dir.resolve("run1-step-00000010.safetensors"));
     }
 
     /** The tornado backend is found but TornadoVM is not loaded here: the message says what to install or add, nothing falls back. */
@@ -50,6 +50,45 @@ class TrainCommandTest {
     void tornadoWithoutTornadoVmSaysWhatIsMissing() {
         String err = assertRefused("train --steps 1 --run-dir target/never --backend tornado".split(" "), "backend 'tornado' cannot run here");
         assertTrue(err.contains("install TornadoVM 5.2.0") || err.contains("/tornado-argfile"), "message: " + err);
+    }
+
+    private static final String SHORT_RUN = "train --data passkey --seq-len 128 --ranks 2 --eval-samples 1 --warmup 1 ";
+
+    /** Runs the command line with stdout captured; returns its exit code and what it wrote to stderr. */
+    private static Object[] run(String commandLine) {
+        StringWriter err = new StringWriter();
+        CommandLine cli = Longbow.commandLine();
+        cli.setErr(new PrintWriter(err));
+        java.io.PrintStream stdout = System.out;
+        System.setOut(new java.io.PrintStream(new java.io.ByteArrayOutputStream(), true));
+        try {
+            return new Object[] {cli.execute(commandLine.split(" ")), err.toString()};
+        } finally {
+            System.setOut(stdout);
+        }
+    }
+
+    /** A run that diverges used to exit 0 with NaN losses (and NaN checkpoints); it stops with exit code 1 and one line. */
+    @Test
+    void aDivergingRunStopsWithExitCode1AndSaysWhy(@TempDir Path dir) {
+        Object[] result = run(SHORT_RUN + "--steps 3 --lr 1e30 --run-dir " + dir.resolve("run"));
+        String err = (String) result[1];
+        assertEquals(1, result[0], err);
+        assertTrue(err.startsWith("longbow train: step 1: the loss is ") && err.contains("training diverged"), err);
+        assertEquals(1, err.strip().lines().count(), err);
+    }
+
+    /** Resuming into the same run folder used to truncate its metrics; they are appended after a line marking the resume. */
+    @Test
+    void aResumedRunAppendsItsMetricsAfterAMark(@TempDir Path dir) throws IOException {
+        String where = "--run-dir " + dir.resolve("run") + " --checkpoint-dir " + dir.resolve("ckpt") + " --checkpoint-every 1";
+        assertEquals(0, run(SHORT_RUN + "--steps 2 " + where)[0]);
+        assertEquals(0, run(SHORT_RUN + "--steps 3 --resume " + where)[0]);
+        java.util.List<String> lines = Files.readAllLines(dir.resolve("run/metrics.jsonl"));
+        assertEquals(4, lines.size(), lines.toString());
+        assertTrue(lines.get(0).startsWith("{\"step\":0,") && lines.get(1).startsWith("{\"step\":1,"), lines.toString());
+        assertTrue(lines.get(2).startsWith("{\"resumed_at_step\":2,\"checkpoint\":"), lines.get(2));
+        assertTrue(lines.get(3).startsWith("{\"step\":2,"), lines.get(3));
     }
 
     private static String assertRefused(String[] argv, String expected) {

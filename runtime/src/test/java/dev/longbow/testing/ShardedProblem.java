@@ -1,24 +1,29 @@
-package dev.longbow.parallel;
+package dev.longbow.testing;
 
 import dev.longbow.backend.AttentionParams;
+import dev.longbow.comm.RankLauncher;
 import dev.longbow.comm.RankMemory;
-import dev.longbow.comm.local.LocalRanks;
+import dev.longbow.comm.local.LocalLauncher;
+import dev.longbow.parallel.AttentionShape;
+import dev.longbow.parallel.CallStats;
+import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.parallel.SequenceLayout;
+import dev.longbow.parallel.SequenceParallel;
+import dev.longbow.parallel.SequenceParallelAttention;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Numerics;
 import dev.longbow.tensor.Tensor;
-import dev.longbow.testing.HostTensors;
-import dev.longbow.testing.ReferenceAttention;
 import java.util.List;
 import java.util.Random;
 
 /**
  * One attention problem over a whole sequence: random inputs, the float64 single-rank reference,
- * and the machinery to run a scheme on P in-process ranks and gather its shards back in sequence
- * order for comparison.
+ * and the machinery to run a scheme on P ranks (in-process CPU ranks, or any launcher's) and
+ * gather its shards back in sequence order for comparison.
  */
-final class ShardedProblem {
-    final AttentionShape shape;
-    final boolean causal;
+public final class ShardedProblem {
+    public final AttentionShape shape;
+    public final boolean causal;
     final double[] q;
     final double[] k;
     final double[] v;
@@ -26,7 +31,7 @@ final class ShardedProblem {
     private ReferenceAttention.Output output;
     private ReferenceAttention.Gradients gradients;
 
-    ShardedProblem(AttentionShape shape, boolean causal, Random random) {
+    public ShardedProblem(AttentionShape shape, boolean causal, Random random) {
         this.shape = shape;
         this.causal = causal;
         this.q = gaussian(random, rows() * width("q"));
@@ -82,15 +87,20 @@ final class ShardedProblem {
     }
 
     /** What one rank produced: its call stats and its shards of the results, in local order. */
-    record RankResult(CallStats forward, CallStats backward, double[][] results) {
+    public record RankResult(CallStats forward, CallStats backward, double[][] results) {
     }
 
     static final String[] RESULTS = {"out", "lse", "dq", "dk", "dv"};
 
     /** Runs {@code config} forward and backward on {@code ranks} in-process CPU ranks. */
-    List<RankResult> run(SchemeConfig config, int ranks) {
+    public List<RankResult> run(SchemeConfig config, int ranks) {
+        return run(config, ranks, new LocalLauncher(), "cpu");
+    }
+
+    /** Runs {@code config} forward and backward on {@code ranks} ranks of {@code launcher} on backend {@code backendName}. */
+    public List<RankResult> run(SchemeConfig config, int ranks, RankLauncher launcher, String backendName) {
         SequenceLayout layout = config.layout(ranks);
-        return LocalRanks.run(ranks, "cpu", (backend, comm) -> {
+        return launcher.run(ranks, backendName, (backend, comm) -> {
             try (RankMemory mem = new RankMemory(backend)) {
                 int r = comm.rank();
                 long n = shape.localLen(ranks);
@@ -141,7 +151,7 @@ final class ShardedProblem {
     }
 
     /** Fails unless every gathered result is within {@code tolerance} relative error of the reference. */
-    void assertMatches(String what, List<RankResult> perRank, SequenceLayout layout, double tolerance) {
+    public void assertMatches(String what, List<RankResult> perRank, SequenceLayout layout, double tolerance) {
         for (int i = 0; i < RESULTS.length; i++) {
             HostTensors.assertClose(what + " " + RESULTS[i], gathered(perRank, layout, i), expected(RESULTS[i]), tolerance);
         }

@@ -1,0 +1,15 @@
+package dev.longbow.train;
+
+/**
+ * The run stopped itself: it diverged, or a checkpoint could not be written. The message says
+ * what happened, at which step, what is kept on disk and how to go on; no stack trace needed.
+ */
+public final class TrainingStoppedException extends RuntimeException {
+    public TrainingStoppedException(String message) {
+        super(message);
+    }
+
+    public TrainingStoppedException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}
