@@ -13,6 +13,7 @@ import dev.longbow.parallel.SchemeConfig;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.HostAllocation;
 import dev.longbow.tensor.Tensor;
+import dev.longbow.train.MemoryEstimate;
 import dev.longbow.train.OptimizerConfig;
 import dev.longbow.train.RankTrainer;
 import dev.longbow.train.StepStats;
@@ -77,6 +78,9 @@ class CudaMixedPrecisionGpuTest {
                 OptimizerConfig.defaults(3e-3f, 2), 42, false, 64, precision).validate();
         return RankLaunchers.run(1, backend, (b, comm) -> {
             try (RankTrainer trainer = new RankTrainer(config, b, comm)) {
+                MemoryEstimate estimate = MemoryEstimate.of(config);
+                assertEquals(estimate.modelStates() + estimate.activations(), trainer.bufferBytes(),
+                        "the estimate made before any work counts the " + precision.label() + " slabs (the bf16 weight copy too)");
                 trainer.accumulateGradients(List.of(new Repeats().next()));
                 Map<String, double[]> all = new LinkedHashMap<>();
                 for (String name : trainer.model().grads().names()) {
