@@ -67,10 +67,9 @@ class CudaTrainingGpuTest {
     @ParameterizedTest
     @MethodSource("presets")
     void everyPresetIsAccepted(String model) {
-        TrainCommand command = new TrainCommand();
-        new CommandLine(command).parseArgs("--backend", "cuda", "--model", model, "--ranks", "2", "--seq-len", "256",
-                "--scheme", "ring", "--data", "passkey");
-        TrainConfig config = command.configure();
+        CommandLine.ParseResult parsed = Longbow.commandLine().parseArgs("train", "--backend", "cuda", "--model", model,
+                "--ranks", "2", "--seq-len", "256", "--scheme", "ring", "--data", "passkey");
+        TrainConfig config = parsed.subcommand().commandSpec().commandLine().<TrainCommand>getCommand().configure();
         assertEquals(Precision.BF16_MIXED, config.precision(), "bf16 is the default on cuda");
         RankLaunchers.run(2, "cuda", (backend, comm) -> {
             try (SequenceParallelAttention attention = SequenceParallel.create(config.scheme(), config.attentionShape(), backend, comm)) {
