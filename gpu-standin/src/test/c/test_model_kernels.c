@@ -154,6 +154,28 @@ static void test_layout(void) {
            SI_ERROR_MISALIGNED_ADDRESS, "repeat_heads_w8 misaligned");
     expect(harness_launch(si_kernels_layout, "longbow_repeat_heads_w8", G1(2), (si_dim3){4, 2, 1}, 0, harness_alloc(6 * 3 * 8 - 8, 0), repeated, L(12), L(2), L(3)),
            SI_ERROR_ILLEGAL_ADDRESS, "repeat_heads_w8 short source");
+    // pad [5 rows, 2 words of 16 bytes] -> [5, 8] (a bf16 head dim 16 -> 64): words 2..7 zero;
+    // a grid of one block of 2 rows strides over all 5
+    enum { PR = 5, PS = 2, PD = 8 };
+    uint32_t *narrow = harness_alloc(PR * PS * 16, 0), *wide = harness_alloc(PR * PD * 16, 0);
+    for (int i = 0; i < PR * PS * 4; i++) narrow[i] = 0x02000000u + (uint32_t)i;
+    launch_ok(harness_launch(si_kernels_layout, "longbow_copy_rows_w16", G1(1), (si_dim3){32, 2, 1}, 0, narrow, wide, L(PR), L(PS), L(PD)), "pad");
+    ok = 1;
+    for (int r = 0; r < PR; r++)
+        for (int u = 0; u < PD * 4; u++) ok &= wide[r * PD * 4 + u] == (u < PS * 4 ? narrow[r * PS * 4 + u] : 0u);
+    harness_check(ok, "copy_rows_w16 pads with zeros");
+    // crop it back, w4: the first 8 of 32 words of each row, the last row's tail never read
+    uint32_t *cropped = harness_alloc(PR * PS * 16, 0);
+    launch_ok(harness_launch(si_kernels_layout, "longbow_copy_rows_w4", G1(3), (si_dim3){32, 2, 1}, 0, wide, cropped, L(PR), L(PD * 4), L(PS * 4)), "crop");
+    harness_check(memcmp(cropped, narrow, PR * PS * 16) == 0, "copy_rows_w4 crops");
+    expect(harness_launch(si_kernels_layout, "longbow_copy_rows_w4", G1(3), (si_dim3){32, 2, 1}, 0, harness_alloc((PR - 1) * PD * 16 + PS * 16, 0),
+                          cropped, L(PR), L(PD * 4), L(PS * 4)), 0, "copy_rows_w4 crop reads only the kept words of the last row");
+    expect(harness_launch(si_kernels_layout, "longbow_copy_rows_w16", G1(1), (si_dim3){32, 2, 1}, 0, narrow, harness_alloc(PR * PD * 16, 8), L(PR), L(PS), L(PD)),
+           SI_ERROR_MISALIGNED_ADDRESS, "copy_rows_w16 misaligned");
+    expect(harness_launch(si_kernels_layout, "longbow_copy_rows_w16", G1(1), (si_dim3){32, 2, 1}, 0, harness_alloc(PR * PS * 16 - 16, 0), wide, L(PR), L(PS), L(PD)),
+           SI_ERROR_ILLEGAL_ADDRESS, "copy_rows_w16 short source");
+    expect(harness_launch(si_kernels_layout, "longbow_copy_rows_w16", G1(1), (si_dim3){32, 2, 1}, 0, narrow, harness_alloc(PR * PD * 16 - 16, 0), L(PR), L(PS), L(PD)),
+           SI_ERROR_ILLEGAL_ADDRESS, "copy_rows_w16 short destination");
     // sum [4, 3, 12] -> [4, 12]
     for (int t = 0; t < 2; t++) {
         void *x = random_tensor(t, 4 * 3 * 12, -2, 2), *y = harness_alloc(4 * 12 * si_float_size(t), 0);

@@ -1,6 +1,7 @@
-// layout.c: the CPU reading of layout.cu (swapLeadingDims, repeatHeads, sumRepeatedHeads).
+// layout.c: the CPU reading of layout.cu (swapLeadingDims, repeatHeads, sumRepeatedHeads, and
+// copyRows, the head-dim padding and cropping around the flash kernels).
 //
-// All three are grid-stride over rows (row = blockIdx.x * blockDim.y + threadIdx.y, blocks of
+// All four are grid-stride over rows (row = blockIdx.x * blockDim.y + threadIdx.y, blocks of
 // blockDim.y rows) and block-stride over a row's words or elements, so any grid covers every
 // row. The copies move words of 2, 4, 8 or 16 bytes with no alignment fallback: both pointers
 // must be aligned to the word.
@@ -32,6 +33,28 @@ static int copy_rows(si_launch *l, uint64_t word, int swap) {
     return 0;
 }
 
+// dst [rows, dst_words] = src [rows, src_words] row by row: the first min(src_words, dst_words)
+// words copied, the words past src_words zero.
+static int copy_rows_resized(si_launch *l, uint64_t word) {
+    int64_t rows = si_param_i64(l, 2), src_words = si_param_i64(l, 3), dst_words = si_param_i64(l, 4);
+    if (si_require_dims(l, 2)) return l->error;
+    // The .cu reads word w of a source row only where w < src_words and w < dst_words: a crop
+    // leaves the last source row's tail unread.
+    int64_t kept = src_words < dst_words ? src_words : dst_words, src_extent = 0;
+    if (kept < 0) kept = 0;
+    if (rows > 0 && kept > 0 && __builtin_add_overflow(si_count(rows - 1, src_words), kept, &src_extent)) src_extent = INT64_MAX;
+    const uint8_t *src = si_kernel_array(l, si_param_ptr(l, 0), src_extent, word);
+    uint8_t *dst = si_kernel_array(l, si_param_ptr(l, 1), si_count(rows, dst_words), word);
+    if (!src || !dst) return l->error;
+    if (rows <= 0 || dst_words <= 0) return 0;
+    for (int64_t j = 0; j < rows; j++) {
+        uint8_t *to = dst + (uint64_t)j * dst_words * word;
+        memcpy(to, src + (uint64_t)j * src_words * word, (uint64_t)kept * word);
+        memset(to + (uint64_t)kept * word, 0, (uint64_t)(dst_words - kept) * word);
+    }
+    return 0;
+}
+
 // dst [rows, d] = fp32 sum over r < repeats (in order) of src [rows, repeats, d].
 static int sum_repeated_heads(si_launch *l, si_float_type t) {
     int64_t rows = si_param_i64(l, 2), repeats = si_param_i64(l, 3), d = si_param_i64(l, 4);
@@ -51,7 +74,8 @@ static int sum_repeated_heads(si_launch *l, si_float_type t) {
 
 #define WORD(wn, bytes)                                                                    \
     static int swap_leading_dims_##wn(si_launch *l) { return copy_rows(l, bytes, 1); }    \
-    static int repeat_heads_##wn(si_launch *l) { return copy_rows(l, bytes, 0); }
+    static int repeat_heads_##wn(si_launch *l) { return copy_rows(l, bytes, 0); }    \
+    static int copy_rows_##wn(si_launch *l) { return copy_rows_resized(l, bytes); }
 WORD(w2, 2) WORD(w4, 4) WORD(w8, 8) WORD(w16, 16)
 
 #define TYPE(tn, T) static int sum_repeated_heads_##tn(si_launch *l) { return sum_repeated_heads(l, T); }
@@ -59,7 +83,8 @@ SI_FOR_FLOAT_TYPES(TYPE)
 
 #define WORD_ENTRIES(wn)                                                  \
     {"longbow_swap_leading_dims_" #wn, "pplll", swap_leading_dims_##wn},  \
-    {"longbow_repeat_heads_" #wn, "pplll", repeat_heads_##wn},
+    {"longbow_repeat_heads_" #wn, "pplll", repeat_heads_##wn},            \
+    {"longbow_copy_rows_" #wn, "pplll", copy_rows_##wn},
 #define TYPE_ENTRIES(tn, T) {"longbow_sum_repeated_heads_" #tn, "pplll", sum_repeated_heads_##tn},
 
 const si_kernel si_kernels_layout[] = {

@@ -4,6 +4,8 @@ import dev.longbow.backend.Backend;
 import dev.longbow.backend.BackendProvider;
 import dev.longbow.cuda.Cuda;
 import dev.longbow.cuda.DeviceProperties;
+import dev.longbow.tensor.DType;
+import java.util.Set;
 
 /** The "cuda" backend: the PTX kernels of this module on NVIDIA GPUs of compute capability 8.0 (Ampere) or newer. */
 public final class CudaBackendProvider implements BackendProvider {
@@ -21,6 +23,12 @@ public final class CudaBackendProvider implements BackendProvider {
         } catch (RuntimeException | LinkageError e) {
             return "the CUDA driver cannot be used: " + e;
         }
+    }
+
+    /** The flash kernels take bf16 or f16, so a model trains in bf16 mixed precision here, never in fp32. */
+    @Override
+    public Set<DType> trainingDTypes() {
+        return Set.of(DType.BF16);
     }
 
     @Override

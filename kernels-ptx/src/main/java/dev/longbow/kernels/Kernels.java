@@ -35,6 +35,8 @@ final class Kernels {
     static final KernelSignature SWAP_LEADING_DIMS = KernelSignature.of("layout", "longbow_swap_leading_dims", WORDS, PTR, PTR, I64, I64, I64);
     static final KernelSignature REPEAT_HEADS = KernelSignature.of("layout", "longbow_repeat_heads", WORDS, PTR, PTR, I64, I64, I64);
     static final KernelSignature SUM_REPEATED_HEADS = KernelSignature.of("layout", "longbow_sum_repeated_heads", FLOATS, PTR, PTR, I64, I64, I64);
+    /** (src, dst, rows, src_words, dst_words): rows resized, cropped or zero-padded (the flash kernels' head-dim padding). */
+    static final KernelSignature COPY_ROWS = KernelSignature.of("layout", "longbow_copy_rows", WORDS, PTR, PTR, I64, I64, I64);
 
     // merge.cu
     static final KernelSignature ATTENTION_MERGE = KernelSignature.of("merge", "longbow_attention_merge", FLOATS, PTR, PTR, PTR, PTR, I64, I32);
@@ -66,7 +68,7 @@ final class Kernels {
             PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, F32, I32, I64, I64);
 
     static final List<KernelSignature> ALL = List.of(CONVERT, AXPY, FILL, SCALE, SUM_OF_SQUARES_PARTIAL, SUM_PARTIALS,
-            SWAP_LEADING_DIMS, REPEAT_HEADS, SUM_REPEATED_HEADS, ATTENTION_MERGE, RMSNORM_FORWARD, RMSNORM_BACKWARD, COLUMN_SUM,
+            SWAP_LEADING_DIMS, REPEAT_HEADS, SUM_REPEATED_HEADS, COPY_ROWS, ATTENTION_MERGE, RMSNORM_FORWARD, RMSNORM_BACKWARD, COLUMN_SUM,
             ROPE, SWIGLU_FORWARD, SWIGLU_BACKWARD, EMBEDDING_FORWARD, EMBEDDING_BACKWARD, CROSS_ENTROPY, ADAMW, GEMM,
             FLASH_FORWARD, FLASH_DELTA, FLASH_BACKWARD);
 

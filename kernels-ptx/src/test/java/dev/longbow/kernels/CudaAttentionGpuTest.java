@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The flash kernels through the CUDA backend against the float64 ReferenceAttention: head dims
- * 64 and 128, bf16 and f16, GQA, causal masks at block offsets (ring and zigzag steps, rows that
+ * 64 and 128, and 16, 32 and 96 zero-padded to them (the model presets' 16 and 32), bf16 and f16, GQA, causal masks at block offsets (ring and zigzag steps, rows that
  * see no key), lengths that cut the 128-row tiles; and the LSE merge against its formula.
  */
 class CudaAttentionGpuTest extends GpuTest {
@@ -30,7 +30,10 @@ class CudaAttentionGpuTest extends GpuTest {
             new Case(200, 333, 4, 2, 64, false, 0, 0),
             new Case(130, 257, 8, 2, 128, true, 512, 300),   // a later query block against earlier keys
             new Case(128, 128, 2, 1, 64, true, 0, 1000),      // every row sees no key: out 0, lse -inf
-            new Case(300, 129, 4, 1, 128, true, 100, 0));     // the first rows see part of the block
+            new Case(300, 129, 4, 1, 128, true, 100, 0),      // the first rows see part of the block
+            new Case(200, 150, 4, 2, 16, true, 0, 0),         // padded to 64
+            new Case(130, 257, 4, 2, 32, true, 512, 300),     // padded to 64, at block offsets
+            new Case(70, 90, 2, 1, 96, false, 0, 0));         // padded to 128
 
     @Test
     void forwardMatchesTheReference() {

@@ -136,9 +136,59 @@ class OpsLaunchTest {
         assertEquals(List.of(300, 500, 8, 2), call.args().subList(5, 9));
         assertEquals(List.of(1, 1000L, 700L), call.args().subList(10, 13));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> attention.forward(
-                gpu.device(DType.BF16, 4, 2, 96), gpu.device(DType.BF16, 4, 2, 96), gpu.device(DType.BF16, 4, 2, 96),
-                gpu.device(DType.BF16, 4, 2, 96), gpu.device(DType.F32, 4, 2), AttentionParams.of(96, false)));
-        assertTrue(e.getMessage().contains("head dim 96"), e.getMessage());
+                gpu.device(DType.BF16, 4, 2, 160), gpu.device(DType.BF16, 4, 2, 160), gpu.device(DType.BF16, 4, 2, 160),
+                gpu.device(DType.BF16, 4, 2, 160), gpu.device(DType.F32, 4, 2), AttentionParams.of(160, false)));
+        assertTrue(e.getMessage().contains("head dim 160") && e.getMessage().contains("1..128"), e.getMessage());
+    }
+
+    /** D=16 runs on the D=64 kernel: q, k, v widened with zeros, the model's scale 1/4 kept, out cropped back. */
+    @Test
+    void aHeadDimTheKernelsLackRunsZeroPaddedToTheNextTheyHave() {
+        Tensor q = gpu.device(DType.BF16, 300, 4, 16);
+        Tensor kv = gpu.device(DType.BF16, 200, 2, 16);
+        Tensor out = gpu.device(DType.F32, 300, 4, 16);
+        attention.forward(q, kv, kv, out, gpu.device(DType.F32, 300, 4), AttentionParams.of(16, true));
+        assertEquals(List.of("longbow_copy_rows_w16", "longbow_copy_rows_w16", "longbow_copy_rows_w16", "flash_fwd_bf16_d64_f32out",
+                "longbow_copy_rows_w16"), gpu.calls.stream().map(RecordingLauncher.Call::entry).toList());
+        assertEquals(List.of(q, 1200L, 2L, 8L), List.of(gpu.calls.get(0).args().getFirst(), gpu.calls.get(0).args().get(2),
+                gpu.calls.get(0).args().get(3), gpu.calls.get(0).args().get(4)), "[300 x 4 rows] of 32 bytes into rows of 128");
+        var flash = gpu.calls.get(3);
+        assertEquals(List.of(gpu.calls.get(0).args().get(1), gpu.calls.get(1).args().get(1), gpu.calls.get(2).args().get(1)),
+                flash.args().subList(0, 3), "the kernel reads the widened q, k, v");
+        assertEquals(0.25f, flash.args().get(9), "the scale is the model's 1/sqrt(16), not the kernel's 1/sqrt(64)");
+        assertEquals(Launch.flashForward(300, 4, 64), flash.geometry());
+        var crop = gpu.calls.get(4);
+        assertEquals(List.of(flash.args().get(3), out, 1200L, 16L, 4L), crop.args(), "fp32 rows of 256 bytes cropped to 64");
+        assertEquals(null, attention.unsupportedReason(DType.BF16, 32, true));
+        assertEquals(null, attention.unsupportedReason(DType.BF16, 100, true));
+    }
+
+    /** Backward at D=32: the fp32 accumulators are widened with what they hold (the kernel adds to them) and cropped back. */
+    @Test
+    void paddedBackwardWidensTheAccumulatorsAndCropsTheirGradients() {
+        Tensor q = gpu.device(DType.BF16, 128, 4, 32);
+        Tensor kv = gpu.device(DType.BF16, 128, 4, 32);
+        Tensor dq = gpu.device(DType.F32, 128, 4, 32);
+        Tensor dk = gpu.device(DType.F32, 128, 4, 32);
+        Tensor dv = gpu.device(DType.F32, 128, 4, 32);
+        attention.backward(q, kv, kv, gpu.device(DType.BF16, 128, 4, 32), gpu.device(DType.F32, 128, 4), q, dq, dk, dv,
+                AttentionParams.of(32, true));
+        List<String> entries = gpu.calls.stream().map(RecordingLauncher.Call::entry).toList();
+        assertEquals(List.of("longbow_copy_rows_w16", "longbow_copy_rows_w16", "longbow_copy_rows_w16", "longbow_copy_rows_w16",
+                "longbow_copy_rows_w16", "longbow_copy_rows_w16", "longbow_copy_rows_w16", "longbow_copy_rows_w16",
+                "flash_bwd_delta_bf16", "flash_bwd_bf16_d64", "longbow_copy_rows_w16", "longbow_copy_rows_w16",
+                "longbow_copy_rows_w16"), entries);
+        for (int i = 5; i < 8; i++) {
+            assertEquals(List.of(8L, 16L), gpu.calls.get(i).args().subList(3, 5), "fp32 accumulator rows of 8 words widened to 16");
+        }
+        var flash = gpu.calls.get(9);
+        assertEquals(64, gpu.calls.get(8).args().get(5), "delta over the padded rows");
+        for (int i = 0; i < 3; i++) {
+            var crop = gpu.calls.get(10 + i);
+            assertEquals(flash.args().get(6 + i), crop.args().get(0), "crop reads the kernel's accumulator");
+            assertEquals(List.of(dq, dk, dv).get(i), crop.args().get(1));
+            assertEquals(gpu.calls.get(5 + i).args().get(1), flash.args().get(6 + i), "the kernel adds to the widened accumulator");
+        }
     }
 
     /** sm_86/sm_89 cards allow 101,376 bytes of shared memory per block; flash backward at D=128 needs 164,864. */

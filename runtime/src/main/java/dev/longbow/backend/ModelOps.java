@@ -4,7 +4,9 @@ import dev.longbow.tensor.Tensor;
 
 /**
  * The non-attention operations of a Llama-style decoder, forward and backward. Activations and
- * parameters are fp32 unless a method says otherwise; gradients named "accumulate" are added to.
+ * parameters are fp32 unless a method says otherwise, or bf16 where a backend that trains in bf16
+ * ({@link BackendProvider#trainingDTypes()}) is given them by a mixed-precision model; norm gains,
+ * statistics and accumulated gradients stay fp32. Gradients named "accumulate" are added to.
  */
 public interface ModelOps {
 

@@ -10,6 +10,10 @@ import dev.longbow.tensor.Tensor;
  * forward keeps for backward, the gradients that flow back through one layer at a time, and one
  * chunk of logits. A layer marked for recomputation keeps only its input; its internals live in
  * a single shared work set, refilled when backward reaches it.
+ *
+ * <p>Matrix-product inputs and outputs other than the residual stream, attention's tensors and
+ * the logits are in the precision's compute dtype; the residual stream ({@code x}, {@code h})
+ * and its gradient, the norms' inputs of backward, rstd, lse and the losses are fp32 always.
  */
 public final class Activations implements AutoCloseable {
     private final Slab slab;
@@ -21,20 +25,23 @@ public final class Activations implements AutoCloseable {
                         Tensor h, Tensor n2, Tensor rstd2, Tensor gate, Tensor up, Tensor act, Tensor out) {
     }
 
-    /** Gradients flowing back through a layer; {@code dx} is the residual stream's gradient. */
-    public record Grads(Tensor dx, Tensor dn, Tensor dtmp, Tensor dq, Tensor dk, Tensor dv, Tensor datt,
+    /**
+     * Gradients flowing back through a layer; {@code dx} is the residual stream's gradient (fp32),
+     * {@code dxLow} its copy in the compute dtype that the matrix products read ({@code dx} itself in fp32).
+     */
+    public record Grads(Tensor dx, Tensor dxLow, Tensor dn, Tensor dtmp, Tensor dq, Tensor dk, Tensor dv, Tensor datt,
                         Tensor dgate, Tensor dup, Tensor dact) {
     }
 
     private final Grads grads;
 
-    public Activations(ModelConfig c, long seq, int chunkRows, boolean[] recompute, Backend backend) {
+    public Activations(ModelConfig c, Precision precision, long seq, int chunkRows, boolean[] recompute, Backend backend) {
         if (recompute.length != c.layers()) {
             throw new IllegalArgumentException("recompute flags for " + recompute.length + " layers, model has " + c.layers());
         }
         this.chunkRows = (int) Math.min(chunkRows, seq);
-        Slab.Builder b = declare(c, seq, this.chunkRows, recompute);
-        this.slab = b.allocate(backend::allocate);
+        boolean mixed = precision.compute() != DType.F32;
+        this.slab = declare(c, precision, seq, this.chunkRows, recompute).allocate(backend::allocate);
         this.layers = new Layer[c.layers()];
         for (int l = 0; l < c.layers(); l++) {
             String p = recompute[l] ? "work." : "layer." + l + ".";
@@ -42,16 +49,17 @@ public final class Activations implements AutoCloseable {
                     t(p + "att"), t(p + "lse"), t(p + "h"), t(p + "n2"), t(p + "rstd2"), t(p + "gate"), t(p + "up"),
                     t(p + "act"), slab.get("x." + (l + 1)));
         }
-        this.grads = new Grads(t("d.x"), t("d.n"), t("d.tmp"), t("d.q"), t("d.k"), t("d.v"), t("d.att"),
-                t("d.gate"), t("d.up"), t("d.act"));
+        this.grads = new Grads(t("d.x"), mixed ? t("d.xLow") : t("d.x"), t("d.n"), t("d.tmp"), t("d.q"), t("d.k"), t("d.v"),
+                t("d.att"), t("d.gate"), t("d.up"), t("d.act"));
     }
 
-    /** Bytes of the activation slab for this model, shard length, chunk and recomputation, before allocating it. */
-    public static long byteSize(ModelConfig c, long seq, int chunkRows, boolean[] recompute) {
-        return declare(c, seq, (int) Math.min(chunkRows, seq), recompute).byteSize();
+    /** Bytes of the activation slab for this model, precision, shard length, chunk and recomputation, before allocating it. */
+    public static long byteSize(ModelConfig c, Precision precision, long seq, int chunkRows, boolean[] recompute) {
+        return declare(c, precision, seq, (int) Math.min(chunkRows, seq), recompute).byteSize();
     }
 
-    private static Slab.Builder declare(ModelConfig c, long seq, int chunkRows, boolean[] recompute) {
+    private static Slab.Builder declare(ModelConfig c, Precision precision, long seq, int chunkRows, boolean[] recompute) {
+        DType low = precision.compute();
         Slab.Builder b = Slab.builder();
         for (String n : new String[]{"tokens", "targets", "positions"}) {
             b.add(n, DType.I32, seq);
@@ -64,29 +72,38 @@ public final class Activations implements AutoCloseable {
             if (recompute[l]) {
                 anyRecomputed = true;
             } else {
-                declareInternals(b, "layer." + l + ".", c, seq);
+                declareInternals(b, "layer." + l + ".", c, low, seq);
             }
         }
         if (anyRecomputed) {
-            declareInternals(b, "work.", c, seq);
+            declareInternals(b, "work.", c, low, seq);
         }
-        b.add("final.n", DType.F32, seq, c.dim()).add("final.rstd", DType.F32, seq)
-                .add("logits", DType.F32, chunkRows, c.vocab()).add("losses", DType.F32, seq);
+        // The logits are bf16 in mixed precision, as autocast leaves them: the cross-entropy reads
+        // them in fp32 and writes its gradient over them for the two bf16 products of the head.
+        b.add("final.n", low, seq, c.dim()).add("final.rstd", DType.F32, seq)
+                .add("logits", low, chunkRows, c.vocab()).add("losses", DType.F32, seq);
+        // dn sums two or three matrix products (the MLP's, q/k/v's, the head's chunks) in fp32; the
+        // norms' backward reads it, x and h in fp32 and writes dtmp for the fp32 residual gradient.
         b.add("d.x", DType.F32, seq, c.dim()).add("d.n", DType.F32, seq, c.dim()).add("d.tmp", DType.F32, seq, c.dim())
-                .add("d.q", DType.F32, seq, c.qDim()).add("d.k", DType.F32, seq, c.kvDim()).add("d.v", DType.F32, seq, c.kvDim())
-                .add("d.att", DType.F32, seq, c.qDim()).add("d.gate", DType.F32, seq, c.ffnHidden())
-                .add("d.up", DType.F32, seq, c.ffnHidden()).add("d.act", DType.F32, seq, c.ffnHidden());
+                .add("d.q", low, seq, c.qDim()).add("d.k", low, seq, c.kvDim()).add("d.v", low, seq, c.kvDim())
+                .add("d.att", low, seq, c.qDim()).add("d.gate", low, seq, c.ffnHidden())
+                .add("d.up", low, seq, c.ffnHidden()).add("d.act", low, seq, c.ffnHidden());
+        if (low != DType.F32) {
+            // A norm's fp32 output before it is rounded to the compute dtype; dx rounded for the products.
+            b.add("norm.staging", DType.F32, seq, c.dim()).add("d.xLow", low, seq, c.dim());
+        }
         return b;
     }
 
-    private static void declareInternals(Slab.Builder b, String p, ModelConfig c, long seq) {
-        b.add(p + "n1", DType.F32, seq, c.dim()).add(p + "rstd1", DType.F32, seq)
-                .add(p + "q", DType.F32, seq, c.qDim()).add(p + "k", DType.F32, seq, c.kvDim())
-                .add(p + "v", DType.F32, seq, c.kvDim()).add(p + "att", DType.F32, seq, c.qDim())
+    /** One layer's internals: the residual {@code h} and the statistics fp32, the rest in {@code low}. */
+    private static void declareInternals(Slab.Builder b, String p, ModelConfig c, DType low, long seq) {
+        b.add(p + "n1", low, seq, c.dim()).add(p + "rstd1", DType.F32, seq)
+                .add(p + "q", low, seq, c.qDim()).add(p + "k", low, seq, c.kvDim())
+                .add(p + "v", low, seq, c.kvDim()).add(p + "att", low, seq, c.qDim())
                 .add(p + "lse", DType.F32, seq, c.heads()).add(p + "h", DType.F32, seq, c.dim())
-                .add(p + "n2", DType.F32, seq, c.dim()).add(p + "rstd2", DType.F32, seq)
-                .add(p + "gate", DType.F32, seq, c.ffnHidden()).add(p + "up", DType.F32, seq, c.ffnHidden())
-                .add(p + "act", DType.F32, seq, c.ffnHidden());
+                .add(p + "n2", low, seq, c.dim()).add(p + "rstd2", DType.F32, seq)
+                .add(p + "gate", low, seq, c.ffnHidden()).add(p + "up", low, seq, c.ffnHidden())
+                .add(p + "act", low, seq, c.ffnHidden());
     }
 
     private Tensor t(String name) {
@@ -115,8 +132,17 @@ public final class Activations implements AutoCloseable {
         return t("positions");
     }
 
+    /** The final norm's output, the head's input, in the compute dtype. */
     public Tensor finalNorm() {
         return t("final.n");
+    }
+
+    /**
+     * Where a norm writes its fp32 output before it is rounded to the compute dtype
+     * {@code [seq, dim]}; mixed precision only (in fp32 a norm writes its output directly).
+     */
+    public Tensor normStaging() {
+        return t("norm.staging");
     }
 
     public Tensor finalRstd() {

@@ -21,12 +21,32 @@ import java.util.List;
  *
  * <p>The loss is computed {@link Activations#chunkRows()} rows at a time, forward and backward
  * of the head fused per chunk, so the logits of the whole shard never exist.
+ *
+ * <p>{@link Precision#BF16_MIXED}: the products read a bf16 copy of the fp32 master weights,
+ * converted from them before the first forward after they may have changed (an optimizer step,
+ * a checkpoint load), and accumulate in fp32; attention runs in bf16. What stays fp32, and why:
+ * <ul>
+ * <li>master weights, their gradients and AdamW's moments: an update is often smaller than 2^-8
+ *     of its weight (lr 3e-4 on a weight of 0.1), which bf16 would round away; weight gradients
+ *     are summed over every token and sequence of the batch and then all-reduced, so the
+ *     products add into fp32;
+ * <li>the residual stream and its gradient: each layer adds a small correction to it, which
+ *     bf16 would round away; it costs 2 bytes per element more for {@code x} and {@code h} only;
+ * <li>the norms (statistics, rstd and output before rounding), the softmax's log-sum-exp, the
+ *     cross-entropy (computed in fp32 from the bf16 logits) and the losses: sums over a row,
+ *     where bf16 errors grow with the row's length.
+ * </ul>
  */
 public final class Llama implements AutoCloseable {
     private final ModelConfig config;
     private final Backend backend;
     private final ModelOps ops;
     private final Weights params;
+    /** What the products read: {@code params} itself in fp32, its bf16 copy in mixed precision. */
+    private final Weights compute;
+    /** Per layer: the compute copy's matrices with the master's gains (the norm kernels read fp32 gains). */
+    private final Weights.Layer[] layerWeights;
+    private boolean computeStale = true;
     private final Weights grads;
     private final Activations acts;
     private final DecoderLayer block;
@@ -37,21 +57,30 @@ public final class Llama implements AutoCloseable {
     private HostAllocation staging;
 
     /**
+     * @param precision what the products and attention compute in; the attention scheme must be built for its dtype
      * @param seq       tokens of the shard this rank holds
      * @param chunkRows rows of logits computed at once
      * @param recompute per layer: keep only its input and recompute the rest in backward
      */
-    public Llama(ModelConfig config, Backend backend, SequenceParallelAttention attention, long seq, int chunkRows,
-                 boolean[] recompute) {
+    public Llama(ModelConfig config, Precision precision, Backend backend, SequenceParallelAttention attention, long seq,
+                 int chunkRows, boolean[] recompute) {
         this.config = config;
         this.backend = backend;
         this.ops = backend.model();
         this.seq = seq;
         this.recompute = recompute.clone();
         this.params = Weights.allocate(config, backend);
+        this.compute = precision == Precision.F32 ? params : Weights.allocate(config, backend, precision.compute());
+        this.layerWeights = new Weights.Layer[config.layers()];
+        for (int l = 0; l < config.layers(); l++) {
+            Weights.Layer m = params.layer(l);
+            Weights.Layer c = compute.layer(l);
+            layerWeights[l] = new Weights.Layer(m.attnNorm(), c.wq(), c.wk(), c.wv(), c.wo(), m.mlpNorm(), c.wGate(), c.wUp(),
+                    c.wDown());
+        }
         this.grads = Weights.allocate(config, backend);
-        this.acts = new Activations(config, seq, chunkRows, recompute, backend);
-        this.block = new DecoderLayer(config, backend, attention);
+        this.acts = new Activations(config, precision, seq, chunkRows, recompute, backend);
+        this.block = new DecoderLayer(config, backend, attention, acts);
         this.saved = new SequenceParallelAttention.Saved[config.layers()];
     }
 
@@ -64,7 +93,12 @@ public final class Llama implements AutoCloseable {
         return config;
     }
 
+    /**
+     * The fp32 master weights. Whoever takes them may change them (initialise, load, update), so
+     * the compute copy is converted from them again before the next forward.
+     */
     public Weights params() {
+        computeStale = true;
         return params;
     }
 
@@ -72,9 +106,10 @@ public final class Llama implements AutoCloseable {
         return grads;
     }
 
-    /** Bytes of the parameter, gradient and activation slabs. */
+    /** Bytes of the parameter (with its compute copy), gradient and activation slabs. */
     public long bufferBytes() {
-        return params.flat().byteSize() + grads.flat().byteSize() + acts.byteSize();
+        return params.flat().byteSize() + (compute != params ? compute.flat().byteSize() : 0) + grads.flat().byteSize()
+                + acts.byteSize();
     }
 
     /**
@@ -106,10 +141,10 @@ public final class Llama implements AutoCloseable {
         Activations.Grads d = acts.grads();
         for (int l = config.layers() - 1; l >= 0; l--) {
             Activations.Layer a = acts.layer(l);
-            SequenceParallelAttention.Saved s = recompute[l] ? block.forward(params.layer(l), a, acts.positions()) : saved[l];
+            SequenceParallelAttention.Saved s = recompute[l] ? block.forward(layerWeights[l], a, acts.positions()) : saved[l];
             saved[l] = null;
             try (s) {
-                block.backward(params.layer(l), grads.layer(l), a, d, s, acts.positions());
+                block.backward(layerWeights[l], grads.layer(l), a, d, s, acts.positions());
             }
         }
         ops.embeddingBackward(acts.tokens(), d.dx(), grads.embedding());
@@ -128,7 +163,7 @@ public final class Llama implements AutoCloseable {
      */
     public int[] predictAtTargets() {
         forward(false);
-        ops.rmsNormForward(acts.layer(config.layers() - 1).out(), params.finalNorm(), acts.finalNorm(), acts.finalRstd(), config.normEps());
+        block.rmsNorm(acts.layer(config.layers() - 1).out(), params.finalNorm(), acts.finalNorm(), acts.finalRstd());
         int[] targets = download(acts.targets());
         List<Integer> predictions = new ArrayList<>();
         forEachChunk((r0, rows, logits) -> {
@@ -147,9 +182,14 @@ public final class Llama implements AutoCloseable {
     }
 
     private void forward(boolean keepForBackward) {
+        if (computeStale && compute != params) {
+            compute.convertFrom(params, backend.tensors());
+        }
+        computeStale = false;
+        // The residual stream starts in fp32 from the fp32 table, as autocast leaves an embedding.
         ops.embeddingForward(params.embedding(), acts.tokens(), acts.layer(0).x());
         for (int l = 0; l < config.layers(); l++) {
-            SequenceParallelAttention.Saved s = block.forward(params.layer(l), acts.layer(l), acts.positions());
+            SequenceParallelAttention.Saved s = block.forward(layerWeights[l], acts.layer(l), acts.positions());
             if (keepForBackward && !recompute[l]) {
                 saved[l] = s;
             } else {
@@ -163,7 +203,7 @@ public final class Llama implements AutoCloseable {
         Tensor x = acts.layer(config.layers() - 1).out();
         Tensor n = acts.finalNorm();
         Activations.Grads d = acts.grads();
-        ops.rmsNormForward(x, params.finalNorm(), n, acts.finalRstd(), config.normEps());
+        block.rmsNorm(x, params.finalNorm(), n, acts.finalRstd());
         backend.tensors().fill(acts.losses(), 0f);
         if (backward) {
             backend.tensors().fill(d.dn(), 0f);
@@ -171,7 +211,7 @@ public final class Llama implements AutoCloseable {
         forEachChunk((r0, rows, logits) -> {
             ops.crossEntropy(logits, acts.targets().rows(r0, rows), acts.losses().rows(r0, rows), gradScale);
             if (backward) {
-                ops.matmul(logits, false, params.head(), false, d.dn().rows(r0, rows), 1, 0);
+                ops.matmul(logits, false, compute.head(), false, d.dn().rows(r0, rows), 1, 0);
                 ops.matmul(logits, true, n.rows(r0, rows), false, grads.head(), 1, 1);
             }
         });
@@ -200,7 +240,7 @@ public final class Llama implements AutoCloseable {
             }
             int r0 = c * chunk, rows = (int) Math.min(chunk, seq - r0);
             Tensor logits = acts.logits().rows(0, rows);
-            ops.matmul(acts.finalNorm().rows(r0, rows), false, params.head(), true, logits, 1, 0);
+            ops.matmul(acts.finalNorm().rows(r0, rows), false, compute.head(), true, logits, 1, 0);
             task.run(r0, rows, logits);
         }
     }
@@ -275,6 +315,9 @@ public final class Llama implements AutoCloseable {
         }
         acts.close();
         grads.close();
+        if (compute != params) {
+            compute.close();
+        }
         params.close();
     }
 }

@@ -1,6 +1,7 @@
 package dev.longbow.model;
 
 import dev.longbow.backend.Backend;
+import dev.longbow.backend.TensorOps;
 import dev.longbow.tensor.Allocation;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.HostAllocation;
@@ -36,47 +37,52 @@ public final class Weights implements AutoCloseable {
         this.names = names;
     }
 
-    /** Allocates on {@code backend} and zeroes, padding between views included. */
+    /** Allocates fp32 weights on {@code backend} and zeroes them, padding between views included. */
     public static Weights allocate(ModelConfig c, Backend backend) {
+        return allocate(c, backend, DType.F32);
+    }
+
+    /** Allocates weights of {@code dtype} on {@code backend} and zeroes them: a compute copy, for mixed precision. */
+    public static Weights allocate(ModelConfig c, Backend backend, DType dtype) {
         List<String> names = new ArrayList<>();
-        Slab.Builder b = declare(c, names);
+        Slab.Builder b = declare(c, dtype, names);
         Allocation[] block = new Allocation[1];
         Slab slab = b.allocate(bytes -> block[0] = backend.allocate(bytes));
-        long floats = block[0].segment().byteSize() / DType.F32.byteSize();
-        Tensor flat = new Tensor(block[0].segment(), DType.F32, Shape.of(floats), block[0].placement());
+        long elements = block[0].segment().byteSize() / dtype.byteSize();
+        Tensor flat = new Tensor(block[0].segment(), dtype, Shape.of(elements), block[0].placement());
         backend.tensors().fill(flat, 0f);
         return new Weights(c, slab, flat, List.copyOf(names));
     }
 
-    /** Bytes of one slab laid out like the parameters, before allocating it. */
-    public static long byteSize(ModelConfig c) {
-        return declare(c, new ArrayList<>()).byteSize();
+    /** Bytes of one slab of {@code dtype} laid out like the parameters, before allocating it. */
+    public static long byteSize(ModelConfig c, DType dtype) {
+        return declare(c, dtype, new ArrayList<>()).byteSize();
     }
 
-    private static Slab.Builder declare(ModelConfig c, List<String> names) {
+    private static Slab.Builder declare(ModelConfig c, DType dtype, List<String> names) {
         Slab.Builder b = Slab.builder();
-        declare(b, names, "model.embed_tokens.weight", c.vocab(), c.dim());
+        declare(b, names, dtype, "model.embed_tokens.weight", c.vocab(), c.dim());
         for (int l = 0; l < c.layers(); l++) {
             String p = "model.layers." + l + ".";
-            declare(b, names, p + "input_layernorm.weight", c.dim());
-            declare(b, names, p + "self_attn.q_proj.weight", c.qDim(), c.dim());
-            declare(b, names, p + "self_attn.k_proj.weight", c.kvDim(), c.dim());
-            declare(b, names, p + "self_attn.v_proj.weight", c.kvDim(), c.dim());
-            declare(b, names, p + "self_attn.o_proj.weight", c.dim(), c.qDim());
-            declare(b, names, p + "post_attention_layernorm.weight", c.dim());
-            declare(b, names, p + "mlp.gate_proj.weight", c.ffnHidden(), c.dim());
-            declare(b, names, p + "mlp.up_proj.weight", c.ffnHidden(), c.dim());
-            declare(b, names, p + "mlp.down_proj.weight", c.dim(), c.ffnHidden());
+            declare(b, names, dtype, p + "input_layernorm.weight", c.dim());
+            declare(b, names, dtype, p + "self_attn.q_proj.weight", c.qDim(), c.dim());
+            declare(b, names, dtype, p + "self_attn.k_proj.weight", c.kvDim(), c.dim());
+            declare(b, names, dtype, p + "self_attn.v_proj.weight", c.kvDim(), c.dim());
+            declare(b, names, dtype, p + "self_attn.o_proj.weight", c.dim(), c.qDim());
+            declare(b, names, dtype, p + "post_attention_layernorm.weight", c.dim());
+            declare(b, names, dtype, p + "mlp.gate_proj.weight", c.ffnHidden(), c.dim());
+            declare(b, names, dtype, p + "mlp.up_proj.weight", c.ffnHidden(), c.dim());
+            declare(b, names, dtype, p + "mlp.down_proj.weight", c.dim(), c.ffnHidden());
         }
-        declare(b, names, "model.norm.weight", c.dim());
+        declare(b, names, dtype, "model.norm.weight", c.dim());
         if (!c.tied()) {
-            declare(b, names, "lm_head.weight", c.vocab(), c.dim());
+            declare(b, names, dtype, "lm_head.weight", c.vocab(), c.dim());
         }
         return b;
     }
 
-    private static void declare(Slab.Builder b, List<String> names, String name, long... dims) {
-        b.add(name, DType.F32, dims);
+    private static void declare(Slab.Builder b, List<String> names, DType dtype, String name, long... dims) {
+        b.add(name, dtype, dims);
         names.add(name);
     }
 
@@ -93,7 +99,7 @@ public final class Weights implements AutoCloseable {
         return names;
     }
 
-    /** The whole slab as one fp32 vector (padding is zero): one all-reduce, one norm, one copy. */
+    /** The whole slab as one vector (padding is zero): one all-reduce, one norm, one copy. */
     public Tensor flat() {
         return flat;
     }
@@ -125,6 +131,7 @@ public final class Weights implements AutoCloseable {
      * Every rank draws the same values, so replicas start equal without a broadcast.
      */
     public void initialize(long seed, Backend backend) {
+        flat.requireDType(DType.F32); // the master weights are drawn; a compute copy is converted from them
         try (HostAllocation host = new HostAllocation(flat.byteSize())) {
             Tensor values = new Tensor(host.segment(), DType.F32, flat.shape(), Placement.HOST);
             SplittableRandom random = new SplittableRandom(seed);
@@ -139,6 +146,17 @@ public final class Weights implements AutoCloseable {
                 }
             }
             backend.tensors().copy(values, flat);
+        }
+    }
+
+    /**
+     * Sets every view to {@code source}'s view of the same name, converted to this slab's dtype
+     * (rounding to nearest even): the compute copy of the master weights. View by view, since the
+     * two slabs' padding differs in elements.
+     */
+    public void convertFrom(Weights source, TensorOps ops) {
+        for (String name : names) {
+            ops.convert(source.get(name), get(name));
         }
     }
 

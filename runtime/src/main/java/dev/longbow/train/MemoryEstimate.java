@@ -2,17 +2,20 @@ package dev.longbow.train;
 
 import dev.longbow.model.Activations;
 import dev.longbow.model.ModelConfig;
+import dev.longbow.model.Precision;
 import dev.longbow.model.Weights;
+import dev.longbow.tensor.DType;
 import java.util.Arrays;
 import java.util.Locale;
 
 /**
  * The memory one rank of a training run needs, known before anything is allocated: the model's
- * four slabs (parameters, gradients, two AdamW moments) and the activations exactly as they will
+ * four fp32 slabs (parameters, gradients, two AdamW moments; in mixed precision also the
+ * parameters' compute copy) and the activations exactly as they will
  * be laid out, and the attention scheme's buffers estimated from the shard's shape (an upper
  * bound of what the schemes allocate; SchemeMemoryTest measures them).
  *
- * @param modelStates parameters, gradients and AdamW's two moments
+ * @param modelStates parameters (and their compute copy), gradients and AdamW's two moments
  * @param activations the activation slab
  * @param attention   one attention call's work buffers, plus what forward keeps for backward
  */
@@ -21,14 +24,17 @@ public record MemoryEstimate(long modelStates, long activations, long attention)
     public static MemoryEstimate of(TrainConfig c) {
         boolean[] recompute = new boolean[c.model().layers()];
         Arrays.fill(recompute, c.recompute());
-        return new MemoryEstimate(4 * Weights.byteSize(c.model()),
-                Activations.byteSize(c.model(), c.localLen(), c.chunkRows(), recompute), attention(c));
+        Precision p = c.precision();
+        long computeCopy = p == Precision.F32 ? 0 : Weights.byteSize(c.model(), p.compute());
+        return new MemoryEstimate(4 * Weights.byteSize(c.model(), DType.F32) + computeCopy,
+                Activations.byteSize(c.model(), p, c.localLen(), c.chunkRows(), recompute), attention(c));
     }
 
     /**
      * Four times the shard's q, k, v, out and lse per call (times the team size for WallFacer,
      * which gathers its team's queries and keys), plus one shard of them per layer kept for
-     * backward by the schemes that keep their own copy (Ulysses, Hybrid, FPDT).
+     * backward by the schemes that keep their own copy (Ulysses, Hybrid, FPDT). Counted in fp32
+     * whatever the precision: the schemes accumulate out, dq, dk and dv in fp32.
      */
     static long attention(TrainConfig c) {
         ModelConfig m = c.model();

@@ -40,7 +40,8 @@ public final class RankTrainer implements AutoCloseable {
         this.layout = config.scheme().layout(comm.size());
         boolean[] recompute = new boolean[config.model().layers()];
         Arrays.fill(recompute, config.recompute());
-        this.model = new Llama(config.model(), backend, attention, config.localLen(), config.chunkRows(), recompute);
+        this.model = new Llama(config.model(), config.precision(), backend, attention, config.localLen(), config.chunkRows(),
+                recompute);
         this.optimizer = new AdamW(config.model(), backend);
         this.scalar = Slab.builder().add("value", DType.F32, 1).allocate(backend::allocate);
         model.params().initialize(config.seed(), backend);

@@ -33,7 +33,7 @@ class LlamaGradientTest {
             Backend backend = Backends.open("cpu", 0);
             boolean[] flags = new boolean[c.layers()];
             java.util.Arrays.fill(flags, recompute);
-            Llama model = new Llama(c, backend, new SingleRankAttention(backend.attention(), backend.tensors(),
+            Llama model = new Llama(c, Precision.F32, backend, new SingleRankAttention(backend.attention(), backend.tensors(),
                     Llama.attentionParams(c)), SEQ, chunkRows, flags);
             for (String name : model.params().names()) {
                 Tensor t = model.params().get(name);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.longbow.comm.local.LocalRanks;
+import dev.longbow.model.Precision;
 import dev.longbow.parallel.SchemeConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +33,7 @@ class MemoryEstimateTest {
     }
 
     private static TrainConfig config(SchemeConfig scheme, boolean recompute) {
-        return new TrainConfig(TrainProcess.MODEL, scheme, 4, 64, "cpu", 1, 1, OptimizerConfig.defaults(3e-3f, 2), 99, recompute, 8);
+        return new TrainConfig(TrainProcess.MODEL, scheme, 4, 64, "cpu", 1, 1, OptimizerConfig.defaults(3e-3f, 2), 99, recompute, 8, Precision.F32);
     }
 
     @ParameterizedTest(name = "{0}, recompute {1}")
@@ -56,7 +57,7 @@ class MemoryEstimateTest {
     void aRunThatCannotFitIsRefusedBeforeAllocatingNamingBytesNeededAndAvailable() {
         assumeTrue(Files.isReadable(Path.of("/proc/meminfo")), "host memory is read from /proc/meminfo");
         TrainConfig huge = new TrainConfig(TrainProcess.MODEL, SchemeConfig.ring(true), 1, TrainConfig.MAX_SEQ_LEN, "cpu", 1, 1,
-                OptimizerConfig.defaults(3e-3f, 2), 99, false, 8);
+                OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32);
         var e = assertThrows(IllegalArgumentException.class, () -> Trainer.run(huge,
                 new RandomSequences(TrainProcess.MODEL.vocab(), TrainConfig.MAX_SEQ_LEN, 7), Trainer.Checkpointing.NONE, s -> { }, null));
         assertTrue(e.getMessage().startsWith("model kill with 1073741824-token sequences on 1 rank (ring) needs about "), e.getMessage());
@@ -67,7 +68,7 @@ class MemoryEstimateTest {
     @Test
     void aSequenceLongerThanAProcessCanHoldIsRefused() {
         TrainConfig tooLong = new TrainConfig(TrainProcess.MODEL, SchemeConfig.ring(true), 1, Integer.MAX_VALUE - 1, "cpu", 1, 1,
-                OptimizerConfig.defaults(3e-3f, 2), 99, false, 8);
+                OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32);
         var e = assertThrows(IllegalArgumentException.class, tooLong::validate);
         assertEquals("sequence length 2147483646 is more than the 1073741824 tokens (2^30) one process can hold as a sequence; use "
                 + "--seq-len 1073741824 or less", e.getMessage());

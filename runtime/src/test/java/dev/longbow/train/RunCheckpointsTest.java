@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longbow.checkpoint.CheckpointFolder;
+import dev.longbow.model.Precision;
 import dev.longbow.parallel.SchemeConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -28,7 +29,7 @@ class RunCheckpointsTest {
 
     private static TrainConfig config(int steps) {
         return new TrainConfig(TrainProcess.MODEL, SchemeConfig.ring(true), 2, 16, "cpu", steps, 1,
-                OptimizerConfig.defaults(3e-3f, 2), 99, false, 8);
+                OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32);
     }
 
     private static RandomSequences data() {

@@ -6,6 +6,7 @@ import dev.longbow.comm.local.LocalRanks;
 import dev.longbow.data.TokenSequence;
 import dev.longbow.model.Llama;
 import dev.longbow.model.ModelConfig;
+import dev.longbow.model.Precision;
 import dev.longbow.model.SingleRankAttention;
 import dev.longbow.model.Weights;
 import dev.longbow.parallel.SchemeConfig;
@@ -48,7 +49,7 @@ class SchemeTrainingParityTest {
         TokenSequence batch = batch();
         Result single = singleRank(batch);
         TrainConfig config = new TrainConfig(MODEL, scheme, ranks, SEQ, "cpu", 1, 1,
-                OptimizerConfig.defaults(1e-3f, 0), SEED, false, 3).validate();
+                OptimizerConfig.defaults(1e-3f, 0), SEED, false, 3, Precision.F32).validate();
         List<Result> results = LocalRanks.run(ranks, "cpu", (backend, comm) -> {
             try (RankTrainer trainer = new RankTrainer(config, backend, comm)) {
                 randomize(trainer.model().params());
@@ -72,7 +73,7 @@ class SchemeTrainingParityTest {
 
     private static Result singleRank(TokenSequence batch) {
         try (Backend backend = Backends.open("cpu", 0);
-             Llama model = new Llama(MODEL, backend, new SingleRankAttention(backend.attention(), backend.tensors(),
+             Llama model = new Llama(MODEL, Precision.F32, backend, new SingleRankAttention(backend.attention(), backend.tensors(),
                      Llama.attentionParams(MODEL)), SEQ, 5, new boolean[MODEL.layers()])) {
             randomize(model.params());
             int[] positions = new int[SEQ];

@@ -1,6 +1,7 @@
 package dev.longbow.train;
 
 import dev.longbow.model.ModelConfig;
+import dev.longbow.model.Precision;
 import dev.longbow.parallel.SchemeConfig;
 
 import java.nio.file.Path;
@@ -16,7 +17,7 @@ public final class TrainProcess {
 
     static TrainConfig config() {
         return new TrainConfig(MODEL, SchemeConfig.ring(true), 2, 16, "cpu", STEPS, 2,
-                OptimizerConfig.defaults(3e-3f, 2), 99, false, 8);
+                OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32);
     }
 
     public static void main(String[] args) {

@@ -1,5 +1,6 @@
 package dev.longbow.samples;
 
+import dev.longbow.backend.Backends;
 import dev.longbow.comm.CommunicatorChoice;
 import dev.longbow.parallel.AttentionShape;
 import dev.longbow.parallel.SchemeConfig;
@@ -29,7 +30,7 @@ record SampleOptions(String scheme, int ranks, long seqLen, int heads, int kvHea
         HELP.put("--backend", "cpu|cuda|tornado, default cpu");
         HELP.put("--communicator", "device: every rank on one GPU (see --gpus) instead of one GPU per rank (NCCL), default the backend's");
         HELP.put("--gpus", "with --communicator device: GPUs for the ranks, rank r on the (r mod n)-th, e.g. 0,1; default 0");
-        HELP.put("--dtype", "f32|bf16, default f32");
+        HELP.put("--dtype", "f32|bf16, default bf16 on cuda (its flash kernels take bf16), f32 elsewhere");
         HELP.put("--team-size", "wallfacer: team size C (C^2 divides ranks), default 2 when 4 divides ranks, else 1");
         HELP.put("--arrangement", "wallfacer: teams|rings adjacent on the fast links, default teams");
         HELP.put("--chunk-size", "fpdt: tokens per rank per chunk, default a quarter of the local sequence");
@@ -62,13 +63,16 @@ record SampleOptions(String scheme, int ranks, long seqLen, int heads, int kvHea
         long seqLen = integer(given, "--seq-len", 2048);
         int heads = integer(given, "--heads", 8);
         long local = seqLen / Math.max(ranks, 1);
+        String backend = given.getOrDefault("--backend", "cpu");
+        // The dtype the backend trains in: f32 where it can, else bf16 (cuda's flash kernels).
+        String dtype = Backends.provider(backend).trainingDTypes().contains(DType.F32) ? "f32" : "bf16";
         return new SampleOptions(scheme, ranks, seqLen, heads,
                 integer(given, "--kv-heads", heads),
                 integer(given, "--head-dim", 64),
                 bool(given, "--causal", true),
-                given.getOrDefault("--backend", "cpu"),
+                backend,
                 CommunicatorChoice.fromCommandLine(given.get("--communicator"), given.get("--gpus")),
-                choice(given, "--dtype", "f32", DType.class, ""),
+                choice(given, "--dtype", dtype, DType.class, ""),
                 integer(given, "--team-size", ranks % 4 == 0 ? 2 : 1),
                 choice(given, "--arrangement", "teams", Arrangement.class, "_ADJACENT"),
                 integer(given, "--chunk-size", (int) (local % 4 == 0 ? local / 4 : local)),

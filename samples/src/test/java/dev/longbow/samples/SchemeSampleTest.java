@@ -9,6 +9,7 @@ import dev.longbow.comm.RankLauncher;
 import dev.longbow.comm.RankTask;
 import dev.longbow.comm.local.LocalLauncher;
 import dev.longbow.comm.local.LocalRanks;
+import dev.longbow.tensor.DType;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -91,6 +92,14 @@ class SchemeSampleTest {
         assertEquals(2, o.teamSize());
         assertEquals(32, o.chunkSize());
         assertEquals(1, SampleOptions.parse("wallfacer", new String[] {"--ranks", "2"}).teamSize());
+    }
+
+    /** cuda's flash kernels take bf16, not f32: `sample --backend cuda` must work without --dtype. */
+    @Test
+    void theDefaultDtypeIsOneTheBackendComputesIn() {
+        assertEquals(DType.F32, SampleOptions.parse("ring", new String[] {}).dtype());
+        assertEquals(DType.BF16, SampleOptions.parse("ring", new String[] {"--backend", "cuda"}).dtype());
+        assertEquals(DType.F32, SampleOptions.parse("ring", new String[] {"--backend", "cuda", "--dtype", "f32"}).dtype());
     }
 
     @Test

@@ -12,6 +12,7 @@ import dev.longbow.data.TextDocuments;
 import dev.longbow.data.Tokenizer;
 import dev.longbow.data.TokenSequence;
 import dev.longbow.model.ModelConfig;
+import dev.longbow.model.Precision;
 import dev.longbow.parallel.SchemeConfig;
 import dev.longbow.train.OnNonFinite;
 import dev.longbow.train.OnSaveFailure;
@@ -57,6 +58,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--gpus", description = "with --communicator device: GPUs for the ranks, rank r on the (r mod n)-th, "
             + "e.g. 0,1 (default: 0)")
     String gpus;
+    @Option(names = "--precision", description = "f32|bf16: bf16 is mixed precision (bf16 activations and attention; fp32 "
+            + "master weights, optimizer state, gradients and losses) (default: bf16 on cuda, f32 elsewhere)")
+    String precision;
     @Option(names = "--data", defaultValue = "jdk", description = "jdk (the running JDK's lib/src.zip), passkey, or a text file, "
             + "folder or .zip (default: ${DEFAULT-VALUE})")
     String data;
@@ -232,7 +236,8 @@ final class TrainCommand implements Callable<Integer> {
             default -> throw new AssertionError(scheme);
         };
         OptimizerConfig o = new OptimizerConfig(lr, lr / 10, warmup, 0.9f, 0.95f, 1e-8f, weightDecay, clip);
-        TrainConfig config = new TrainConfig(m, s, ranks, seqLen, backend, steps, batch, o, seed, recompute, logitChunk);
+        Precision p = precision != null ? Precision.named(precision) : Precision.defaultFor(Backends.provider(backend).trainingDTypes());
+        TrainConfig config = new TrainConfig(m, s, ranks, seqLen, backend, steps, batch, o, seed, recompute, logitChunk, p);
         try {
             return config.validate();
         } catch (IllegalArgumentException e) {
@@ -276,6 +281,7 @@ final class TrainCommand implements Callable<Integer> {
         m.put("model", model);
         m.put("parameters", config.model().parameterCount());
         m.put("backend", backend);
+        m.put("precision", config.precision().label());
         m.put("steps", steps);
         m.put("batch", batch);
         m.put("lr", (double) lr);

@@ -30,7 +30,10 @@ class TrainCommandTest {
             "--model enormous|unknown model 'enormous'; choose one of [tiny, small, base, large]",
             "--backend quantum|unknown backend 'quantum'",
             "--data /no/such/corpus|no such file or folder",
-            "--resume|--resume needs --checkpoint-dir"})
+            "--resume|--resume needs --checkpoint-dir",
+            "--precision bf16|the cpu backend trains in [F32] only; use --precision f32 or --backend cuda",
+            "--backend cuda --precision f32|the cuda backend trains in [BF16] only; use --precision bf16",
+            "--precision half|unknown precision 'half'; choose one of [f32, bf16]"})
     void badConfigurationFailsEarlyNamingTheFix(String args, String expected) {
         assertRefused(("train --steps 1 --run-dir target/never " + args).split(" "), expected);
     }
