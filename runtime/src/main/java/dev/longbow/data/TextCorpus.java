@@ -136,6 +136,11 @@ public final class TextCorpus implements SequenceSource {
     }
 
     @Override
+    public String tokenizer() {
+        return tokenizer.name();
+    }
+
+    @Override
     public String describe() {
         return docs.description() + " (" + docs.documents().size() + " documents, " + longCount + " longer than "
                 + length + " tokens by size), tokenizer " + tokenizer.name();

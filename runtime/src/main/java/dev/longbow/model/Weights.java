@@ -9,8 +9,9 @@ import dev.longbow.tensor.Shape;
 import dev.longbow.tensor.Slab;
 import dev.longbow.tensor.Tensor;
 
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -38,22 +39,29 @@ public final class Weights implements AutoCloseable {
 
     /** Allocates on {@code backend} and zeroes, padding between views included. */
     public static Weights allocate(ModelConfig c, Backend backend) {
-        List<String> names = new ArrayList<>();
-        Slab.Builder b = declare(c, names);
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        Slab.Builder b = declare(c, shapes);
         Allocation[] block = new Allocation[1];
         Slab slab = b.allocate(bytes -> block[0] = backend.allocate(bytes));
         long floats = block[0].segment().byteSize() / DType.F32.byteSize();
         Tensor flat = new Tensor(block[0].segment(), DType.F32, Shape.of(floats), block[0].placement());
         backend.tensors().fill(flat, 0f);
-        return new Weights(c, slab, flat, List.copyOf(names));
+        return new Weights(c, slab, flat, List.copyOf(shapes.keySet()));
     }
 
     /** Bytes of one slab laid out like the parameters, before allocating it. */
     public static long byteSize(ModelConfig c) {
-        return declare(c, new ArrayList<>()).byteSize();
+        return declare(c, new LinkedHashMap<>()).byteSize();
     }
 
-    private static Slab.Builder declare(ModelConfig c, List<String> names) {
+    /** Every parameter's name and shape, in slab order, without allocating anything. */
+    public static Map<String, long[]> shapes(ModelConfig c) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        declare(c, shapes);
+        return shapes;
+    }
+
+    private static Slab.Builder declare(ModelConfig c, Map<String, long[]> names) {
         Slab.Builder b = Slab.builder();
         declare(b, names, "model.embed_tokens.weight", c.vocab(), c.dim());
         for (int l = 0; l < c.layers(); l++) {
@@ -75,9 +83,9 @@ public final class Weights implements AutoCloseable {
         return b;
     }
 
-    private static void declare(Slab.Builder b, List<String> names, String name, long... dims) {
+    private static void declare(Slab.Builder b, Map<String, long[]> names, String name, long... dims) {
         b.add(name, DType.F32, dims);
-        names.add(name);
+        names.put(name, dims);
     }
 
     public ModelConfig config() {

@@ -35,6 +35,12 @@ public final class Trainer {
     public static final String SEED = "longbow.seed";
     public static final String MODEL = "longbow.model";
     public static final String RUN = "longbow.run";
+    /** The tokenizer a run trains with: a tiktoken name, a tokenizer.json path, or {@link #TASK_VOCABULARY} and a name. */
+    public static final String TOKENIZER = "longbow.tokenizer";
+    /** Tokens per training sequence. */
+    public static final String SEQ_LEN = "longbow.seq_len";
+    /** The prefix of {@link #TOKENIZER} for a synthetic task's own vocabulary, which no tokenizer file describes. */
+    public static final String TASK_VOCABULARY = "task:";
 
     /**
      * @param checkpointDir where checkpoints go (null: none)
@@ -214,6 +220,10 @@ public final class Trainer {
         m.put(SEED, Long.toString(config.seed()));
         m.put(MODEL, ConfigJson.write(config.model()));
         m.put(RUN, config.describe() + "; data " + data.describe());
+        m.put(SEQ_LEN, Integer.toString(config.seqLen()));
+        if (data.tokenizer() != null) {
+            m.put(TOKENIZER, data.tokenizer());
+        }
         return m;
     }
 }
