@@ -91,6 +91,10 @@ public final class Trainer {
         default void checkpointed(Path file, int steps) {
         }
 
+        /** An evaluation on held-out data, right after the step it follows was reported. */
+        default void evaluated(EvalStats stats) {
+        }
+
         /** Something the user should know that is not an error: the run id, partial files removed, a save that failed and is retried. */
         default void notice(String message) {
         }
@@ -117,8 +121,18 @@ public final class Trainer {
         return run(config, data, checkpointing, Safeguards.DEFAULT, listener, finish);
     }
 
+    /** Starts from the seeded initialisation, with no evaluation during the run. */
     public static <T> Result<T> run(TrainConfig config, SequenceSource data, Checkpointing checkpointing, Safeguards safeguards,
                                     Listener listener, Finish<T> finish) {
+        return run(config, data, checkpointing, safeguards, null, null, listener, finish);
+    }
+
+    /**
+     * @param initial    the weights a new run starts from (null: the seeded initialisation); a resumed run takes its checkpoint's
+     * @param evaluation held-out evaluation during the run (null: none)
+     */
+    public static <T> Result<T> run(TrainConfig config, SequenceSource data, Checkpointing checkpointing, Safeguards safeguards,
+                                    InitialWeights initial, Evaluation evaluation, Listener listener, Finish<T> finish) {
         config.validate();
         if (data.vocabSize() != config.model().vocab()) {
             throw new IllegalArgumentException("the data's tokenizer has " + data.vocabSize() + " tokens but the model's vocab is "
@@ -140,6 +154,8 @@ public final class Trainer {
                 try (RankTrainer trainer = new RankTrainer(config, backend, comm)) {
                     if (resumeFrom != null) {
                         Checkpoint.load(resumeFrom, trainer.model().params(), trainer.optimizer(), backend);
+                    } else if (initial != null) {
+                        initial.copyInto(trainer.model().params(), backend);
                     }
                     if (comm.rank() == 0) {
                         listener.started(firstStep, trainer.bufferBytes(), resumeFrom);
@@ -152,6 +168,12 @@ public final class Trainer {
                             if (checkpoints.due(step + 1, config.steps())) {
                                 checkpoints.save(step + 1, trainer.model().params(), trainer.optimizer(), backend,
                                         metadata(config, data, batch.after));
+                            }
+                        }
+                        if (evaluation != null && evaluation.due(step + 1, config.steps())) {
+                            EvalStats e = evaluation.evaluator().evaluate(trainer, step + 1);
+                            if (comm.rank() == 0) {
+                                listener.evaluated(e);
                             }
                         }
                         mine.add(stats);
