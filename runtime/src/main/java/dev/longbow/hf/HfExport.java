@@ -16,6 +16,7 @@ import dev.longbow.train.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -102,6 +103,12 @@ public final class HfExport {
                 tensors.put(e.getKey(), t);
             }
             SafeTensors.write(file, tensors, Map.of("format", "pt"));   // "pt": what transformers expects of a state dict
+            try {
+                // written through a private temporary file; a model folder is for sharing, like the files beside it
+                Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+            } catch (UnsupportedOperationException e) {
+                // not a POSIX file system: its default permissions stand
+            }
             return file;
         } finally {
             staging.forEach(HostAllocation::close);

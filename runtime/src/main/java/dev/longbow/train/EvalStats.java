@@ -3,7 +3,7 @@ package dev.longbow.train;
 /**
  * One evaluation on held-out data, as every rank agrees on it.
  *
- * @param step    optimizer steps completed when it ran
+ * @param step    the 0-based step it follows, as {@link StepStats#step()} numbers it
  * @param loss    mean cross-entropy over the held-out targets, in nats
  * @param passkey digit and key accuracy for the passkey task; null for text
  */

@@ -171,7 +171,7 @@ public final class Trainer {
                             }
                         }
                         if (evaluation != null && evaluation.due(step + 1, config.steps())) {
-                            EvalStats e = evaluation.evaluator().evaluate(trainer, step + 1);
+                            EvalStats e = evaluation.evaluator().evaluate(trainer, step);
                             if (comm.rank() == 0) {
                                 listener.evaluated(e);
                             }
