@@ -16,6 +16,7 @@ module dev.longbow.runtime {
     exports dev.longbow.train;
     exports dev.longbow.data;
     exports dev.longbow.checkpoint;
+    exports dev.longbow.hf;
     exports dev.longbow.launch;
     exports dev.longbow.plan;
     exports dev.longbow.cuda;

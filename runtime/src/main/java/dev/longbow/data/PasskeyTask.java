@@ -182,6 +182,12 @@ public final class PasskeyTask implements SequenceSource {
         return vocabulary.length;
     }
 
+    /** "task:passkey/r50k": the task's dense renumbering of the tokenizer's ids, which no tokenizer file describes. */
+    @Override
+    public String tokenizer() {
+        return "task:passkey/" + tokenizer.name();
+    }
+
     @Override
     public String describe() {
         return "passkey retrieval (" + DIGITS + " digits, key on another rank than the answer" + (answerOnly ? ", answer targets only" : "")

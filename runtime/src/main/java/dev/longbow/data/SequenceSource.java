@@ -19,6 +19,14 @@ public interface SequenceSource extends AutoCloseable {
     /** What this source reads, for logs and checkpoints ("jdk src.zip (r50k_base)"). */
     String describe();
 
+    /**
+     * The tokenizer the ids come from, as {@link Tokenizer#open} takes it; "task:NAME" for a task's
+     * own vocabulary; null when no tokenizer describes them (random test data).
+     */
+    default String tokenizer() {
+        return null;
+    }
+
     @Override
     default void close() {
     }

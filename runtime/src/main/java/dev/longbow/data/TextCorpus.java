@@ -57,8 +57,8 @@ public final class TextCorpus implements SequenceSource {
             if (doc.length == 0 || (filled == 0 && ownsWindow && doc.length - offset < window.length)) {
                 if (++emptyInARow > 2 * docs.documents().size()) {
                     throw new IllegalStateException("none of the " + docs.documents().size() + " documents of " + docs.description()
-                            + " is UTF-8 text (each holds a NUL byte or bytes of another encoding); convert them to UTF-8, "
-                            + "or pass other --data");
+                            + " gives text: each holds a NUL byte or bytes of another encoding, or lies on the other side of the "
+                            + "held-out split; convert them to UTF-8, pass other --data, or hold out a larger --holdout fraction");
                 }
                 advance(); // a long document's tail: the next window starts a fresh document
                 continue;
@@ -81,17 +81,27 @@ public final class TextCorpus implements SequenceSource {
         offset = 0;
     }
 
-    /** Document {@code index}'s tokens followed by end-of-text; empty when it is binary. */
+    /**
+     * Document {@code index}'s tokens followed by end-of-text (each of its texts so, for a part of
+     * a JSONL file); empty when it is binary or on the other side of the split.
+     */
     private int[] tokens(long index) {
         if (index != cachedIndex) {
             TextDocuments.Document d = docs.documents().get(order(index));
-            String text = docs.read(d);
-            if (text == null) {
-                cached = new int[0];
-            } else {
+            List<int[]> parts = new ArrayList<>();
+            int total = 0;
+            for (String text : docs.texts(d)) {
                 int[] ids = tokenizer.encode(text);
-                cached = Arrays.copyOf(ids, ids.length + 1);
-                cached[ids.length] = tokenizer.endOfText();
+                int[] withEnd = Arrays.copyOf(ids, ids.length + 1);
+                withEnd[ids.length] = tokenizer.endOfText();
+                parts.add(withEnd);
+                total += withEnd.length;
+            }
+            cached = new int[total];
+            int at = 0;
+            for (int[] p : parts) {
+                System.arraycopy(p, 0, cached, at, p.length);
+                at += p.length;
             }
             cachedIndex = index;
         }
@@ -133,6 +143,11 @@ public final class TextCorpus implements SequenceSource {
     @Override
     public int vocabSize() {
         return tokenizer.vocabSize();
+    }
+
+    @Override
+    public String tokenizer() {
+        return tokenizer.name();
     }
 
     @Override

@@ -1,73 +1,59 @@
 package dev.longbow.data;
 
-import com.knuddels.jtokkit.Encodings;
-import com.knuddels.jtokkit.api.Encoding;
-import com.knuddels.jtokkit.api.EncodingRegistry;
-import com.knuddels.jtokkit.api.EncodingType;
-import com.knuddels.jtokkit.api.IntArrayList;
-
-import java.util.Map;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
- * A byte-pair-encoding tokenizer from jtokkit, whose vocabularies ship inside its jar: it works
- * offline. Special tokens in the text are encoded as ordinary text; {@link #endOfText()} separates
- * documents.
+ * Text to token ids and back. Two kinds: the tiktoken encodings that ship inside jtokkit's jar
+ * ({@link TiktokenTokenizer}: r50k, p50k, cl100k, o200k, offline), and a Hugging Face
+ * {@code tokenizer.json} with a byte-level BPE model, as Llama 3 and GPT-2-family models ship
+ * ({@link ByteLevelBpe}). {@link #endOfText()} separates documents.
  */
-public final class Tokenizer {
-    /** Name, jtokkit type, vocabulary size (tiktoken's n_vocab) and the end-of-text token. */
-    private record Spec(EncodingType type, int vocab, int endOfText) {
-    }
-
-    private static final Map<String, Spec> SPECS = Map.of(
-            "r50k", new Spec(EncodingType.R50K_BASE, 50257, 50256),
-            "p50k", new Spec(EncodingType.P50K_BASE, 50281, 50256),
-            "cl100k", new Spec(EncodingType.CL100K_BASE, 100277, 100257),
-            "o200k", new Spec(EncodingType.O200K_BASE, 200019, 199999));
-
-    /** Loads each vocabulary once per JVM, when first asked for (a process that checks many configurations asks often). */
-    private static final EncodingRegistry ENCODINGS = Encodings.newLazyEncodingRegistry();
-
-    private final String name;
-    private final Spec spec;
-    private final Encoding encoding;
-
-    private Tokenizer(String name, Spec spec) {
-        this.name = name;
-        this.spec = spec;
-        this.encoding = ENCODINGS.getEncoding(spec.type);
-    }
+public sealed interface Tokenizer permits TiktokenTokenizer, ByteLevelBpe {
 
     /** "r50k" (GPT-2's, the default), "p50k", "cl100k" or "o200k". */
-    public static Tokenizer named(String name) {
-        Spec spec = SPECS.get(name);
-        if (spec == null) {
-            throw new IllegalArgumentException("unknown tokenizer '" + name + "'; choose one of " + SPECS.keySet().stream().sorted().toList());
+    static Tokenizer named(String name) {
+        return TiktokenTokenizer.named(name);
+    }
+
+    /**
+     * A tiktoken name, or the path of a {@code tokenizer.json} (or of a folder holding one, as a
+     * Hugging Face model folder does).
+     */
+    static Tokenizer open(String nameOrPath) {
+        Path path = Path.of(nameOrPath);
+        if (TiktokenTokenizer.NAMES.contains(nameOrPath) || !Files.exists(path)) {
+            if (nameOrPath.endsWith(".json") || nameOrPath.contains("/")) {
+                throw new IllegalArgumentException("tokenizer " + nameOrPath + ": no such file or folder; pass a tokenizer.json, "
+                        + "a folder holding one, or one of " + TiktokenTokenizer.NAMES);
+            }
+            return named(nameOrPath);
         }
-        return new Tokenizer(name, spec);
-    }
-
-    public String name() {
-        return name;
-    }
-
-    public int vocabSize() {
-        return spec.vocab;
-    }
-
-    public int endOfText() {
-        return spec.endOfText;
-    }
-
-    public int[] encode(String text) {
-        IntArrayList ids = encoding.encodeOrdinary(text);
-        return ids.toArray();
-    }
-
-    public String decode(int... tokens) {
-        IntArrayList ids = new IntArrayList(tokens.length);
-        for (int t : tokens) {
-            ids.add(t);
+        Path file = Files.isDirectory(path) ? path.resolve(ByteLevelBpe.FILE) : path;
+        try {
+            return ByteLevelBpe.read(file);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("tokenizer " + file + " cannot be read: " + e.getMessage(), e);
         }
-        return encoding.decode(ids);
     }
+
+    /** What names it: the tiktoken name, or the tokenizer.json's absolute path. */
+    String name();
+
+    /** Ids run from 0 to {@code vocabSize() - 1}: the model's embedding rows. */
+    int vocabSize();
+
+    int endOfText();
+
+    /** The token ids of {@code text}, with no special tokens added around it. */
+    int[] encode(String text);
+
+    String decode(int... tokens);
+
+    /** The text of this tokenizer as a Hugging Face {@code tokenizer.json}, for exporting a model with it. */
+    String toTokenizerJson();
+
+    /** The end-of-text token as the tokenizer.json spells it ("&lt;|endoftext|&gt;"), for a tokenizer_config.json. */
+    String endOfTextToken();
 }

@@ -10,8 +10,9 @@ import dev.longbow.tensor.Shape;
 import dev.longbow.tensor.Slab;
 import dev.longbow.tensor.Tensor;
 
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -44,22 +45,29 @@ public final class Weights implements AutoCloseable {
 
     /** Allocates weights of {@code dtype} on {@code backend} and zeroes them: a compute copy, for mixed precision. */
     public static Weights allocate(ModelConfig c, Backend backend, DType dtype) {
-        List<String> names = new ArrayList<>();
-        Slab.Builder b = declare(c, dtype, names);
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        Slab.Builder b = declare(c, dtype, shapes);
         Allocation[] block = new Allocation[1];
         Slab slab = b.allocate(bytes -> block[0] = backend.allocate(bytes));
         long elements = block[0].segment().byteSize() / dtype.byteSize();
         Tensor flat = new Tensor(block[0].segment(), dtype, Shape.of(elements), block[0].placement());
         backend.tensors().fill(flat, 0f);
-        return new Weights(c, slab, flat, List.copyOf(names));
+        return new Weights(c, slab, flat, List.copyOf(shapes.keySet()));
     }
 
     /** Bytes of one slab of {@code dtype} laid out like the parameters, before allocating it. */
     public static long byteSize(ModelConfig c, DType dtype) {
-        return declare(c, dtype, new ArrayList<>()).byteSize();
+        return declare(c, dtype, new LinkedHashMap<>()).byteSize();
     }
 
-    private static Slab.Builder declare(ModelConfig c, DType dtype, List<String> names) {
+    /** Every parameter's name and shape, in slab order, without allocating anything. */
+    public static Map<String, long[]> shapes(ModelConfig c) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        declare(c, DType.F32, shapes);
+        return shapes;
+    }
+
+    private static Slab.Builder declare(ModelConfig c, DType dtype, Map<String, long[]> names) {
         Slab.Builder b = Slab.builder();
         declare(b, names, dtype, "model.embed_tokens.weight", c.vocab(), c.dim());
         for (int l = 0; l < c.layers(); l++) {
@@ -81,9 +89,9 @@ public final class Weights implements AutoCloseable {
         return b;
     }
 
-    private static void declare(Slab.Builder b, List<String> names, DType dtype, String name, long... dims) {
+    private static void declare(Slab.Builder b, Map<String, long[]> names, DType dtype, String name, long... dims) {
         b.add(name, dtype, dims);
-        names.add(name);
+        names.put(name, dims);
     }
 
     public ModelConfig config() {

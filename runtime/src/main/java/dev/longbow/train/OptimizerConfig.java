@@ -1,15 +1,21 @@
 package dev.longbow.train;
 
 /**
- * AdamW with linear warmup then cosine decay to {@code minLr}, and global gradient-norm clipping.
+ * AdamW with linear warmup then the {@code schedule}'s decay to {@code minLr}, and global
+ * gradient-norm clipping.
  *
  * @param clip the largest gradient norm kept; 0 turns clipping off
  */
 public record OptimizerConfig(float lr, float minLr, int warmup, float beta1, float beta2, float eps,
-                              float weightDecay, float clip) {
+                              float weightDecay, float clip, LrSchedule schedule) {
 
     public static OptimizerConfig defaults(float lr, int warmup) {
         return new OptimizerConfig(lr, lr / 10, warmup, 0.9f, 0.95f, 1e-8f, 0.1f, 1f);
+    }
+
+    /** With warmup then cosine decay, the schedule Longbow always had. */
+    public OptimizerConfig(float lr, float minLr, int warmup, float beta1, float beta2, float eps, float weightDecay, float clip) {
+        this(lr, minLr, warmup, beta1, beta2, eps, weightDecay, clip, new LrSchedule.Cosine());
     }
 
     public OptimizerConfig {
@@ -22,6 +28,9 @@ public record OptimizerConfig(float lr, float minLr, int warmup, float beta1, fl
         requireFinite("eps", "eps", eps);
         if (!(lr > 0) || minLr < 0 || minLr > lr) {
             throw new IllegalArgumentException("learning rate " + lr + " must be positive and at least min lr " + minLr);
+        }
+        if (schedule == null) {
+            throw new IllegalArgumentException("a learning-rate schedule is needed; choose one of " + LrSchedule.NAMES);
         }
         if (warmup < 0) {
             throw new IllegalArgumentException("warmup " + warmup + " must not be negative");
@@ -44,10 +53,6 @@ public record OptimizerConfig(float lr, float minLr, int warmup, float beta1, fl
 
     /** The learning rate of 0-based {@code step} in a run of {@code steps}. */
     public float lrAt(int step, int steps) {
-        if (step < warmup) {
-            return lr * (step + 1) / warmup;
-        }
-        double progress = Math.min(1.0, (double) (step - warmup) / Math.max(1, steps - warmup));
-        return (float) (minLr + 0.5 * (lr - minLr) * (1 + Math.cos(Math.PI * progress)));
+        return schedule.lrAt(step, steps, lr, minLr, warmup);
     }
 }

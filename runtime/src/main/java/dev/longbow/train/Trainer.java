@@ -36,6 +36,12 @@ public final class Trainer {
     public static final String SEED = "longbow.seed";
     public static final String MODEL = "longbow.model";
     public static final String RUN = "longbow.run";
+    /** The tokenizer a run trains with: a tiktoken name, a tokenizer.json path, or {@link #TASK_VOCABULARY} and a name. */
+    public static final String TOKENIZER = "longbow.tokenizer";
+    /** Tokens per training sequence. */
+    public static final String SEQ_LEN = "longbow.seq_len";
+    /** The prefix of {@link #TOKENIZER} for a synthetic task's own vocabulary, which no tokenizer file describes. */
+    public static final String TASK_VOCABULARY = "task:";
 
     /**
      * @param checkpointDir where checkpoints go (null: none)
@@ -86,6 +92,10 @@ public final class Trainer {
         default void checkpointed(Path file, int steps) {
         }
 
+        /** An evaluation on held-out data, right after the step it follows was reported. */
+        default void evaluated(EvalStats stats) {
+        }
+
         /** Something the user should know that is not an error: the run id, partial files removed, a save that failed and is retried. */
         default void notice(String message) {
         }
@@ -112,15 +122,21 @@ public final class Trainer {
         return run(config, data, checkpointing, Safeguards.DEFAULT, listener, finish);
     }
 
-    /** Runs on the ranks of the launcher that serves the backend ({@link RankLaunchers#forBackend(String)}). */
+    /** Starts from the seeded initialisation, with no evaluation during the run, on the launcher that serves the backend. */
     public static <T> Result<T> run(TrainConfig config, SequenceSource data, Checkpointing checkpointing, Safeguards safeguards,
                                     Listener listener, Finish<T> finish) {
-        return run(config, RankLaunchers.forBackend(config.backend()), data, checkpointing, safeguards, listener, finish);
+        return run(config, RankLaunchers.forBackend(config.backend()), data, checkpointing, safeguards, null, null, listener, finish);
     }
 
-    /** Runs on the ranks {@code launcher} starts (a communicator chosen by name). */
+    /**
+     * Runs on the ranks {@code launcher} starts (a communicator chosen by name).
+     *
+     * @param initial    the weights a new run starts from (null: the seeded initialisation); a resumed run takes its checkpoint's
+     * @param evaluation held-out evaluation during the run (null: none)
+     */
     public static <T> Result<T> run(TrainConfig config, RankLauncher launcher, SequenceSource data, Checkpointing checkpointing,
-                                    Safeguards safeguards, Listener listener, Finish<T> finish) {
+                                    Safeguards safeguards, InitialWeights initial, Evaluation evaluation, Listener listener,
+                                    Finish<T> finish) {
         config.validate();
         if (data.vocabSize() != config.model().vocab()) {
             throw new IllegalArgumentException("the data's tokenizer has " + data.vocabSize() + " tokens but the model's vocab is "
@@ -142,6 +158,8 @@ public final class Trainer {
                 try (RankTrainer trainer = new RankTrainer(config, backend, comm)) {
                     if (resumeFrom != null) {
                         Checkpoint.load(resumeFrom, trainer.model().params(), trainer.optimizer(), backend);
+                    } else if (initial != null) {
+                        initial.copyInto(trainer.model().params(), backend);
                     }
                     if (comm.rank() == 0) {
                         listener.started(firstStep, trainer.bufferBytes(), resumeFrom);
@@ -154,6 +172,12 @@ public final class Trainer {
                             if (checkpoints.due(step + 1, config.steps())) {
                                 checkpoints.save(step + 1, trainer.model().params(), trainer.optimizer(), backend,
                                         metadata(config, data, batch.after));
+                            }
+                        }
+                        if (evaluation != null && evaluation.due(step + 1, config.steps())) {
+                            EvalStats e = evaluation.evaluator().evaluate(trainer, step);
+                            if (comm.rank() == 0) {
+                                listener.evaluated(e);
                             }
                         }
                         mine.add(stats);
@@ -222,6 +246,10 @@ public final class Trainer {
         m.put(SEED, Long.toString(config.seed()));
         m.put(MODEL, ConfigJson.write(config.model()));
         m.put(RUN, config.describe() + "; data " + data.describe());
+        m.put(SEQ_LEN, Integer.toString(config.seqLen()));
+        if (data.tokenizer() != null) {
+            m.put(TOKENIZER, data.tokenizer());
+        }
         return m;
     }
 }

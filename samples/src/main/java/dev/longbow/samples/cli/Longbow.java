@@ -3,10 +3,11 @@ package dev.longbow.samples.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code longbow} command: {@code longbow train}, {@code longbow sample}, {@code longbow plan}. */
+/** The {@code longbow} command: {@code train}, {@code sample}, {@code plan}, {@code export-hf}, {@code generate}. */
 @Command(name = "longbow", mixinStandardHelpOptions = true, version = "Longbow 0.1.0",
         description = "Long-sequence transformer training on the JVM.",
-        subcommands = {TrainCommand.class, SampleCommand.class, PlanCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, SampleCommand.class, PlanCommand.class, ExportHfCommand.class, GenerateCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Longbow {
 
     public static void main(String[] args) {

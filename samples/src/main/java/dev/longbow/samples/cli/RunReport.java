@@ -2,6 +2,9 @@ package dev.longbow.samples.cli;
 
 import dev.longbow.checkpoint.IoFailures;
 import dev.longbow.checkpoint.Json;
+import dev.longbow.checkpoint.ConfigJson;
+import dev.longbow.model.ModelConfig;
+import dev.longbow.train.EvalStats;
 import dev.longbow.train.StepStats;
 
 import java.io.IOException;
@@ -19,18 +22,27 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * What a run leaves in its folder: {@code metrics.jsonl} (one JSON object per step, written as
- * the run goes), {@code summary.json} (configuration and results) and {@code loss.png}. A resumed
- * run appends to the metrics of the run it continues, after a line marking the resume; a new run
- * does not overwrite another run's metrics.
+ * What a run leaves in its folder: {@code metrics.jsonl} (one JSON object per step and per
+ * evaluation, written as the run goes, with wall-clock time and tokens/s), the same as
+ * {@code metrics.csv}, {@code run-config.json} (every option as resolved, the model and the run),
+ * {@code summary.json} (configuration and results) and {@code loss.png} (training loss, and the
+ * held-out loss when the run evaluates). A resumed run appends to the metrics of the run it
+ * continues, after a line marking the resume; a new run does not overwrite another run's metrics.
  */
 final class RunReport implements AutoCloseable {
     private static final String METRICS = "metrics.jsonl";
+    private static final String CSV = "metrics.csv";
+    private static final List<String> COLUMNS = List.of("time", "elapsed_s", "step", "loss", "grad_norm", "lr", "tokens",
+            "tokens_per_s", "eval_loss", "eval_perplexity", "passkey_digit_accuracy", "passkey_key_accuracy", "skipped");
     private final Path dir;
     private final Writer metrics;
+    private final Writer csv;
     private final long startNanos = System.nanoTime();
+    private long lastStepNanos = startNanos;
     private final List<Double> steps = new ArrayList<>();
     private final List<Double> losses = new ArrayList<>();
+    private final List<Double> evalSteps = new ArrayList<>();
+    private final List<Double> evalLosses = new ArrayList<>();
     private int skipped;
 
     /**
@@ -60,6 +72,12 @@ final class RunReport implements AutoCloseable {
             this.dir = Files.createDirectories(dir);
             this.metrics = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     resuming ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING);
+            boolean header = !resuming || !Files.exists(dir.resolve(CSV));
+            this.csv = Files.newBufferedWriter(dir.resolve(CSV), StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    resuming ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING);
+            if (header) {
+                csv.write(String.join(",", COLUMNS) + "\n");
+            }
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot write run folder " + dir + ": " + IoFailures.reason(e)
                     + "; choose a folder you can write, with --run-dir", e);
@@ -97,15 +115,50 @@ final class RunReport implements AutoCloseable {
         });
     }
 
+    /** Writes {@code run-config.json}: the options as resolved, the run in one line, the model's shape. */
+    void writeConfig(Map<String, Object> options, String run, ModelConfig model) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("options", options);
+        m.put("run", run);
+        m.put("model", Json.parse(ConfigJson.write(model)));
+        try {
+            Files.writeString(dir.resolve("run-config.json"), Json.write(m) + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    void evaluated(EvalStats e) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("step", e.step());
+        m.put("elapsed_s", (System.nanoTime() - startNanos) / 1e9);
+        m.put("time", OffsetDateTime.now().toString());
+        m.put("eval_loss", e.loss());
+        m.put("eval_perplexity", e.perplexity());
+        if (e.passkey() != null) {
+            m.put("passkey_digit_accuracy", e.passkey().tokenAccuracy());
+            m.put("passkey_key_accuracy", e.passkey().sequenceAccuracy());
+        }
+        write(m);
+        if (Double.isFinite(e.loss())) {
+            evalSteps.add((double) e.step());
+            evalLosses.add(e.loss());
+        }
+    }
+
     void step(StepStats s) {
-        double elapsed = (System.nanoTime() - startNanos) / 1e9;
+        long now = System.nanoTime();
+        double elapsed = (now - startNanos) / 1e9;
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("step", s.step());
         m.put("loss", s.loss());
         m.put("grad_norm", s.gradNorm());
         m.put("lr", (double) s.lr());
         m.put("tokens", s.tokens());
+        m.put("tokens_per_s", s.tokens() / Math.max(1e-9, (now - lastStepNanos) / 1e9));
         m.put("elapsed_s", elapsed);
+        m.put("time", OffsetDateTime.now().toString());
+        lastStepNanos = now;
         if (s.skipped()) {
             m.put("skipped", true);
             skipped++;
@@ -117,10 +170,20 @@ final class RunReport implements AutoCloseable {
         }
     }
 
+    /** One line of metrics.jsonl, and of metrics.csv when it is a step or an evaluation. */
     private void write(Map<String, Object> line) {
         try {
             metrics.write(Json.write(line) + "\n");
             metrics.flush();
+            if (line.containsKey("step")) {
+                List<String> cells = new ArrayList<>();
+                for (String c : COLUMNS) {
+                    Object v = line.get(c);
+                    cells.add(v == null ? "" : v instanceof Double d && !Double.isFinite(d) ? "nan" : String.valueOf(v));
+                }
+                csv.write(String.join(",", cells) + "\n");
+                csv.flush();
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -133,6 +196,7 @@ final class RunReport implements AutoCloseable {
         all.put("first_loss", losses.isEmpty() ? null : losses.getFirst());
         all.put("last_loss", losses.isEmpty() ? null : losses.getLast());
         all.put("skipped_steps", skipped);
+        all.put("last_eval_loss", evalLosses.isEmpty() ? null : evalLosses.getLast());
         Files.writeString(dir.resolve("summary.json"), Json.write(all) + "\n");
         if (losses.isEmpty()) {
             return null;
@@ -143,12 +207,13 @@ final class RunReport implements AutoCloseable {
             return null;
         }
         Path png = dir.resolve("loss.png");
-        LossPlot.save(title, steps, losses, png);
+        LossPlot.save(title, steps, losses, evalSteps, evalLosses, png);
         return png;
     }
 
     @Override
     public void close() throws IOException {
         metrics.close();
+        csv.close();
     }
 }

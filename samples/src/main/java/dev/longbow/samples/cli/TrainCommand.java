@@ -21,8 +21,17 @@ import dev.longbow.train.PasskeyAccuracy;
 import dev.longbow.train.StepStats;
 import dev.longbow.train.TrainConfig;
 import dev.longbow.train.Trainer;
+import dev.longbow.data.ByteLevelBpe;
+import dev.longbow.data.HeldOutSplit;
+import dev.longbow.hf.HfConfig;
+import dev.longbow.hf.HfWeights;
+import dev.longbow.train.EvalStats;
+import dev.longbow.train.Evaluation;
+import dev.longbow.train.LrSchedule;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -64,7 +73,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", defaultValue = "jdk", description = "jdk (the running JDK's lib/src.zip), passkey, or a text file, "
             + "folder or .zip (default: ${DEFAULT-VALUE})")
     String data;
-    @Option(names = "--tokenizer", defaultValue = "r50k", description = "r50k|p50k|cl100k|o200k (default: ${DEFAULT-VALUE})")
+    @Option(names = "--tokenizer", description = "r50k|p50k|cl100k|o200k, or a tokenizer.json (default: r50k, or the "
+            + "--init-from folder's tokenizer.json)")
     String tokenizer;
     @Option(names = "--steps", defaultValue = "40", description = "optimizer steps (default: ${DEFAULT-VALUE})")
     int steps;
@@ -120,6 +130,32 @@ final class TrainCommand implements Callable<Integer> {
     String passkeyTargets;
     @Option(names = "--eval-samples", defaultValue = "100", description = "passkey: held-out sequences scored at the end (default: ${DEFAULT-VALUE})")
     int evalSamples;
+    @Option(names = "--init-from", description = "start from a Hugging Face Llama folder's weights (config.json, model.safetensors "
+            + "or shards with their index); its config.json is the model (--model is not used)")
+    Path initFrom;
+    @Option(names = "--text-field", defaultValue = TextDocuments.DEFAULT_FIELD, description = "the JSON field holding each "
+            + "document's text in .jsonl data (default: ${DEFAULT-VALUE})")
+    String textField;
+    @Option(names = "--eval-every", defaultValue = "0", description = "evaluate on held-out data every N steps and after the "
+            + "last: text holds out --holdout of the documents, passkey uses --eval-samples new sequences (default: 0, never)")
+    int evalEvery;
+    @Option(names = "--holdout", defaultValue = "0.01", description = "with --eval-every: the fraction of documents held out "
+            + "of training, chosen by --seed (default: ${DEFAULT-VALUE})")
+    double holdout;
+    @Option(names = "--eval-sequences", defaultValue = "8", description = "with --eval-every on text: held-out sequences "
+            + "scored each time (default: ${DEFAULT-VALUE})")
+    int evalSequences;
+    @Option(names = "--lr-schedule", defaultValue = "cosine", description = "cosine|linear|constant|wsd after --warmup, down to "
+            + "lr/10 (default: ${DEFAULT-VALUE})")
+    String lrSchedule;
+    @Option(names = "--decay-fraction", defaultValue = "0.2", description = "wsd: the share of the steps after warmup spent "
+            + "decaying (default: ${DEFAULT-VALUE})")
+    double decayFraction;
+    @Option(names = "--grad-accum", defaultValue = "1", description = "micro-batches of --batch sequences accumulated per "
+            + "optimizer step; the loss is the mean over all their tokens (default: ${DEFAULT-VALUE})")
+    int gradAccum;
+    @Spec
+    CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
@@ -139,7 +175,9 @@ final class TrainCommand implements Callable<Integer> {
                 "--collective-timeout " + collectiveTimeout));
         Path dir = runDir != null ? runDir : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-" + scheme);
         RunReport.requireUsable(dir, resume);
-        Tokenizer tok = Tokenizer.named(tokenizer);
+        Tokenizer tok = tokenizer();
+        List<TokenSequence> evalSet = evalEvery > 0 && !data.equals("passkey") ? heldOutText(tok) : List.of();
+        HfWeights init = initFrom == null ? null : HfWeights.open(initFrom);
         RunReport[] report = {null};   // made when training starts: a run refused before that leaves no folder behind
         try (SequenceSource source = source(tok, config)) {
             System.out.println("longbow train: " + config.describe());
@@ -152,6 +190,7 @@ final class TrainCommand implements Callable<Integer> {
                 public void started(int firstStep, long bufferBytesPerRank, Path resumedFrom) {
                     buffers[0] = bufferBytesPerRank * ranks;
                     report[0] = new RunReport(dir, resume);
+                    report[0].writeConfig(ResolvedOptions.of(spec), config.describe(), config.model());
                     if (resumedFrom != null) {
                         System.out.println("  resumed from " + resumedFrom + " at step " + firstStep);
                         report[0].resumed(firstStep, resumedFrom);
@@ -162,6 +201,15 @@ final class TrainCommand implements Callable<Integer> {
                 public void step(StepStats s) {
                     report[0].step(s);
                     bar.update(s, buffers[0]);
+                }
+
+                @Override
+                public void evaluated(EvalStats e) {
+                    report[0].evaluated(e);
+                    bar.interrupt();
+                    System.out.printf("  eval after step %d: loss %.4f, perplexity %.2f%s%n", e.step(), e.loss(), e.perplexity(),
+                            e.passkey() == null ? "" : String.format(", passkey digits %.1f%%, keys %.1f%%",
+                                    100 * e.passkey().tokenAccuracy(), 100 * e.passkey().sequenceAccuracy()));
                 }
 
                 @Override
@@ -179,8 +227,14 @@ final class TrainCommand implements Callable<Integer> {
             };
             boolean passkey = data.equals("passkey");
             List<TokenSequence> heldOut = passkey ? heldOut(tok, config) : List.of();
-            Trainer.Result<PasskeyAccuracy> result = Trainer.run(config, launcher, source, checkpointing, safeguards, listener,
-                    passkey ? t -> PasskeyAccuracy.measure(t, heldOut) : null);
+            Evaluation evaluation = evalEvery == 0 ? null : new Evaluation(evalEvery, passkey
+                    ? (t, step) -> new EvalStats(step, t.evaluate(heldOut), PasskeyAccuracy.measure(t, heldOut))
+                    : (t, step) -> new EvalStats(step, t.evaluate(evalSet), null));
+            Trainer.Result<PasskeyAccuracy> result;
+            try (init) {
+                result = Trainer.run(config, launcher, source, checkpointing, safeguards, init == null ? null : init::copyInto,
+                        evaluation, listener, passkey ? t -> PasskeyAccuracy.measure(t, heldOut) : null);
+            }
             Map<String, Object> summary = summary(config, source);
             if (result.finish() != null) {
                 PasskeyAccuracy a = result.finish();
@@ -224,8 +278,13 @@ final class TrainCommand implements Callable<Integer> {
         if (checkpointEvery < 1 || keep < 1 || evalSamples < 1) {
             throw new IllegalArgumentException("--checkpoint-every, --keep and --eval-samples must be at least 1");
         }
-        Tokenizer tok = Tokenizer.named(tokenizer);
-        ModelConfig m = ModelConfig.named(model, data.equals("passkey") ? PasskeyTask.vocabSize(tok) : tok.vocabSize());
+        if (evalEvery < 0 || evalSequences < 1 || gradAccum < 1) {
+            throw new IllegalArgumentException("--eval-every " + evalEvery + " must not be negative (0: no evaluation), --eval-sequences "
+                    + evalSequences + " and --grad-accum " + gradAccum + " must be at least 1");
+        }
+        Tokenizer tok = tokenizer();
+        int vocab = data.equals("passkey") ? PasskeyTask.vocabSize(tok) : tok.vocabSize();
+        ModelConfig m = initFrom == null ? ModelConfig.named(model, vocab) : initModel(vocab);
         int local = seqLen / ranks;
         SchemeConfig s = switch (scheme) {
             case "ulysses" -> SchemeConfig.ulysses(true);
@@ -235,9 +294,13 @@ final class TrainCommand implements Callable<Integer> {
             case "hybrid" -> SchemeConfig.hybrid(true, ulyssesDegree != null ? ulyssesDegree : 2);
             default -> throw new AssertionError(scheme);
         };
-        OptimizerConfig o = new OptimizerConfig(lr, lr / 10, warmup, 0.9f, 0.95f, 1e-8f, weightDecay, clip);
+        OptimizerConfig o = new OptimizerConfig(lr, lr / 10, warmup, 0.9f, 0.95f, 1e-8f, weightDecay, clip,
+                LrSchedule.parse(lrSchedule, decayFraction));
         Precision p = precision != null ? Precision.named(precision) : Precision.defaultFor(Backends.provider(backend).trainingDTypes());
-        TrainConfig config = new TrainConfig(m, s, ranks, seqLen, backend, steps, batch, o, seed, recompute, logitChunk, p);
+        // One sequence is one micro-batch here (sequence parallelism): accumulating --grad-accum micro-batches of --batch is a
+        // step of their product, the mean taken over all their tokens.
+        TrainConfig config = new TrainConfig(m, s, ranks, seqLen, backend, steps, Math.multiplyExact(batch, gradAccum), o, seed,
+                recompute, logitChunk, p);
         try {
             return config.validate();
         } catch (IllegalArgumentException e) {
@@ -246,16 +309,63 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    private SequenceSource source(Tokenizer tok, TrainConfig config) {
-        if (data.equals("passkey")) {
-            return new PasskeyTask(tok, seqLen, seed, config.scheme().layout(ranks), ranks, passkeyTargets.equals("answer"));
+    /** --tokenizer, else the --init-from folder's tokenizer.json, else r50k. */
+    private Tokenizer tokenizer() {
+        if (tokenizer != null) {
+            return Tokenizer.open(tokenizer);
         }
+        if (initFrom != null && Files.isRegularFile(initFrom.resolve(ByteLevelBpe.FILE))) {
+            return Tokenizer.open(initFrom.resolve(ByteLevelBpe.FILE).toString());
+        }
+        return Tokenizer.named("r50k");
+    }
+
+    /** The --init-from folder's model, whose vocabulary must hold the tokenizer's ids. */
+    private ModelConfig initModel(int vocab) {
+        ModelConfig m;
+        try {
+            m = HfConfig.read(initFrom);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--init-from " + initFrom + " cannot be read: " + IoFailures.reason(e), e);
+        }
+        if (vocab > m.vocab()) {
+            throw new IllegalArgumentException("--init-from " + initFrom + " has a vocabulary of " + m.vocab() + " but the tokenizer "
+                    + "gives ids up to " + (vocab - 1) + "; use the model's own tokenizer (its tokenizer.json, or --tokenizer)");
+        }
+        return m;
+    }
+
+    private Path dataPath() {
         Path path = data.equals("jdk") ? TextDocuments.jdkSources() : Path.of(data);
         if (!Files.exists(path)) {
             throw new IllegalArgumentException("--data " + data + ": no such file or folder");
         }
+        return path;
+    }
+
+    /** The split text training reads from, or null when nothing is held out. */
+    private HeldOutSplit split() {
+        return evalEvery > 0 ? new HeldOutSplit(holdout, seed, false) : null;
+    }
+
+    /** The first --eval-sequences sequences of the held-out documents: the same each time the run evaluates. */
+    private List<TokenSequence> heldOutText(Tokenizer tok) throws IOException {
+        try (TextCorpus heldOut = new TextCorpus(TextDocuments.open(dataPath(), textField, split().other()), tok, seqLen, seed)) {
+            List<TokenSequence> list = new ArrayList<>();
+            for (int i = 0; i < evalSequences; i++) {
+                list.add(heldOut.next());
+            }
+            return list;
+        }
+    }
+
+    private SequenceSource source(Tokenizer tok, TrainConfig config) {
+        if (data.equals("passkey")) {
+            return new PasskeyTask(tok, seqLen, seed, config.scheme().layout(ranks), ranks, passkeyTargets.equals("answer"));
+        }
+        Path path = dataPath();
         try {
-            return new TextCorpus(TextDocuments.open(path), tok, seqLen, seed);
+            return new TextCorpus(TextDocuments.open(path, textField, split()), tok, seqLen, seed);
         } catch (IOException e) {
             throw new IllegalArgumentException("--data " + data + " cannot be read: " + IoFailures.reason(e), e);
         }
@@ -284,6 +394,8 @@ final class TrainCommand implements Callable<Integer> {
         m.put("precision", config.precision().label());
         m.put("steps", steps);
         m.put("batch", batch);
+        m.put("grad_accum", gradAccum);
+        m.put("lr_schedule", config.optimizer().schedule().toString());
         m.put("lr", (double) lr);
         m.put("seed", seed);
         m.put("resumed", resume);

@@ -51,6 +51,11 @@ class BadInputsTest {
         Files.write(files.resolve("legacy-ckpt/step-00000030.safetensors"), new byte[64]);
         Files.createDirectories(files.resolve("corrupt-ckpt"));
         Files.write(files.resolve("corrupt-ckpt/r1-step-00000010.safetensors"), new byte[] {42, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
+        Files.writeString(files.resolve("nofield.jsonl"), "{\"content\": \"a document\"}\n");
+        Files.createDirectories(files.resolve("scaled-model"));
+        Files.writeString(files.resolve("scaled-model/config.json"), "{\"model_type\": \"llama\", \"rope_scaling\": {\"rope_type\": "
+                + "\"llama3\"}, \"vocab_size\": 60000, \"hidden_size\": 64, \"num_hidden_layers\": 1, \"num_attention_heads\": 4, "
+                + "\"intermediate_size\": 128}");
     }
 
     /** Each case: the command line ({@code FILES} stands for the folder of user files), and text the message must hold. */
@@ -142,6 +147,25 @@ class BadInputsTest {
         sample(all, "ring --ranks", "option --ranks needs a value");
         sample(all, "wallfacer --team-size 3", "team size 3");
         sample(all, "hybrid --ulysses-degree 3", "Ulysses degree 3");
+        train(all, "--init-from FILES/no-such-model", "has no config.json");
+        train(all, "--init-from FILES/scaled-model", "rope_scaling {\"rope_type\":\"llama3\"} is not supported");
+        train(all, "--lr-schedule step", "unknown learning-rate schedule 'step'; choose one of [cosine, linear, constant, wsd]");
+        train(all, "--lr-schedule wsd --decay-fraction 0", "(e.g. --decay-fraction 0.2)");
+        train(all, "--eval-every -1", "--eval-every -1 must not be negative");
+        train(all, "--grad-accum 0", "--grad-accum 0 must be at least 1");
+        train(all, "--eval-every 5 --holdout 1.5", "held-out fraction 1.5 must lie strictly between 0 and 1");
+        train(all, "--data FILES/nofield.jsonl", "has no string field \"text\" (its fields: [content]); name the field with --text-field");
+        train(all, "--tokenizer FILES/missing/tokenizer.json", "no such file or folder");
+        command(all, "export-hf FILES/none.safetensors FILES/out", "checkpoint FILES/none.safetensors: no such file");
+        command(all, "export-hf FILES/corrupt-ckpt/r1-step-00000010.safetensors FILES/out", "r1-step-00000010.safetensors");
+        command(all, "export-hf FILES/corrupt-ckpt/r1-step-00000010.safetensors FILES/used-run", "is not empty");
+        command(all, "export-hf FILES/corrupt-ckpt/r1-step-00000010.safetensors", "Missing required parameter: 'DIR'");
+        command(all, "generate FILES/scaled-model", "pass either --prompt TEXT or --passkey N");
+        command(all, "generate FILES/none --prompt hi", "model FILES/none: no such file or folder");
+        command(all, "generate FILES/empty-ckpt --prompt hi", "has no config.json");
+        command(all, "generate FILES/scaled-model --prompt hi", "rope_scaling {\"rope_type\":\"llama3\"} is not supported");
+        command(all, "generate FILES/empty-ckpt --prompt hi --top-p 0", "(e.g. --top-p 0.9)");
+        command(all, "generate FILES/empty-ckpt --prompt hi --max-tokens 0", "--max-tokens 0 and --passkey must be at least 1");
         plan(all, "", "--seq-len is required");
         plan(all, "--seq-len 0", "a sequence length must be positive, got 0");
         plan(all, "--seq-len lots", "'lots' is not a token count");
@@ -167,6 +191,10 @@ class BadInputsTest {
 
     private static void sample(List<Arguments> all, String args, String expected) {
         all.add(Arguments.of("sample " + args, expected));
+    }
+
+    private static void command(List<Arguments> all, String args, String expected) {
+        all.add(Arguments.of(args, expected));
     }
 
     private static void plan(List<Arguments> all, String args, String expected) {
