@@ -1,6 +1,7 @@
 package dev.longbow.train;
 
 import dev.longbow.backend.Backend;
+import dev.longbow.checkpoint.Checkpoint;
 import dev.longbow.comm.Communicator;
 import dev.longbow.data.Shard;
 import dev.longbow.data.TokenSequence;
@@ -52,6 +53,11 @@ public final class RankTrainer implements AutoCloseable {
 
     public AdamW optimizer() {
         return optimizer;
+    }
+
+    /** The parameters and the optimizer's moments, as a checkpoint saves and loads them. */
+    public Checkpoint.State checkpointState() {
+        return new Checkpoint.State(model.params(), optimizer.m(), optimizer.v());
     }
 
     public SequenceParallelAttention attention() {

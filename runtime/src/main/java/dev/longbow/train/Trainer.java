@@ -133,7 +133,7 @@ public final class Trainer {
                 List<StepStats> mine = new ArrayList<>();
                 try (RankTrainer trainer = new RankTrainer(config, backend, comm)) {
                     if (resumeFrom != null) {
-                        Checkpoint.load(resumeFrom, trainer.model().params(), trainer.optimizer(), backend);
+                        Checkpoint.load(resumeFrom, trainer.checkpointState(), backend);
                     }
                     if (comm.rank() == 0) {
                         listener.started(firstStep, trainer.bufferBytes(), resumeFrom);
@@ -144,8 +144,7 @@ public final class Trainer {
                         if (comm.rank() == 0) {
                             listener.step(stats);
                             if (checkpoints.due(step + 1, config.steps())) {
-                                checkpoints.save(step + 1, trainer.model().params(), trainer.optimizer(), backend,
-                                        metadata(config, data, batch.after));
+                                checkpoints.save(step + 1, trainer.checkpointState(), backend, metadata(config, data, batch.after));
                             }
                         }
                         mine.add(stats);
