@@ -37,6 +37,24 @@ final class HeadExchange {
         this.kvHeads = (long) shape.kvHeads() * kvRepeat / degree;
     }
 
+    /**
+     * Throws naming the fix unless the heads split over {@code degree} ranks of {@code ranks}: the
+     * query heads evenly, the KV heads evenly or, when fewer than the degree and dividing it, by
+     * replication.
+     */
+    static void requireSplit(String who, AttentionShape shape, int degree, int ranks) {
+        String of = degree == ranks ? "ranks " : "Ulysses degree ";
+        if (shape.heads() % degree != 0) {
+            throw new IllegalArgumentException("heads " + shape.heads() + " not divisible by " + of + degree + " (" + who + " needs Hq % "
+                    + (degree == ranks ? "P" : "U") + " == 0; use hybrid or wallfacer)");
+        }
+        int kv = shape.kvHeads();
+        if (kv % degree != 0 && !(kv < degree && degree % kv == 0)) {
+            throw new IllegalArgumentException("kv heads " + kv + " cannot be split over " + degree + " ranks (" + who
+                    + " needs Hkv % " + degree + " == 0, or Hkv < " + degree + " dividing it so KV heads can be replicated)");
+        }
+    }
+
     /** The scratch the exchange packs through, declared into the caller's slab. */
     Slab.Builder declare(Slab.Builder b) {
         long d = shape.headDim();

@@ -26,4 +26,12 @@ record Span(long row, long start, long length) {
         long chunk = seqLen / (2L * units);
         return List.of(new Span(0, u * chunk, chunk), new Span(chunk, (2L * units - 1 - u) * chunk, chunk));
     }
+
+    /** Throws naming the fix unless the sequence cuts into 2 x {@code units} equal zigzag chunks. */
+    static void requireZigzag(String who, long seqLen, int units) {
+        if (seqLen % (2L * units) != 0) {
+            throw new IllegalArgumentException("sequence length " + seqLen + " cannot be cut into 2 x " + units + " = " + 2L * units
+                    + " equal zigzag chunks (" + who + " needs S % " + 2L * units + " == 0)");
+        }
+    }
 }

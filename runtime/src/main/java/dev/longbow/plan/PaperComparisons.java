@@ -1,5 +1,11 @@
 package dev.longbow.plan;
 
+import dev.longbow.parallel.Fpdt;
+import dev.longbow.parallel.Ring;
+import dev.longbow.parallel.Scheme;
+import dev.longbow.parallel.Ulysses;
+import dev.longbow.parallel.WallFacer;
+import dev.longbow.parallel.WallFacer.Arrangement;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,7 +26,7 @@ public record PaperComparisons(String paper, String source, String setting, Stri
         for (int p : new int[] {8, 16, 32, 64}) {
             long n = 4096L * p;
             ClusterSpec cluster = ClusterSpec.preset("a100").withNodes(Math.max(1, p / 8));
-            double elements = new CostModel(model, n, true, cluster).attentionPass(Setting.ulysses(p, false)).forwardBytes()
+            double elements = new CostModel(model, n, true, cluster).attentionPass(new Ulysses()).forwardBytes()
                     / cluster.activationBytes();
             double paper = 4.0 * n * model.hidden() / p;
             double megatron = 4.0 * n * model.hidden();
@@ -40,7 +46,7 @@ public record PaperComparisons(String paper, String source, String setting, Stri
         for (int p : new int[] {16, 64}) {
             ClusterSpec cluster = ClusterSpec.preset("h100").withNodes(p / 8);
             Shard shard = new Shard(model, n, p, true, cluster);
-            double ring = new CostModel(model, n, true, cluster).attentionPass(Setting.ring(p, false)).forwardBytes();
+            double ring = new CostModel(model, n, true, cluster).attentionPass(new Ring()).forwardBytes();
             double paperRing = (p - 1) * 2.0 * n * model.hidden() / p * cluster.activationBytes();
             rows.add(p2pRow("Ring (C=1)", p, paperRing, ring));
             for (int c = 2; c * c <= p; c *= 2) {
@@ -53,7 +59,7 @@ public record PaperComparisons(String paper, String source, String setting, Stri
     }
 
     /** WallFacer's fastest setting against Ring at one point: the model's step times. */
-    public record WallFacerGain(int gpus, long seqLen, Setting best, double ringSeconds, double bestSeconds) {
+    public record WallFacerGain(int gpus, long seqLen, Scheme best, double ringSeconds, double bestSeconds) {
         public double speedup() {
             return ringSeconds / bestSeconds - 1;
         }
@@ -80,17 +86,17 @@ public record PaperComparisons(String paper, String source, String setting, Stri
             ClusterSpec cluster = h100.withNodes(gpus / h100.gpusPerNode())
                     .withLinks(h100.nvlink(), h100.nvlinkLatency(), network, h100.networkLatency());
             CostModel costs = new CostModel(ModelShape.preset("gpt-7b"), point[1], true, cluster);
-            Estimate best = costs.estimate(Setting.ring(gpus, false));
+            Estimate best = costs.estimate(new Ring(), false);
             double ring = best.stepSeconds();
             for (int c = 2; c * c <= gpus; c *= 2) {
-                for (boolean teams : new boolean[] {true, false}) {
-                    Estimate e = costs.estimate(Setting.wallFacer(gpus, c, teams, false));
+                for (Arrangement arrangement : List.of(Arrangement.TEAMS_ADJACENT, Arrangement.RINGS_ADJACENT)) {
+                    Estimate e = costs.estimate(new WallFacer(c, arrangement), false);
                     if (e.stepSeconds() < best.stepSeconds()) {
                         best = e;
                     }
                 }
             }
-            gains.add(new WallFacerGain(gpus, point[1], best.setting(), ring, best.stepSeconds()));
+            gains.add(new WallFacerGain(gpus, point[1], best.scheme(), ring, best.stepSeconds()));
         }
         return gains;
     }
@@ -139,7 +145,7 @@ public record PaperComparisons(String paper, String source, String setting, Stri
         long longest = 0;
         for (long s : GRID) {
             boolean fits = Planner.rank(model, s, true, cluster, FPDT_DEEPSPEED).stream()
-                    .anyMatch(e -> e.feasible() && e.setting().scheme() == Setting.Scheme.FPDT);
+                    .anyMatch(e -> e.feasible() && e.scheme() instanceof Fpdt);
             if (fits) {
                 longest = s;
             }

@@ -7,7 +7,6 @@ import dev.longbow.data.Shard;
 import dev.longbow.data.TokenSequence;
 import dev.longbow.model.Llama;
 import dev.longbow.parallel.SequenceLayout;
-import dev.longbow.parallel.SequenceParallel;
 import dev.longbow.parallel.SequenceParallelAttention;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.HostAllocation;
@@ -37,8 +36,8 @@ public final class RankTrainer implements AutoCloseable {
         this.config = config;
         this.backend = backend;
         this.comm = comm;
-        this.attention = SequenceParallel.create(config.scheme(), config.attentionShape(), backend, comm);
-        this.layout = config.scheme().layout(comm.size());
+        this.attention = config.scheme().attention(config.attentionShape(), backend, comm);
+        this.layout = config.scheme().layout();
         boolean[] recompute = new boolean[config.model().layers()];
         Arrays.fill(recompute, config.recompute());
         this.model = new Llama(config.model(), backend, attention, config.localLen(), config.chunkRows(), recompute);

@@ -2,7 +2,7 @@ package dev.longbow.train;
 
 import dev.longbow.model.ModelConfig;
 import dev.longbow.parallel.AttentionShape;
-import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.parallel.Scheme;
 import dev.longbow.tensor.DType;
 
 /**
@@ -13,43 +13,36 @@ import dev.longbow.tensor.DType;
  * @param recompute recompute each layer's activations in backward instead of keeping them
  * @param chunkRows rows of logits computed at once by the chunked cross-entropy
  */
-public record TrainConfig(ModelConfig model, SchemeConfig scheme, int ranks, int seqLen, String backend, int steps,
+public record TrainConfig(ModelConfig model, Scheme scheme, int ranks, int seqLen, String backend, int steps,
                           int batch, OptimizerConfig optimizer, long seed, boolean recompute, int chunkRows) {
     /** The longest sequence: its tokens and targets are Java int arrays of seqLen + 1 entries, drawn in one process. */
     public static final int MAX_SEQ_LEN = 1 << 30;
 
     /** Throws {@link IllegalArgumentException} naming the value, the limit and the fix, before any work. */
     public TrainConfig validate() {
-        require(ranks >= 1, "ranks " + ranks + " must be at least 1");
         require(seqLen >= 2, "sequence length " + seqLen + " must be at least 2");
         require(seqLen <= MAX_SEQ_LEN, "sequence length " + seqLen + " is more than the " + MAX_SEQ_LEN + " tokens (2^30) one "
                 + "process can hold as a sequence; use --seq-len " + MAX_SEQ_LEN + " or less");
-        require(seqLen % ranks == 0, "sequence length " + seqLen + " not divisible by ranks " + ranks
-                + " (each rank holds seqLen / ranks tokens; try --seq-len " + roundUp(seqLen, ranks) + ")");
         require(steps >= 1 && batch >= 1, "steps " + steps + " and batch " + batch + " must be at least 1");
         require(chunkRows >= 1, "logit chunk rows " + chunkRows + " must be at least 1");
         scheme.validate(ranks, attentionShape());
         return this;
     }
 
-    /** The attention every layer runs: the whole sequence, the model's heads, fp32. */
+    /** The attention every layer runs: the whole sequence, the model's heads, fp32, causal. */
     public AttentionShape attentionShape() {
-        return new AttentionShape(seqLen, model.heads(), model.kvHeads(), model.headDim(), DType.F32);
+        return new AttentionShape(seqLen, model.heads(), model.kvHeads(), model.headDim(), DType.F32, true);
     }
 
     /** One line for logs and checkpoint metadata. */
     public String describe() {
-        return "model " + model.name() + " (" + model.parameterCount() + " parameters), scheme " + scheme.scheme() + " on "
+        return "model " + model.name() + " (" + model.parameterCount() + " parameters), scheme " + scheme.name() + " on "
                 + ranks + " ranks of " + backend + ", sequence " + seqLen + ", batch " + batch + ", steps " + steps
                 + ", lr " + optimizer.lr() + ", seed " + seed + (recompute ? ", recompute" : "");
     }
 
     public int localLen() {
         return seqLen / ranks;
-    }
-
-    private static int roundUp(int value, int multiple) {
-        return (value + multiple - 1) / multiple * multiple;
     }
 
     private static void require(boolean ok, String message) {

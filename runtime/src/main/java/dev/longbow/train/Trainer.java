@@ -186,7 +186,7 @@ public final class Trainer {
     private static String shortly(TrainConfig c) {
         return "model " + c.model().name() + " with " + c.seqLen() + "-token sequences on " + c.ranks()
                 + (c.ranks() == 1 ? " rank (" : " ranks (")
-                + c.scheme().scheme() + (c.recompute() ? ", recompute" : "") + ")";
+                + c.scheme().name() + (c.recompute() ? ", recompute" : "") + ")";
     }
 
     /** The batch of the {@code index}-th step of this run; the first rank to ask draws it from the source. */

@@ -9,6 +9,10 @@ import dev.longbow.comm.RankLauncher;
 import dev.longbow.comm.RankTask;
 import dev.longbow.comm.local.LocalLauncher;
 import dev.longbow.comm.local.LocalRanks;
+import dev.longbow.parallel.Fpdt;
+import dev.longbow.parallel.Hybrid;
+import dev.longbow.parallel.WallFacer;
+import dev.longbow.parallel.WallFacer.Arrangement;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -87,26 +91,31 @@ class SchemeSampleTest {
 
     @Test
     void optionsGetDefaultsThatFitTheRankCount() {
-        SampleOptions o = SampleOptions.parse("wallfacer", new String[] {"--ranks", "8", "--seq-len", "1024"});
-        assertEquals(2, o.teamSize());
-        assertEquals(32, o.chunkSize());
-        assertEquals(1, SampleOptions.parse("wallfacer", new String[] {"--ranks", "2"}).teamSize());
+        assertEquals(new WallFacer(2, Arrangement.TEAMS_ADJACENT), SampleOptions.parse("wallfacer", "--ranks", "8", "--seq-len", "1024").scheme());
+        assertEquals(new Fpdt(32), SampleOptions.parse("fpdt", "--ranks", "8", "--seq-len", "1024").scheme());
+        assertEquals(new WallFacer(1, Arrangement.TEAMS_ADJACENT), SampleOptions.parse("wallfacer", "--ranks", "2").scheme());
+        assertEquals(new Hybrid(1), SampleOptions.parse("hybrid", "--ranks", "3", "--seq-len", "96").scheme());
+        assertEquals(new WallFacer(2, Arrangement.RINGS_ADJACENT),
+                SampleOptions.parse("wallfacer", "--ranks", "16", "--arrangement", "rings_adjacent").scheme());
     }
 
     @Test
     void badOptionsSayWhatIsWrong() {
-        var unknown = assertThrows(IllegalArgumentException.class, () -> SampleOptions.parse("ring", new String[] {"--rank", "4"}));
-        assertTrue(unknown.getMessage().startsWith("unknown option '--rank'"), unknown.getMessage());
-        var number = assertThrows(IllegalArgumentException.class, () -> SampleOptions.parse("ring", new String[] {"--ranks", "four"}));
-        assertTrue(number.getMessage().contains("--ranks needs an integer from -2147483648 to 2147483647, got 'four'"), number.getMessage());
-        var dtype = assertThrows(IllegalArgumentException.class, () -> SampleOptions.parse("ring", new String[] {"--dtype", "f64"}));
-        assertTrue(dtype.getMessage().contains("--dtype 'f64' is not one of f32|bf16"), dtype.getMessage());
+        var unknown = assertThrows(IllegalArgumentException.class, () -> SampleOptions.parse("ring", "--rank", "4"));
+        assertTrue(unknown.getMessage().startsWith("Unknown options: '--rank'"), unknown.getMessage());
+        var number = assertThrows(IllegalArgumentException.class, () -> SampleOptions.parse("ring", "--ranks", "four"));
+        assertTrue(number.getMessage().contains("'--ranks': 'four' is not an int"), number.getMessage());
+        var dtype = assertThrows(IllegalArgumentException.class, () -> SampleOptions.parse("ring", "--dtype", "f64"));
+        assertTrue(dtype.getMessage().contains("'--dtype': 'f64' is not one of f32|bf16"), dtype.getMessage());
+        var scheme = assertThrows(IllegalArgumentException.class, () -> SampleOptions.parse("sideways"));
+        assertTrue(scheme.getMessage().contains("unknown scheme 'sideways'; choose one of [ulysses, ring, wallfacer, fpdt, hybrid]"),
+                scheme.getMessage());
     }
 
     @Test
     void anUnknownBackendStopsWithTheAvailableOnes() {
         var e = assertThrows(IllegalArgumentException.class,
-                () -> SchemeSample.run(SampleOptions.parse("ring", new String[] {"--backend", "metal", "--seq-len", "64"})));
+                () -> SchemeSample.run(SampleOptions.parse("ring", "--backend", "metal", "--seq-len", "64")));
         assertTrue(e.getMessage().contains("unknown backend 'metal'"), e.getMessage());
     }
 }
