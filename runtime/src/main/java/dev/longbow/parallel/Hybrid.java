@@ -2,8 +2,6 @@ package dev.longbow.parallel;
 
 import dev.longbow.backend.Backend;
 import dev.longbow.comm.Communicator;
-import dev.longbow.tensor.DType;
-import dev.longbow.tensor.Slab;
 import dev.longbow.tensor.Tensor;
 import java.util.List;
 
@@ -64,6 +62,7 @@ public record Hybrid(int ulyssesDegree) implements Scheme {
         return (4L + layersKept) * shardBytes;
     }
 
+    /** This rank's Hybrid attention: its Ulysses group's exchange around its ring group's Ring attention. */
     static final class Attention extends RankAttention {
         private final int degree;
         private final Communicator ulyssesGroup;
@@ -76,7 +75,7 @@ public record Hybrid(int ulyssesDegree) implements Scheme {
             this.degree = scheme.ulyssesDegree();
             this.ulyssesGroup = comm.split(comm.rank() / degree, comm.rank() % degree);
             this.ringGroup = comm.split(comm.rank() % degree, comm.rank() / degree);
-            this.exchange = new HeadExchange(ulyssesGroup, ops, shape, n);
+            this.exchange = new HeadExchange(ulyssesGroup, ops, shape, localLen);
             AttentionShape perGroup = new AttentionShape(shape.seqLen(), Math.toIntExact(exchange.heads),
                     Math.toIntExact(exchange.kvHeads), shape.headDim(), shape.dtype(), shape.causal());
             try {
@@ -93,16 +92,8 @@ public record Hybrid(int ulyssesDegree) implements Scheme {
             ringGroup.close();
         }
 
-        private Slab.Builder headSharded(Slab.Builder b, String... names) {
-            for (String name : names) {
-                boolean kv = name.endsWith("k") || name.endsWith("v");
-                b.add(name, shape.dtype(), exchange.rows(), kv ? exchange.kvHeads : exchange.heads, shape.headDim());
-            }
-            return b;
-        }
-
         /** The group's head-sharded q, k, v, out, lse and what the ring saved. */
-        private record GroupSaved(Slab heads, Saved ring) implements Saved {
+        private record GroupSaved(HeadExchange.Heads heads, Saved ring) implements Saved {
             @Override
             public void close() {
                 ring.close();
@@ -114,16 +105,14 @@ public record Hybrid(int ulyssesDegree) implements Scheme {
         public Saved forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
             checkForward(q, k, v, out, lse);
             CallMeter meter = new CallMeter(List.of(ulyssesGroup));
-            Slab heads = meter.device(backend, headSharded(Slab.builder(), "q", "k", "v", "out")
-                    .add("lse", DType.F32, exchange.rows(), exchange.heads));
+            HeadExchange.Heads heads = exchange.heads(meter, backend);
             Saved ringSaved;
-            try (Slab work = meter.device(backend, exchange.declare(Slab.builder()))) {
-                exchange.queriesToHeads(work, q, heads.get("q"));
-                exchange.keysToHeads(work, k, heads.get("k"));
-                exchange.keysToHeads(work, v, heads.get("v"));
-                ringSaved = ring.forward(heads.get("q"), heads.get("k"), heads.get("v"), heads.get("out"), heads.get("lse"));
+            try (HeadExchange.Scratch x = exchange.scratch(meter, backend)) {
+                exchange.queriesToHeads(x, q, heads.q());
+                exchange.keysToHeads(x, new KeyValue(k, v), heads.kv());
+                ringSaved = ring.forward(heads.q(), heads.kv().k(), heads.kv().v(), heads.result().out(), heads.result().lse());
                 meter.nested(ring.lastCall());
-                exchange.outputToSequence(work, heads.get("out"), heads.get("lse"), out, lse);
+                exchange.outputToSequence(x, heads.result(), new AttentionOut(out, lse));
             }
             record(meter);
             return issue(new GroupSaved(heads, ringSaved));
@@ -134,14 +123,15 @@ public record Hybrid(int ulyssesDegree) implements Scheme {
             checkBackward(dout, dq, dk, dv);
             GroupSaved s = spend(saved, GroupSaved.class);
             CallMeter meter = new CallMeter(List.of(ulyssesGroup));
-            meter.alreadyHeld(s.heads().byteSize(), 0);
-            try (Slab work = meter.device(backend, headSharded(exchange.declare(Slab.builder()), "dout", "dq", "dk", "dv"))) {
-                exchange.queriesToHeads(work, dout, work.get("dout"));
-                ring.backward(s.ring(), work.get("dout"), work.get("dq"), work.get("dk"), work.get("dv"));
+            meter.alreadyHeld(s.heads().slab().byteSize(), 0);
+            try (HeadExchange.Scratch x = exchange.scratch(meter, backend);
+                 HeadExchange.HeadGradients g = exchange.gradients(meter, backend, shape.dtype())) {
+                exchange.queriesToHeads(x, dout, g.dout());
+                ring.backward(s.ring(), g.dout(), g.grads().dq(), g.grads().dkv().k(), g.grads().dkv().v());
                 meter.nested(ring.lastCall());
-                exchange.queryGradToSequence(work, work.get("dq"), dq);
-                exchange.keyGradToSequence(work, work.get("dk"), dk);
-                exchange.keyGradToSequence(work, work.get("dv"), dv);
+                exchange.queryGradToSequence(x, g.grads().dq(), dq);
+                exchange.keyGradToSequence(x, g.grads().dkv().k(), dk);
+                exchange.keyGradToSequence(x, g.grads().dkv().v(), dv);
             }
             record(meter);
         }

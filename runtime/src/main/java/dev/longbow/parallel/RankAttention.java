@@ -21,8 +21,8 @@ abstract class RankAttention implements SequenceParallelAttention {
     final Communicator comm;
     final AttentionShape shape;
     final AttentionParams params;
-    /** Rows of this rank's shard. */
-    final long n;
+    /** Tokens of this rank's shard. */
+    final long localLen;
     private CallStats lastCall = new CallStats(Traffic.NONE, 0, 0);
 
     /** Checks as {@link Scheme#attention} says (a collective), then builds. */
@@ -39,7 +39,7 @@ abstract class RankAttention implements SequenceParallelAttention {
         this.comm = comm;
         this.shape = shape;
         this.params = AttentionParams.of(shape.headDim(), shape.causal());
-        this.n = shape.localLen(comm.size());
+        this.localLen = shape.localLen(comm.size());
     }
 
     @Override
@@ -75,18 +75,18 @@ abstract class RankAttention implements SequenceParallelAttention {
     }
 
     void checkForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        check("q", q, shape.dtype(), n, shape.heads(), shape.headDim());
-        check("k", k, shape.dtype(), n, shape.kvHeads(), shape.headDim());
-        check("v", v, shape.dtype(), n, shape.kvHeads(), shape.headDim());
-        check("out", out, shape.dtype(), n, shape.heads(), shape.headDim());
-        check("lse", lse, DType.F32, n, shape.heads());
+        check("q", q, shape.dtype(), localLen, shape.heads(), shape.headDim());
+        check("k", k, shape.dtype(), localLen, shape.kvHeads(), shape.headDim());
+        check("v", v, shape.dtype(), localLen, shape.kvHeads(), shape.headDim());
+        check("out", out, shape.dtype(), localLen, shape.heads(), shape.headDim());
+        check("lse", lse, DType.F32, localLen, shape.heads());
     }
 
     void checkBackward(Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
-        check("dout", dout, shape.dtype(), n, shape.heads(), shape.headDim());
-        check("dq", dq, shape.dtype(), n, shape.heads(), shape.headDim());
-        check("dk", dk, shape.dtype(), n, shape.kvHeads(), shape.headDim());
-        check("dv", dv, shape.dtype(), n, shape.kvHeads(), shape.headDim());
+        check("dout", dout, shape.dtype(), localLen, shape.heads(), shape.headDim());
+        check("dq", dq, shape.dtype(), localLen, shape.heads(), shape.headDim());
+        check("dk", dk, shape.dtype(), localLen, shape.kvHeads(), shape.headDim());
+        check("dv", dv, shape.dtype(), localLen, shape.kvHeads(), shape.headDim());
     }
 
     private void check(String what, Tensor t, DType dtype, long... dims) {

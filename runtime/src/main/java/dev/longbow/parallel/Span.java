@@ -1,5 +1,6 @@
 package dev.longbow.parallel;
 
+import dev.longbow.tensor.Tensor;
 import java.util.List;
 
 /**
@@ -11,6 +12,11 @@ record Span(long row, long start, long length) {
 
     long end() {
         return start + length;
+    }
+
+    /** This span's rows of {@code t}. */
+    Tensor of(Tensor t) {
+        return t.rows(row, length);
     }
 
     /** The one span of a buffer holding positions {@code [start, start + length)} in order. */
