@@ -1,6 +1,5 @@
 package dev.longbow.plan;
 
-import dev.longbow.parallel.Ring;
 import java.util.List;
 import java.util.Locale;
 
@@ -51,7 +50,7 @@ public final class PlanReport {
         for (PaperComparisons.WallFacerGain g : gains) {
             b.append(String.format(Locale.ROOT, "| %d | %s | %s | %.2f | %s | %.2f | %s |%n", g.gpus(), PaperComparisons.tokens(g.seqLen()),
                     PaperComparisons.tokens(g.seqLen() / g.gpus()), g.ringSeconds(),
-                    g.best() instanceof Ring ? "none faster" : g.best().settings(g.gpus()), g.bestSeconds(), percent(g.speedup())));
+                    g.faster() == null ? "none faster" : g.faster().settings(g.gpus()), g.bestSeconds(), percent(g.speedup())));
         }
         return b.toString();
     }
