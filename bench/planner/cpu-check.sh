@@ -8,4 +8,4 @@
 set -euo pipefail
 CP=$1; RANKS=${RANKS:-4}; S=${S:-2048}; ROUNDS=${ROUNDS:-8}; ITERATIONS=${ITERATIONS:-4}; H=8; D=64
 exec "${JAVA_HOME:?}/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp "$CP" \
-  dev.longbow.samples.cli.CpuCheck "$RANKS" "$S" "$H" "$D" "$ROUNDS" "$ITERATIONS" 2>/dev/null
+  dev.longbow.samples.plancheck.CpuCheck "$RANKS" "$S" "$H" "$D" "$ROUNDS" "$ITERATIONS" 2>/dev/null

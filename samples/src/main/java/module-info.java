@@ -8,4 +8,5 @@ module dev.longbow.samples {
     requires static java.desktop;
 
     opens dev.longbow.samples.cli to info.picocli;
+    opens dev.longbow.samples to info.picocli;
 }

@@ -9,7 +9,8 @@ import dev.longbow.data.SequenceSource;
 import dev.longbow.data.TokenSequence;
 import dev.longbow.model.ModelConfig;
 import dev.longbow.model.Precision;
-import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.parallel.Scheme;
+import dev.longbow.parallel.Ring;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.HostAllocation;
 import dev.longbow.tensor.Tensor;
@@ -74,7 +75,7 @@ class CudaMixedPrecisionGpuTest {
 
     /** One rank's weight gradients for the first sequence, from the seed's initial weights. */
     private static Map<String, double[]> gradients(String backend, Precision precision) {
-        TrainConfig config = new TrainConfig(MODEL, SchemeConfig.ring(true), 1, SEQ, backend, 1, 1,
+        TrainConfig config = new TrainConfig(MODEL, new Ring(), 1, SEQ, backend, 1, 1,
                 OptimizerConfig.defaults(3e-3f, 2), 42, false, 64, precision).validate();
         return RankLaunchers.run(1, backend, (b, comm) -> {
             try (RankTrainer trainer = new RankTrainer(config, b, comm)) {
@@ -120,7 +121,7 @@ class CudaMixedPrecisionGpuTest {
     }
 
     private static List<StepStats> train(String backend, Precision precision) {
-        TrainConfig config = new TrainConfig(MODEL, SchemeConfig.ring(true), 2, SEQ, backend, STEPS, 1,
+        TrainConfig config = new TrainConfig(MODEL, new Ring(), 2, SEQ, backend, STEPS, 1,
                 OptimizerConfig.defaults(3e-3f, 2), 42, false, 64, precision);
         return Trainer.run(config, new Repeats(), Trainer.Checkpointing.NONE, s -> { }, null).steps();
     }

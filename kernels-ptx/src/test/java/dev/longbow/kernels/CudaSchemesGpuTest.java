@@ -7,9 +7,13 @@ import dev.longbow.backend.Backend;
 import dev.longbow.comm.Communicator;
 import dev.longbow.comm.local.LocalRanks;
 import dev.longbow.parallel.AttentionShape;
-import dev.longbow.parallel.SchemeConfig;
-import dev.longbow.parallel.SequenceParallel;
+import dev.longbow.parallel.Fpdt;
+import dev.longbow.parallel.Hybrid;
+import dev.longbow.parallel.Ring;
+import dev.longbow.parallel.Scheme;
 import dev.longbow.parallel.SequenceParallelAttention;
+import dev.longbow.parallel.Ulysses;
+import dev.longbow.parallel.WallFacer;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Tensor;
 import java.util.ArrayList;
@@ -27,21 +31,28 @@ class CudaSchemesGpuTest extends GpuTest {
     @Test
     void everySchemeMatchesTheCpuBackend() {
         for (int headDim : new int[] {64, 128}) {
-            AttentionShape shape = new AttentionShape(512, 4, 2, headDim, DType.BF16);
-            List<SchemeConfig> configs = List.of(SchemeConfig.ulysses(true), SchemeConfig.ring(true),
-                    SchemeConfig.wallFacer(true, 1, SchemeConfig.Arrangement.TEAMS_ADJACENT), SchemeConfig.fpdt(true, 128),
-                    SchemeConfig.hybrid(true, 1), SchemeConfig.ring(false));
+            AttentionShape shape = new AttentionShape(512, 4, 2, headDim, DType.BF16, true);
+            AttentionShape unmasked = new AttentionShape(512, 4, 2, headDim, DType.BF16, false);
+            List<Scheme> configs = List.of(new Ulysses(), new Ring(),
+                    new WallFacer(1, WallFacer.Arrangement.TEAMS_ADJACENT), new Fpdt(128),
+                    new Hybrid(1));
             Tensor q = randomHost(DType.BF16, shape.seqLen(), shape.heads(), headDim);
             Tensor k = randomHost(DType.BF16, shape.seqLen(), shape.kvHeads(), headDim);
             Tensor v = randomHost(DType.BF16, shape.seqLen(), shape.kvHeads(), headDim);
             Tensor dout = randomHost(DType.BF16, shape.seqLen(), shape.heads(), headDim);
-            for (SchemeConfig config : configs) {
-                double[][] gpu = run(backend, new SingleRankCommunicator(backend), config, shape, q, k, v, dout);
-                double[][] cpu = LocalRanks.run(1, "cpu", (cpuBackend, comm) -> run(cpuBackend, comm, config, shape, q, k, v, dout)).getFirst();
-                for (int i = 0; i < NAMES.length; i++) {
-                    Compare.close(config + " D=" + headDim + " " + NAMES[i] + " (cuda vs cpu)", gpu[i], cpu[i], 1e-2);
-                }
+            for (Scheme config : configs) {
+                assertMatchesTheCpuBackend(config, shape, q, k, v, dout);
             }
+            assertMatchesTheCpuBackend(new Ring(), unmasked, q, k, v, dout);
+        }
+    }
+
+    private void assertMatchesTheCpuBackend(Scheme config, AttentionShape shape, Tensor q, Tensor k, Tensor v, Tensor dout) {
+        double[][] gpu = run(backend, new SingleRankCommunicator(backend), config, shape, q, k, v, dout);
+        double[][] cpu = LocalRanks.run(1, "cpu", (cpuBackend, comm) -> run(cpuBackend, comm, config, shape, q, k, v, dout)).getFirst();
+        for (int i = 0; i < NAMES.length; i++) {
+            Compare.close(config + (shape.causal() ? "" : " unmasked") + " D=" + shape.headDim() + " " + NAMES[i] + " (cuda vs cpu)",
+                    gpu[i], cpu[i], 1e-2);
         }
     }
 
@@ -51,9 +62,9 @@ class CudaSchemesGpuTest extends GpuTest {
      */
     @Test
     void aSchemeCalledAgainAllocatesNothing() {
-        AttentionShape shape = new AttentionShape(512, 4, 2, 64, DType.BF16);
-        for (SchemeConfig config : List.of(SchemeConfig.ulysses(true), SchemeConfig.ring(true), SchemeConfig.fpdt(true, 128),
-                SchemeConfig.wallFacer(true, 1, SchemeConfig.Arrangement.TEAMS_ADJACENT), SchemeConfig.hybrid(true, 1))) {
+        AttentionShape shape = new AttentionShape(512, 4, 2, 64, DType.BF16, true);
+        for (Scheme config : List.of(new Ulysses(), new Ring(), new Fpdt(128),
+                new WallFacer(1, WallFacer.Arrangement.TEAMS_ADJACENT), new Hybrid(1))) {
             Tensor q = randomDevice(DType.BF16, shape.seqLen(), shape.heads(), 64);
             Tensor kv = randomDevice(DType.BF16, shape.seqLen(), shape.kvHeads(), 64);
             Tensor out = dev.poisoned(DType.BF16, shape.seqLen(), shape.heads(), 64);
@@ -61,7 +72,7 @@ class CudaSchemesGpuTest extends GpuTest {
             Tensor dq = dev.poisoned(DType.BF16, shape.seqLen(), shape.heads(), 64);
             Tensor dk = dev.poisoned(DType.BF16, shape.seqLen(), shape.kvHeads(), 64);
             Tensor dv = dev.poisoned(DType.BF16, shape.seqLen(), shape.kvHeads(), 64);
-            SequenceParallelAttention scheme = SequenceParallel.create(config, shape, backend, new SingleRankCommunicator(backend));
+            SequenceParallelAttention scheme = config.attention(shape, backend, new SingleRankCommunicator(backend));
             int[] blocks = new int[3];
             for (int step = 0; step < 3; step++) {
                 try (var saved = scheme.forward(q, kv, kv, out, lse)) {
@@ -74,7 +85,7 @@ class CudaSchemesGpuTest extends GpuTest {
     }
 
     /** One forward and backward of the scheme on {@code backend}; the results as float64, in {@link #NAMES} order. */
-    private static double[][] run(Backend backend, Communicator comm, SchemeConfig config, AttentionShape shape,
+    private static double[][] run(Backend backend, Communicator comm, Scheme config, AttentionShape shape,
                                   Tensor q, Tensor k, Tensor v, Tensor dout) {
         try (DeviceTensors mem = new DeviceTensors(backend)) {
             Tensor out = mem.poisoned(shape.dtype(), q.shape().toArray());
@@ -82,7 +93,7 @@ class CudaSchemesGpuTest extends GpuTest {
             Tensor dq = mem.poisoned(shape.dtype(), q.shape().toArray());
             Tensor dk = mem.poisoned(shape.dtype(), k.shape().toArray());
             Tensor dv = mem.poisoned(shape.dtype(), v.shape().toArray());
-            SequenceParallelAttention scheme = SequenceParallel.create(config, shape, backend, comm);
+            SequenceParallelAttention scheme = config.attention(shape, backend, comm);
             try (var saved = scheme.forward(mem.upload(q), mem.upload(k), mem.upload(v), out, lse)) {
                 scheme.backward(saved, mem.upload(dout), dq, dk, dv);
             }

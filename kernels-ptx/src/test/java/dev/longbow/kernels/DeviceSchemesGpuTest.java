@@ -7,8 +7,12 @@ import dev.longbow.comm.Communicator;
 import dev.longbow.comm.local.LocalRanks;
 import dev.longbow.kernels.comm.DeviceLauncher;
 import dev.longbow.parallel.AttentionShape;
-import dev.longbow.parallel.SchemeConfig;
-import dev.longbow.parallel.SequenceParallel;
+import dev.longbow.parallel.Scheme;
+import dev.longbow.parallel.Hybrid;
+import dev.longbow.parallel.Fpdt;
+import dev.longbow.parallel.WallFacer;
+import dev.longbow.parallel.Ring;
+import dev.longbow.parallel.Ulysses;
 import dev.longbow.parallel.SequenceParallelAttention;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Tensor;
@@ -31,24 +35,24 @@ import org.junit.jupiter.api.Test;
 @Tag("gpu")
 class DeviceSchemesGpuTest {
     private static final int RANKS = 4;
-    private static final AttentionShape SHAPE = new AttentionShape(256, 4, 2, 64, DType.BF16);
+    private static final AttentionShape SHAPE = new AttentionShape(256, 4, 2, 64, DType.BF16, true);
     private static final String[] NAMES = {"out", "lse", "dq", "dk", "dv"};
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
-    private static final List<SchemeConfig> CONFIGS = List.of(SchemeConfig.ulysses(true), SchemeConfig.ring(true),
-            SchemeConfig.wallFacer(true, 2, SchemeConfig.Arrangement.TEAMS_ADJACENT), SchemeConfig.fpdt(true, 16),
-            SchemeConfig.hybrid(true, 2));
+    private static final List<Scheme> CONFIGS = List.of(new Ulysses(), new Ring(),
+            new WallFacer(2, WallFacer.Arrangement.TEAMS_ADJACENT), new Fpdt(16),
+            new Hybrid(2));
 
     @Test
     void everySchemeOnFourRanksOfOneGpuMatchesTheCpuBackend() {
         long seed = HostTensors.seed(getClass().getSimpleName());
         DeviceLauncher oneGpu = new DeviceLauncher();
-        for (SchemeConfig config : CONFIGS) {
+        for (Scheme config : CONFIGS) {
             config.validate(RANKS, SHAPE);
             List<double[][]> gpu = oneGpu.run(RANKS, "cuda", TIMEOUT, (backend, comm) -> run(backend, comm, config, seed));
             List<double[][]> cpu = LocalRanks.run(RANKS, "cpu", (backend, comm) -> run(backend, comm, config, seed));
             for (int r = 0; r < RANKS; r++) {
                 for (int i = 0; i < NAMES.length; i++) {
-                    Compare.close(config.scheme() + " rank " + r + " of " + RANKS + " " + NAMES[i] + " (cuda, one GPU, vs cpu)",
+                    Compare.close(config.name() + " rank " + r + " of " + RANKS + " " + NAMES[i] + " (cuda, one GPU, vs cpu)",
                             gpu.get(r)[i], cpu.get(r)[i], Compare.tolerance(DType.BF16));
                 }
             }
@@ -62,11 +66,11 @@ class DeviceSchemesGpuTest {
     @Test
     void aSchemeCalledAgainOnFourRanksAllocatesNothing() {
         DeviceLauncher oneGpu = new DeviceLauncher();
-        for (SchemeConfig config : CONFIGS) {
+        for (Scheme config : CONFIGS) {
             List<int[]> blocks = oneGpu.run(RANKS, "cuda", TIMEOUT, (backend, comm) -> {
                 long local = SHAPE.localLen(RANKS);
                 try (DeviceTensors mem = new DeviceTensors(backend);
-                     SequenceParallelAttention scheme = SequenceParallel.create(config, SHAPE, backend, comm)) {
+                     SequenceParallelAttention scheme = config.attention(SHAPE, backend, comm)) {
                     Tensor q = mem.poisoned(SHAPE.dtype(), local, SHAPE.heads(), SHAPE.headDim());
                     Tensor kv = mem.poisoned(SHAPE.dtype(), local, SHAPE.kvHeads(), SHAPE.headDim());
                     backend.tensors().fill(q, 0.5f);
@@ -87,14 +91,14 @@ class DeviceSchemesGpuTest {
                 }
             });
             for (int r = 0; r < RANKS; r++) {
-                assertEquals(blocks.get(r)[0], blocks.get(r)[2], config.scheme() + " rank " + r + ": blocks made after steps 1..3: "
+                assertEquals(blocks.get(r)[0], blocks.get(r)[2], config.name() + " rank " + r + ": blocks made after steps 1..3: "
                         + Arrays.toString(blocks.get(r)));
             }
         }
     }
 
     /** One forward and backward of the scheme on this rank's shards; the results as float64, in {@link #NAMES} order. */
-    private static double[][] run(Backend backend, Communicator comm, SchemeConfig config, long seed) {
+    private static double[][] run(Backend backend, Communicator comm, Scheme config, long seed) {
         Random random = new Random(seed * 31 + comm.rank());
         long local = SHAPE.localLen(RANKS);
         try (DeviceTensors mem = new DeviceTensors(backend)) {
@@ -108,7 +112,7 @@ class DeviceSchemesGpuTest {
             Tensor dq = mem.poisoned(SHAPE.dtype(), q.shape().toArray());
             Tensor dk = mem.poisoned(SHAPE.dtype(), k.shape().toArray());
             Tensor dv = mem.poisoned(SHAPE.dtype(), v.shape().toArray());
-            try (SequenceParallelAttention scheme = SequenceParallel.create(config, SHAPE, backend, comm);
+            try (SequenceParallelAttention scheme = config.attention(SHAPE, backend, comm);
                  var saved = scheme.forward(q, k, v, out, lse)) {
                 scheme.backward(saved, dout, dq, dk, dv);
             }

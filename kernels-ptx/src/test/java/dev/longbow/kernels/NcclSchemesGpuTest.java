@@ -5,7 +5,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.longbow.comm.nccl.NcclLauncher;
 import dev.longbow.cuda.Cuda;
 import dev.longbow.parallel.AttentionShape;
-import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.parallel.Fpdt;
+import dev.longbow.parallel.Hybrid;
+import dev.longbow.parallel.Ring;
+import dev.longbow.parallel.Scheme;
+import dev.longbow.parallel.Ulysses;
+import dev.longbow.parallel.WallFacer;
 import dev.longbow.tensor.DType;
 import dev.longbow.testing.HostTensors;
 import dev.longbow.testing.ShardedProblem;
@@ -23,20 +28,20 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 @Tag("gpu")
 class NcclSchemesGpuTest {
-    private static final ShardedProblem PROBLEM = new ShardedProblem(new AttentionShape(256, 8, 4, 64, DType.BF16), true,
+    private static final ShardedProblem PROBLEM = new ShardedProblem(new AttentionShape(256, 8, 4, 64, DType.BF16, true),
             new Random(HostTensors.seed("NcclSchemesGpuTest")));
 
-    static Stream<SchemeConfig> schemes() {
-        return Stream.of(SchemeConfig.ulysses(true), SchemeConfig.ring(true),
-                SchemeConfig.wallFacer(true, 2, SchemeConfig.Arrangement.TEAMS_ADJACENT), SchemeConfig.fpdt(true, 16),
-                SchemeConfig.hybrid(true, 2));
+    static Stream<Scheme> schemes() {
+        return Stream.of(new Ulysses(), new Ring(),
+                new WallFacer(2, WallFacer.Arrangement.TEAMS_ADJACENT), new Fpdt(16),
+                new Hybrid(2));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("schemes")
-    void fourGpusMatchTheReference(SchemeConfig config) {
+    void fourGpusMatchTheReference(Scheme config) {
         assumeTrue(Cuda.deviceCount() >= 4, "needs four GPUs (NCCL runs one rank per GPU; the stand-in has four)");
         var results = PROBLEM.run(config, 4, new NcclLauncher(), "cuda");
-        PROBLEM.assertMatches(config.scheme() + " on 4 GPUs (NCCL) " + PROBLEM, results, config.layout(4), 1e-2);
+        PROBLEM.assertMatches(config.name() + " on 4 GPUs (NCCL) " + PROBLEM, results, config.layout(), 1e-2);
     }
 }

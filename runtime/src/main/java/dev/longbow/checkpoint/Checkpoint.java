@@ -6,7 +6,6 @@ import dev.longbow.tensor.DType;
 import dev.longbow.tensor.HostAllocation;
 import dev.longbow.tensor.Placement;
 import dev.longbow.tensor.Tensor;
-import dev.longbow.train.AdamW;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -39,6 +38,16 @@ public final class Checkpoint {
     private Checkpoint() {
     }
 
+    /**
+     * What a checkpoint holds: the parameters and the optimizer's two moments, each laid out like
+     * the parameters. The checkpoint names them; it needs nothing of the optimizer itself.
+     *
+     * @param m first moments ({@code optimizer.m.*})
+     * @param v second moments ({@code optimizer.v.*})
+     */
+    public record State(Weights params, Weights m, Weights v) {
+    }
+
     public static Path fileFor(Path dir, String run, int step) {
         return dir.resolve(String.format("%s-step-%08d.safetensors", RunId.require(run), step));
     }
@@ -49,8 +58,9 @@ public final class Checkpoint {
      * holds the caller's strings (data position, seed, configuration). A state holding NaN or
      * infinity is refused ({@link NonFiniteCheckpointException}) before anything is written.
      */
-    public static Path save(Path dir, String run, int step, Weights params, AdamW optimizer, Backend backend,
-                            Map<String, String> metadata, int keep) throws IOException {
+    public static Path save(Path dir, String run, int step, State state, Backend backend, Map<String, String> metadata, int keep)
+            throws IOException {
+        Weights params = state.params();
         Path file = fileFor(dir, run, step);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         List<HostAllocation> staging = new ArrayList<>();
@@ -59,8 +69,8 @@ public final class Checkpoint {
                 tensors.put(name, host(params.get(name), backend, staging));
             }
             for (String name : params.names()) {
-                tensors.put("optimizer.m." + name, host(optimizer.m().get(name), backend, staging));
-                tensors.put("optimizer.v." + name, host(optimizer.v().get(name), backend, staging));
+                tensors.put("optimizer.m." + name, host(state.m().get(name), backend, staging));
+                tensors.put("optimizer.v." + name, host(state.v().get(name), backend, staging));
             }
             requireFinite(file, tensors);
             Map<String, String> meta = new LinkedHashMap<>();
@@ -81,7 +91,8 @@ public final class Checkpoint {
      * Verifies {@code file} completely, then copies parameters and moments into the model's and
      * optimizer's slabs and returns the metadata. A corrupt file changes nothing.
      */
-    public static Map<String, String> load(Path file, Weights params, AdamW optimizer, Backend backend) throws IOException {
+    public static Map<String, String> load(Path file, State state, Backend backend) throws IOException {
+        Weights params = state.params();
         try (SafeTensors st = SafeTensors.open(file)) {
             requireFormat(file, st.metadata());
             for (String name : params.names()) {
@@ -93,8 +104,8 @@ public final class Checkpoint {
             }
             for (String name : params.names()) {
                 copyIn(st, name, params.get(name), backend);
-                copyIn(st, "optimizer.m." + name, optimizer.m().get(name), backend);
-                copyIn(st, "optimizer.v." + name, optimizer.v().get(name), backend);
+                copyIn(st, "optimizer.m." + name, state.m().get(name), backend);
+                copyIn(st, "optimizer.v." + name, state.v().get(name), backend);
             }
             return st.metadata();
         }

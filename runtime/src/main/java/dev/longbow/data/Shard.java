@@ -11,17 +11,14 @@ public record Shard(int[] tokens, int[] targets, int[] positions) {
 
     /** Rank {@code rank}'s shard of {@code tokens}/{@code targets} (each the whole sequence, equal length). */
     public static Shard of(int[] tokens, int[] targets, SequenceLayout layout, int rank, int ranks) {
-        int seq = tokens.length;
-        if (targets.length != seq) {
-            throw new IllegalArgumentException(seq + " tokens but " + targets.length + " targets");
+        int seqLen = tokens.length;
+        if (targets.length != seqLen) {
+            throw new IllegalArgumentException(seqLen + " tokens but " + targets.length + " targets");
         }
-        if (seq % ranks != 0) {
-            throw new IllegalArgumentException("sequence length " + seq + " not divisible by ranks " + ranks);
-        }
-        int local = seq / ranks;
-        int[] t = new int[local], y = new int[local], p = new int[local];
-        for (int i = 0; i < local; i++) {
-            long position = layout.globalPosition(rank, ranks, seq, i);
+        int localLen = Math.toIntExact(SequenceLayout.localLen(seqLen, ranks));
+        int[] t = new int[localLen], y = new int[localLen], p = new int[localLen];
+        for (int i = 0; i < localLen; i++) {
+            long position = layout.globalPosition(rank, ranks, seqLen, i);
             p[i] = Math.toIntExact(position);
             t[i] = tokens[p[i]];
             y[i] = targets[p[i]];

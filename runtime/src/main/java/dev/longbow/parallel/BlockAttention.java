@@ -9,7 +9,8 @@ import java.util.List;
  * Attention of a block of queries against a block of keys and values whose rows are lists of
  * {@link Span}s: each pair of spans becomes one kernel call at its global positions, pairs the
  * causal mask hides entirely are skipped and pairs it leaves whole run unmasked. Without a causal
- * mask positions do not matter and the whole block is one call.
+ * mask positions do not matter and the whole block is one call. The tensors come in their groups
+ * (the queries' side, K/V, the result, the gradients), so none can take another's place.
  */
 final class BlockAttention {
     private final AttentionOps ops;
@@ -21,46 +22,64 @@ final class BlockAttention {
     }
 
     /**
-     * Folds this block's attention into the running fp32 {@code out}, {@code lse} (LSE-weighted
-     * merge), computing it in {@code partOut}, {@code partLse} (fp32, shaped like out and lse).
+     * Folds the attention of queries {@code q} to the block {@code kv} into the running fp32 result
+     * {@code acc} (LSE-weighted merge), computing it in {@code part} (fp32, shaped like acc).
      */
-    void forward(Tensor q, List<Span> qSpans, Tensor k, Tensor v, List<Span> kSpans,
-                 Tensor out, Tensor lse, Tensor partOut, Tensor partLse) {
+    void forward(Tensor q, List<Span> qSpans, KeyValue kv, List<Span> kSpans, AttentionOut acc, AttentionOut part) {
         if (!params.causal()) {
-            ops.forward(q, k, v, partOut, partLse, params);
-            ops.merge(out, lse, partOut, partLse);
+            ops.forward(q, kv.k(), kv.v(), part.out(), part.lse(), params);
+            ops.merge(acc.out(), acc.lse(), part.out(), part.lse());
             return;
         }
         for (Span qs : qSpans) {
             for (Span ks : kSpans) {
                 AttentionParams at = visibility(qs, ks);
                 if (at != null) {
-                    ops.forward(rows(q, qs), rows(k, ks), rows(v, ks), rows(partOut, qs), rows(partLse, qs), at);
-                    ops.merge(rows(out, qs), rows(lse, qs), rows(partOut, qs), rows(partLse, qs));
+                    KeyValue keys = kv.rows(ks);
+                    AttentionOut into = part.rows(qs);
+                    AttentionOut running = acc.rows(qs);
+                    ops.forward(qs.of(q), keys.k(), keys.v(), into.out(), into.lse(), at);
+                    ops.merge(running.out(), running.lse(), into.out(), into.lse());
                 }
             }
         }
     }
 
     /**
-     * Adds this block's gradients to the fp32 {@code dq}, {@code dk}, {@code dv}; {@code out} and
-     * {@code lse} are the final results for the queries.
+     * Adds the block's gradients to the fp32 accumulators {@code into}; {@code queries} hold the
+     * final out and lse of the queries and the gradient at that out.
      */
-    void backward(Tensor q, List<Span> qSpans, Tensor k, Tensor v, List<Span> kSpans,
-                  Tensor out, Tensor lse, Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
+    void backward(Queries queries, List<Span> qSpans, KeyValue kv, List<Span> kSpans, Gradients into) {
         if (!params.causal()) {
-            ops.backward(q, k, v, out, lse, dout, dq, dk, dv, params);
+            whole(queries, kv, into, params);
             return;
         }
         for (Span qs : qSpans) {
             for (Span ks : kSpans) {
                 AttentionParams at = visibility(qs, ks);
                 if (at != null) {
-                    ops.backward(rows(q, qs), rows(k, ks), rows(v, ks), rows(out, qs), rows(lse, qs), rows(dout, qs),
-                            rows(dq, qs), rows(dk, ks), rows(dv, ks), at);
+                    whole(queries.rows(qs), kv.rows(ks), new Gradients(qs.of(into.dq()), into.dkv().rows(ks)), at);
                 }
             }
         }
+    }
+
+    /**
+     * Attention of all of {@code q} to all of {@code kv} in one call, the two starting at the same
+     * position (one sequence, as Ulysses' heads see it), written to {@code result}.
+     */
+    void whole(Tensor q, KeyValue kv, AttentionOut result) {
+        ops.forward(q, kv.k(), kv.v(), result.out(), result.lse(), params);
+    }
+
+    /** The backward of {@link #whole(Tensor, KeyValue, AttentionOut)}: adds to {@code into}. */
+    void whole(Queries queries, KeyValue kv, Gradients into) {
+        whole(queries, kv, into, params);
+    }
+
+    private void whole(Queries queries, KeyValue kv, Gradients into, AttentionParams at) {
+        ops.backward(queries.q(), kv.k(), kv.v(), queries.out(), queries.lse(), queries.dout(), into.dq(), into.dkv().k(),
+                into.dkv().v(), at);
     }
 
     /** The parameters for one pair of spans, or null when the causal mask hides every key from every query. */
@@ -70,9 +89,5 @@ final class BlockAttention {
         }
         AttentionParams at = params.at(qs.start(), ks.start());
         return ks.end() - 1 <= qs.start() ? at.unmasked() : at;
-    }
-
-    private static Tensor rows(Tensor t, Span s) {
-        return t.rows(s.row(), s.length());
     }
 }

@@ -7,6 +7,7 @@ import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Slab;
 import dev.longbow.tensor.Tensor;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Ring attention with the zigzag split (context parallelism). The sequence is cut into 2R chunks
@@ -20,21 +21,19 @@ import java.util.List;
  *
  * <p>Per rank: forward R-1 K/V blocks each way; backward R-1 K/V blocks plus R fp32 dK/dV blocks.
  */
-final class Ring extends Scheme {
-    private final int ranks;
-    private final int rank;
-    private final BlockAttention attention;
-
-    Ring(Backend backend, Communicator ring, AttentionShape shape, boolean causal) {
-        super(backend, ring, shape, causal);
-        this.ranks = ring.size();
-        this.rank = ring.rank();
-        this.attention = new BlockAttention(backend.attention(), params);
-    }
+public record Ring() implements Scheme {
+    /** The name on the command line. */
+    public static final String NAME = "ring";
 
     @Override
     public String name() {
-        return "ring";
+        return NAME;
+    }
+
+    @Override
+    public void validate(int ranks, AttentionShape shape) {
+        shape.localLen(ranks);
+        Span.requireZigzag("Ring", shape.seqLen(), ranks);
     }
 
     @Override
@@ -42,102 +41,167 @@ final class Ring extends Scheme {
         return SequenceLayout.ZIGZAG;
     }
 
-    private int next() {
-        return (rank + 1) % ranks;
-    }
-
-    private int prev() {
-        return (rank + ranks - 1) % ranks;
-    }
-
-    /** The positions of the K/V block that reaches this rank at step j: it started on rank r - j. */
-    private List<Span> blockAt(int step) {
-        return Span.zigzag((rank - step + ranks) % ranks, ranks, shape.seqLen());
-    }
-
-    private Slab.Builder kvBuffers(Slab.Builder b, String prefix, DType dtype, int copies) {
-        for (int i = 0; i < copies; i++) {
-            b.add(prefix + "k" + i, dtype, n, shape.kvHeads(), shape.headDim());
-            b.add(prefix + "v" + i, dtype, n, shape.kvHeads(), shape.headDim());
-        }
-        return b;
+    @Override
+    public SequenceParallelAttention attention(AttentionShape shape, Backend backend, Communicator comm) {
+        return new Attention(this, shape, backend, comm);
     }
 
     @Override
-    public Saved forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        checkForward(q, k, v, out, lse);
-        CallMeter meter = new CallMeter(List.of(comm));
-        Slab.Builder declared = kvBuffers(Slab.builder(), "", shape.dtype(), ranks > 1 ? 2 : 0)
-                .add("partOut", DType.F32, n, shape.heads(), shape.headDim())
-                .add("partLse", DType.F32, n, shape.heads());
-        boolean outIsF32 = out.dtype() == DType.F32;
-        if (!outIsF32) {
-            declared.add("out", DType.F32, n, shape.heads(), shape.headDim());
-        }
-        try (Slab work = meter.device(backend, declared)) {
-            Tensor accOut = outIsF32 ? out : work.get("out");
-            ops.fill(accOut, 0f);
-            ops.fill(lse, Float.NEGATIVE_INFINITY);
-            List<Span> mine = Span.zigzag(rank, ranks, shape.seqLen());
-            KeyValue block = new KeyValue(k, v);
-            for (int step = 0; step < ranks; step++) {
-                KeyValue next = step < ranks - 1 ? KeyValue.of(work, "", step % 2) : null;
-                Pending arriving = next == null ? Pending.DONE : block.sendRecv(comm, next(), next, prev());
-                attention.forward(q, mine, block.k(), block.v(), blockAt(step), accOut, lse, work.get("partOut"), work.get("partLse"));
-                arriving.await();
-                block = next;
-            }
-            store(accOut, out);
-        }
-        record(meter);
-        return issue(new ShardInputs(q, k, v, out, lse));
+    public String settings(int ranks) {
+        return "size " + ranks;
     }
 
+    /** Four shards per call; backward reads the caller's q, k, v, out and lse, so nothing is kept. */
     @Override
-    public void backward(Saved saved, Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
-        checkBackward(dout, dq, dk, dv);
-        ShardInputs in = spend(saved, ShardInputs.class);
-        CallMeter meter = new CallMeter(List.of(comm));
-        Slab.Builder declared = kvBuffers(Slab.builder(), "", shape.dtype(), ranks > 1 ? 2 : 0);
-        // Three fp32 gradient slots rotate: this step's block, the one being sent, the one arriving.
-        kvBuffers(declared, "d", DType.F32, ranks > 1 ? 3 : 1);
-        boolean dqIsF32 = dq.dtype() == DType.F32;
-        if (!dqIsF32) {
-            declared.add("dq", DType.F32, n, shape.heads(), shape.headDim());
+    public long bufferBound(long shardBytes, int layersKept) {
+        return 4L * shardBytes;
+    }
+
+    /** This rank's Ring attention. */
+    static final class Attention extends RankAttention {
+        private final int ranks;
+        private final int rank;
+        private final BlockAttention attention;
+
+        Attention(Ring scheme, AttentionShape shape, Backend backend, Communicator ring) {
+            super(scheme, shape, backend, ring);
+            this.ranks = ring.size();
+            this.rank = ring.rank();
+            this.attention = new BlockAttention(backend.attention(), params);
         }
-        try (Slab work = meter.device(backend, declared)) {
-            Tensor dqAcc = dqIsF32 ? dq : work.get("dq");
-            ops.fill(dqAcc, 0f);
-            List<Span> mine = Span.zigzag(rank, ranks, shape.seqLen());
-            KeyValue block = new KeyValue(in.k(), in.v());
-            KeyValue arrived = null;
-            Pending gradArriving = Pending.DONE;
-            for (int step = 0; step < ranks; step++) {
-                KeyValue next = step < ranks - 1 ? KeyValue.of(work, "", step % 2) : null;
-                Pending arriving = next == null ? Pending.DONE : block.sendRecv(comm, next(), next, prev());
-                KeyValue grad = KeyValue.of(work, "d", step % 3);
-                grad.fill(ops, 0f);
-                attention.backward(in.q(), mine, block.k(), block.v(), blockAt(step), in.out(), in.lse(), dout, dqAcc, grad.k(), grad.v());
-                if (step > 0) {
-                    // What the ranks before this one added to the block travelled while this step computed.
-                    gradArriving.await();
-                    grad.add(ops, arrived);
-                }
-                if (ranks > 1) {
-                    // The sum follows the block around the ring one step behind; after R sends it is home.
-                    arrived = KeyValue.of(work, "d", (step + 2) % 3);
-                    gradArriving = grad.sendRecv(comm, next(), arrived, prev());
-                } else {
-                    arrived = grad;
-                }
-                arriving.await();
-                block = next;
+
+        private int next() {
+            return (rank + 1) % ranks;
+        }
+
+        private int prev() {
+            return (rank + ranks - 1) % ranks;
+        }
+
+        /** The positions of the K/V block that reaches this rank at step j: it started on rank r - j. */
+        private List<Span> blockAt(int step) {
+            return Span.zigzag((rank - step + ranks) % ranks, ranks, shape.seqLen());
+        }
+
+        /**
+         * Forward's buffers: two slots for the K/V blocks passing through (none on one rank), the
+         * fp32 result of one block, and the fp32 output accumulator when the caller's output is not
+         * fp32 (else null: the caller's output accumulates itself).
+         */
+        private record ForwardBuffers(Slab slab, List<KeyValue> blocks, AttentionOut part, Tensor out) implements AutoCloseable {
+            @Override
+            public void close() {
+                slab.close();
             }
-            gradArriving.await();
-            store(dqAcc, dq);
-            ops.convert(arrived.k(), dk);
-            ops.convert(arrived.v(), dv);
         }
-        record(meter);
+
+        private ForwardBuffers forwardBuffers(CallMeter meter, boolean outIsF32) {
+            Slab.Builder b = Slab.builder();
+            int slots = ranks > 1 ? 2 : 0;
+            for (int i = 0; i < slots; i++) {
+                KeyValue.declare(b, "" + i, shape.dtype(), localLen, shape.kvHeads(), shape.headDim());
+            }
+            b.add("partOut", DType.F32, localLen, shape.heads(), shape.headDim()).add("partLse", DType.F32, localLen, shape.heads());
+            if (!outIsF32) {
+                b.add("out", DType.F32, localLen, shape.heads(), shape.headDim());
+            }
+            Slab s = meter.device(backend, b);
+            List<KeyValue> blocks = IntStream.range(0, slots).mapToObj(i -> KeyValue.in(s, "" + i)).toList();
+            return new ForwardBuffers(s, blocks, new AttentionOut(s.get("partOut"), s.get("partLse")), outIsF32 ? null : s.get("out"));
+        }
+
+        /**
+         * Backward's buffers: two slots for the K/V blocks passing through, three fp32 dK/dV slots
+         * that rotate (this step's block, the one being sent, the one arriving; one on one rank),
+         * and the fp32 dQ accumulator when the caller's dq is not fp32 (else null).
+         */
+        private record BackwardBuffers(Slab slab, List<KeyValue> blocks, List<KeyValue> grads, Tensor dq) implements AutoCloseable {
+            @Override
+            public void close() {
+                slab.close();
+            }
+        }
+
+        private BackwardBuffers backwardBuffers(CallMeter meter, boolean dqIsF32) {
+            Slab.Builder b = Slab.builder();
+            int slots = ranks > 1 ? 2 : 0;
+            int gradSlots = ranks > 1 ? 3 : 1;
+            for (int i = 0; i < slots; i++) {
+                KeyValue.declare(b, "" + i, shape.dtype(), localLen, shape.kvHeads(), shape.headDim());
+            }
+            for (int i = 0; i < gradSlots; i++) {
+                KeyValue.declare(b, "d" + i, DType.F32, localLen, shape.kvHeads(), shape.headDim());
+            }
+            if (!dqIsF32) {
+                b.add("dq", DType.F32, localLen, shape.heads(), shape.headDim());
+            }
+            Slab s = meter.device(backend, b);
+            return new BackwardBuffers(s, IntStream.range(0, slots).mapToObj(i -> KeyValue.in(s, "" + i)).toList(),
+                    IntStream.range(0, gradSlots).mapToObj(i -> KeyValue.in(s, "d" + i)).toList(), dqIsF32 ? null : s.get("dq"));
+        }
+
+        @Override
+        public Saved forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+            checkForward(q, k, v, out, lse);
+            CallMeter meter = new CallMeter(List.of(comm));
+            try (ForwardBuffers w = forwardBuffers(meter, out.dtype() == DType.F32)) {
+                AttentionOut acc = new AttentionOut(w.out() != null ? w.out() : out, lse);
+                acc.clear(ops);
+                List<Span> mine = Span.zigzag(rank, ranks, shape.seqLen());
+                KeyValue block = new KeyValue(k, v);
+                for (int step = 0; step < ranks; step++) {
+                    KeyValue next = step < ranks - 1 ? w.blocks().get(step % 2) : null;
+                    Pending arriving = next == null ? Pending.DONE : block.sendRecv(comm, next(), next, prev());
+                    attention.forward(q, mine, block, blockAt(step), acc, w.part());
+                    arriving.await();
+                    block = next;
+                }
+                store(acc.out(), out);
+            }
+            record(meter);
+            return issue(new ShardInputs(q, new KeyValue(k, v), new AttentionOut(out, lse)));
+        }
+
+        @Override
+        public void backward(Saved saved, Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
+            checkBackward(dout, dq, dk, dv);
+            ShardInputs in = spend(saved, ShardInputs.class);
+            CallMeter meter = new CallMeter(List.of(comm));
+            try (BackwardBuffers w = backwardBuffers(meter, dq.dtype() == DType.F32)) {
+                Tensor dqAcc = w.dq() != null ? w.dq() : dq;
+                ops.fill(dqAcc, 0f);
+                Queries queries = new Queries(in.q(), in.result().out(), in.result().lse(), dout);
+                List<Span> mine = Span.zigzag(rank, ranks, shape.seqLen());
+                KeyValue block = in.kv();
+                KeyValue arrived = null;
+                Pending gradArriving = Pending.DONE;
+                for (int step = 0; step < ranks; step++) {
+                    KeyValue next = step < ranks - 1 ? w.blocks().get(step % 2) : null;
+                    Pending arriving = next == null ? Pending.DONE : block.sendRecv(comm, next(), next, prev());
+                    KeyValue grad = w.grads().get(step % 3);
+                    grad.fill(ops, 0f);
+                    attention.backward(queries, mine, block, blockAt(step), new Gradients(dqAcc, grad));
+                    if (step > 0) {
+                        // What the ranks before this one added to the block travelled while this step computed.
+                        gradArriving.await();
+                        grad.add(ops, arrived);
+                    }
+                    if (ranks > 1) {
+                        // The sum follows the block around the ring one step behind; after R sends it is home.
+                        arrived = w.grads().get((step + 2) % 3);
+                        gradArriving = grad.sendRecv(comm, next(), arrived, prev());
+                    } else {
+                        arrived = grad;
+                    }
+                    arriving.await();
+                    block = next;
+                }
+                gradArriving.await();
+                store(dqAcc, dq);
+                ops.convert(arrived.k(), dk);
+                ops.convert(arrived.v(), dv);
+            }
+            record(meter);
+        }
     }
 }

@@ -1,97 +1,46 @@
 package dev.longbow.parallel;
 
-import dev.longbow.backend.AttentionParams;
 import dev.longbow.backend.Backend;
-import dev.longbow.backend.TensorOps;
 import dev.longbow.comm.Communicator;
-import dev.longbow.tensor.DType;
-import dev.longbow.tensor.Shape;
-import dev.longbow.tensor.Tensor;
 
-/** What every scheme shares: its rank's backend and group, the shape it was built for, the last call's cost. */
-abstract class Scheme implements SequenceParallelAttention {
-    final Backend backend;
-    final TensorOps ops;
-    final Communicator comm;
-    final AttentionShape shape;
-    final AttentionParams params;
-    /** Rows of this rank's shard. */
-    final long n;
-    private CallStats lastCall = new CallStats(dev.longbow.comm.Traffic.NONE, 0, 0);
+/**
+ * A sequence-parallel scheme with its settings: which one, and how it is set up. One record per
+ * scheme, each in the scheme's own file beside its implementation; the record checks whether it
+ * can run a shape on a number of ranks, says where each rank's tokens sit, and builds the rank's
+ * attention. The trainer runs one, the planner answers with one, the command line makes one from
+ * its name. A record holds only settings that make sense on their own (a team size of at least 1);
+ * what depends on the ranks and the shape is checked by {@link #validate}.
+ */
+public sealed interface Scheme permits Ulysses, Ring, WallFacer, Fpdt, Hybrid {
 
-    Scheme(Backend backend, Communicator comm, AttentionShape shape, boolean causal) {
-        this.backend = backend;
-        this.ops = backend.tensors();
-        this.comm = comm;
-        this.shape = shape;
-        this.params = AttentionParams.of(shape.headDim(), causal);
-        this.n = shape.localLen(comm.size());
-    }
-
-    @Override
-    public CallStats lastCall() {
-        return lastCall;
-    }
-
-    void record(CallMeter meter) {
-        lastCall = meter.finish();
-    }
-
-    /** What forward returns: {@code state}, which one backward may spend. */
-    Saved issue(Saved state) {
-        return new SingleUse(name(), state);
-    }
-
-    /** The state this scheme's forward saved in {@code saved}; a second call on the same {@code saved} fails. */
-    <S extends Saved> S spend(Saved saved, Class<S> type) {
-        if (!(saved instanceof SingleUse once)) {
-            throw new IllegalArgumentException(name() + ".backward got " + saved + ", not a state its forward returned");
-        }
-        return once.spend(name(), type);
-    }
-
-    void checkForward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        check("q", q, shape.dtype(), n, shape.heads(), shape.headDim());
-        check("k", k, shape.dtype(), n, shape.kvHeads(), shape.headDim());
-        check("v", v, shape.dtype(), n, shape.kvHeads(), shape.headDim());
-        check("out", out, shape.dtype(), n, shape.heads(), shape.headDim());
-        check("lse", lse, DType.F32, n, shape.heads());
-    }
-
-    void checkBackward(Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
-        check("dout", dout, shape.dtype(), n, shape.heads(), shape.headDim());
-        check("dq", dq, shape.dtype(), n, shape.heads(), shape.headDim());
-        check("dk", dk, shape.dtype(), n, shape.kvHeads(), shape.headDim());
-        check("dv", dv, shape.dtype(), n, shape.kvHeads(), shape.headDim());
-    }
-
-    private void check(String what, Tensor t, DType dtype, long... dims) {
-        if (t.dtype() != dtype || !t.shape().equals(Shape.of(dims))) {
-            throw new IllegalArgumentException(name() + ": " + what + " is " + t + " but rank " + comm.rank() + " of "
-                    + comm.size() + " expects " + dtype + Shape.of(dims) + " for " + shape);
-        }
-        if (t.placement() != backend.placement()) {
-            throw new IllegalArgumentException(name() + ": " + what + " is in " + t.placement() + " memory, the "
-                    + backend.name() + " backend computes in " + backend.placement() + " memory");
-        }
-    }
+    /** The scheme's name on the command line, in logs and in run folders: "ulysses", "ring", ... */
+    String name();
 
     /**
-     * The fp32 accumulator {@code acc} in the inputs' dtype: itself when that is fp32, else
-     * rounded into {@code staging}.
+     * Throws {@link IllegalArgumentException} naming the value, the limit and the fix if this
+     * scheme cannot run attention of {@code shape} on {@code ranks} ranks: before any work or
+     * communication.
      */
-    Tensor rounded(Tensor acc, Tensor staging) {
-        if (shape.dtype() == DType.F32) {
-            return acc;
-        }
-        ops.convert(acc, staging);
-        return staging;
-    }
+    void validate(int ranks, AttentionShape shape);
 
-    /** {@code dst} = the fp32 {@code acc}, unless dst is the accumulator itself. */
-    void store(Tensor acc, Tensor dst) {
-        if (acc != dst) {
-            ops.convert(acc, dst);
-        }
-    }
+    /** Which global positions each rank's shard holds. Defined for the ranks and shapes {@link #validate} accepts. */
+    SequenceLayout layout();
+
+    /**
+     * This rank's attention, on {@code backend} over the ranks of {@code comm}. A collective: every
+     * rank calls it together. Validates, checks that {@code backend} can run the shape and that
+     * every rank passes the same scheme and shape; every refusal is an
+     * {@link IllegalArgumentException} thrown on every rank before any attention work.
+     */
+    SequenceParallelAttention attention(AttentionShape shape, Backend backend, Communicator comm);
+
+    /** The settings on {@code ranks} ranks in words, for reports: "degree 8", "team size 2, sub-rings of 4, teams adjacent". */
+    String settings(int ranks);
+
+    /**
+     * An upper bound of the attention buffers one rank holds in training: one call's work buffers
+     * (a few times {@code shardBytes}, the bytes of the rank's q, k, v, out and lse) plus what
+     * forward keeps for backward in each of {@code layersKept} layers awaiting their backward.
+     */
+    long bufferBound(long shardBytes, int layersKept);
 }

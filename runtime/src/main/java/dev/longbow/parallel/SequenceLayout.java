@@ -9,6 +9,22 @@ public interface SequenceLayout {
 
     long globalPosition(int rank, int ranks, long seqLen, long localIndex);
 
+    /**
+     * Tokens of each rank's shard when {@code seqLen} tokens are split over {@code ranks} ranks:
+     * every layout gives each rank the same number. Throws {@link IllegalArgumentException} naming
+     * the fix when the sequence does not split evenly.
+     */
+    static long localLen(long seqLen, int ranks) {
+        if (ranks < 1) {
+            throw new IllegalArgumentException("ranks " + ranks + " must be at least 1");
+        }
+        if (seqLen % ranks != 0) {
+            throw new IllegalArgumentException("sequence length " + seqLen + " not divisible by ranks " + ranks
+                    + " (each rank holds seqLen / ranks tokens; use --seq-len " + (seqLen / ranks + 1) * ranks + ")");
+        }
+        return seqLen / ranks;
+    }
+
     /** Rank r holds tokens {@code [r S/P, (r+1) S/P)}. */
     SequenceLayout CONTIGUOUS = (rank, ranks, seqLen, i) -> rank * (seqLen / ranks) + i;
 

@@ -1,5 +1,6 @@
 package dev.longbow.parallel;
 
+import dev.longbow.tensor.Tensor;
 import java.util.List;
 
 /**
@@ -11,6 +12,11 @@ record Span(long row, long start, long length) {
 
     long end() {
         return start + length;
+    }
+
+    /** This span's rows of {@code t}. */
+    Tensor of(Tensor t) {
+        return t.rows(row, length);
     }
 
     /** The one span of a buffer holding positions {@code [start, start + length)} in order. */
@@ -25,5 +31,13 @@ record Span(long row, long start, long length) {
     static List<Span> zigzag(int u, int units, long seqLen) {
         long chunk = seqLen / (2L * units);
         return List.of(new Span(0, u * chunk, chunk), new Span(chunk, (2L * units - 1 - u) * chunk, chunk));
+    }
+
+    /** Throws naming the fix unless the sequence cuts into 2 x {@code units} equal zigzag chunks. */
+    static void requireZigzag(String who, long seqLen, int units) {
+        if (seqLen % (2L * units) != 0) {
+            throw new IllegalArgumentException("sequence length " + seqLen + " cannot be cut into 2 x " + units + " = " + 2L * units
+                    + " equal zigzag chunks (" + who + " needs S % " + 2L * units + " == 0)");
+        }
     }
 }

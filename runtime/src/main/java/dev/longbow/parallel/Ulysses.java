@@ -3,7 +3,6 @@ package dev.longbow.parallel;
 import dev.longbow.backend.Backend;
 import dev.longbow.comm.Communicator;
 import dev.longbow.tensor.DType;
-import dev.longbow.tensor.Slab;
 import dev.longbow.tensor.Tensor;
 import java.util.List;
 
@@ -17,17 +16,19 @@ import java.util.List;
  * out, constant when S and P grow together. Needs Hq % P == 0; KV heads are replicated when
  * Hkv < P divides P.
  */
-final class Ulysses extends Scheme {
-    private final HeadExchange exchange;
-
-    Ulysses(Backend backend, Communicator comm, AttentionShape shape, boolean causal) {
-        super(backend, comm, shape, causal);
-        this.exchange = new HeadExchange(comm, ops, shape, n);
-    }
+public record Ulysses() implements Scheme {
+    /** The name on the command line. */
+    public static final String NAME = "ulysses";
 
     @Override
     public String name() {
-        return "ulysses";
+        return NAME;
+    }
+
+    @Override
+    public void validate(int ranks, AttentionShape shape) {
+        shape.localLen(ranks);
+        HeadExchange.requireSplit("Ulysses", shape, ranks, ranks);
     }
 
     @Override
@@ -36,60 +37,64 @@ final class Ulysses extends Scheme {
     }
 
     @Override
-    public Saved forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        checkForward(q, k, v, out, lse);
-        CallMeter meter = new CallMeter(List.of(comm));
-        long s = shape.seqLen();
-        long d = shape.headDim();
-        Slab heads = meter.device(backend, Slab.builder()
-                .add("q", shape.dtype(), s, exchange.heads, d)
-                .add("k", shape.dtype(), s, exchange.kvHeads, d)
-                .add("v", shape.dtype(), s, exchange.kvHeads, d)
-                .add("out", shape.dtype(), s, exchange.heads, d)
-                .add("lse", DType.F32, s, exchange.heads));
-        try (Slab work = meter.device(backend, exchange.declare(Slab.builder()))) {
-            exchange.queriesToHeads(work, q, heads.get("q"));
-            exchange.keysToHeads(work, k, heads.get("k"));
-            exchange.keysToHeads(work, v, heads.get("v"));
-            backend.attention().forward(heads.get("q"), heads.get("k"), heads.get("v"), heads.get("out"), heads.get("lse"), params);
-            exchange.outputToSequence(work, heads.get("out"), heads.get("lse"), out, lse);
-        }
-        record(meter);
-        return issue(new HeadsSaved(heads));
-    }
-
-    /** The head-sharded q, k, v, out, lse; backward reuses their memory to round the gradients. */
-    private record HeadsSaved(Slab heads) implements Saved {
-        @Override
-        public void close() {
-            heads.close();
-        }
+    public SequenceParallelAttention attention(AttentionShape shape, Backend backend, Communicator comm) {
+        return new Attention(this, shape, backend, comm);
     }
 
     @Override
-    public void backward(Saved saved, Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
-        checkBackward(dout, dq, dk, dv);
-        Slab heads = spend(saved, HeadsSaved.class).heads();
-        CallMeter meter = new CallMeter(List.of(comm));
-        meter.alreadyHeld(heads.byteSize(), 0);
-        long s = shape.seqLen();
-        long d = shape.headDim();
-        try (Slab work = meter.device(backend, exchange.declare(Slab.builder())
-                .add("dout", shape.dtype(), s, exchange.heads, d)
-                .add("dq", DType.F32, s, exchange.heads, d)
-                .add("dk", DType.F32, s, exchange.kvHeads, d)
-                .add("dv", DType.F32, s, exchange.kvHeads, d))) {
-            exchange.queriesToHeads(work, dout, work.get("dout"));
-            for (String g : new String[] {"dq", "dk", "dv"}) {
-                ops.fill(work.get(g), 0f);
-            }
-            backend.attention().backward(heads.get("q"), heads.get("k"), heads.get("v"), heads.get("out"), heads.get("lse"),
-                    work.get("dout"), work.get("dq"), work.get("dk"), work.get("dv"), params);
-            // q, k, v are spent: their memory stages the rounded gradients.
-            exchange.queryGradToSequence(work, rounded(work.get("dq"), heads.get("q")), dq);
-            exchange.keyGradToSequence(work, rounded(work.get("dk"), heads.get("k")), dk);
-            exchange.keyGradToSequence(work, rounded(work.get("dv"), heads.get("v")), dv);
+    public String settings(int ranks) {
+        return "degree " + ranks;
+    }
+
+    /** Four shards per call; forward keeps its head-sharded q, k, v, out and lse for backward. */
+    @Override
+    public long bufferBound(long shardBytes, int layersKept) {
+        return (4L + layersKept) * shardBytes;
+    }
+
+    /** This rank's Ulysses attention. */
+    static final class Attention extends RankAttention {
+        private final HeadExchange exchange;
+        private final BlockAttention attention;
+
+        Attention(Ulysses scheme, AttentionShape shape, Backend backend, Communicator comm) {
+            super(scheme, shape, backend, comm);
+            this.exchange = new HeadExchange(comm, ops, shape, localLen);
+            this.attention = new BlockAttention(backend.attention(), params);
         }
-        record(meter);
+
+        @Override
+        public Saved forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+            checkForward(q, k, v, out, lse);
+            CallMeter meter = new CallMeter(List.of(comm));
+            HeadExchange.Heads heads = exchange.heads(meter, backend);
+            try (HeadExchange.Scratch x = exchange.scratch(meter, backend)) {
+                exchange.queriesToHeads(x, q, heads.q());
+                exchange.keysToHeads(x, new KeyValue(k, v), heads.kv());
+                attention.whole(heads.q(), heads.kv(), heads.result());
+                exchange.outputToSequence(x, heads.result(), new AttentionOut(out, lse));
+            }
+            record(meter);
+            return issue(heads);
+        }
+
+        @Override
+        public void backward(Saved saved, Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
+            checkBackward(dout, dq, dk, dv);
+            HeadExchange.Heads heads = spend(saved, HeadExchange.Heads.class);
+            CallMeter meter = new CallMeter(List.of(comm));
+            meter.alreadyHeld(heads.slab().byteSize(), 0);
+            try (HeadExchange.Scratch x = exchange.scratch(meter, backend);
+                 HeadExchange.HeadGradients g = exchange.gradients(meter, backend, DType.F32)) {
+                exchange.queriesToHeads(x, dout, g.dout());
+                g.grads().clear(ops);
+                attention.whole(new Queries(heads.q(), heads.result().out(), heads.result().lse(), g.dout()), heads.kv(), g.grads());
+                // q, k, v are spent: their memory stages the rounded gradients.
+                exchange.queryGradToSequence(x, rounded(g.grads().dq(), heads.q()), dq);
+                exchange.keyGradToSequence(x, rounded(g.grads().dkv().k(), heads.kv().k()), dk);
+                exchange.keyGradToSequence(x, rounded(g.grads().dkv().v(), heads.kv().v()), dv);
+            }
+            record(meter);
+        }
     }
 }

@@ -3,11 +3,13 @@ package dev.longbow.parallel;
 import dev.longbow.backend.Backend;
 import dev.longbow.backend.Pending;
 import dev.longbow.comm.Communicator;
-import dev.longbow.parallel.SchemeConfig.Arrangement;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Slab;
 import dev.longbow.tensor.Tensor;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
+import java.util.stream.IntStream;
 
 /**
  * WallFacer (arXiv 2407.00611; v4 "StarTrail"): attention as an n-body problem with direct
@@ -33,24 +35,79 @@ import java.util.List;
  * (P - C^2)/(C P) of the sequence's K/V; the placing transfer C n K/V rows on members pos != 0;
  * team collectives (C-1) n rows of each of Q, K, V and the fp32 partial output. C = 1 is Ring.
  */
-final class WallFacer extends Scheme {
-    private final int c;
-    private final int teams;
-    private final int ringLen;
-    private final Seat me;
-    private final Arrangement arrangement;
-    private final Communicator team;
-    private final BlockAttention attention;
+public record WallFacer(int teamSize, Arrangement arrangement) implements Scheme {
+    /** The name on the command line. */
+    public static final String NAME = "wallfacer";
 
-    WallFacer(Backend backend, Communicator comm, AttentionShape shape, boolean causal, int teamSize, Arrangement arrangement) {
-        super(backend, comm, shape, causal);
-        this.c = teamSize;
-        this.teams = comm.size() / c;
-        this.ringLen = comm.size() / (c * c);
-        this.arrangement = arrangement;
-        this.me = Seat.of(comm.rank(), comm.size(), c, arrangement);
-        this.team = comm.split(me.team(ringLen), me.pos());
-        this.attention = new BlockAttention(backend.attention(), params);
+    /** The communication arrangement: whose members get consecutive ranks, i.e. sit on one node's fast links. */
+    public enum Arrangement {
+        /** Teams of C consecutive ranks: the team all-gathers and merges run on the fast links. */
+        TEAMS_ADJACENT,
+        /** Sub-rings of P/C^2 consecutive ranks: the ring steps run on the fast links. */
+        RINGS_ADJACENT
+    }
+
+    /**
+     * @param teamSize    C, at least 1 (C = 1 is plain Ring)
+     * @param arrangement which of teams and sub-rings hold consecutive ranks
+     */
+    public WallFacer {
+        if (teamSize < 1) {
+            throw new IllegalArgumentException("WallFacer team size " + teamSize + " must be at least 1");
+        }
+        if (arrangement == null) {
+            throw new IllegalArgumentException("WallFacer needs an arrangement: " + List.of(Arrangement.values()));
+        }
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public void validate(int ranks, AttentionShape shape) {
+        shape.localLen(ranks);
+        int c = teamSize;
+        if (ranks % c != 0) {
+            throw new IllegalArgumentException("WallFacer team size " + c + " does not divide ranks " + ranks);
+        }
+        if ((long) c * c > ranks) {
+            throw new IllegalArgumentException("WallFacer team size " + c + " exceeds sqrt(ranks " + ranks + ") (needs C <= sqrt(P))");
+        }
+        if (ranks % (c * c) != 0) {
+            throw new IllegalArgumentException("WallFacer team size " + c + ": ranks " + ranks + " not divisible by C^2 = " + c * c
+                    + " (the P/C^2 sub-rings must have whole length)");
+        }
+        Span.requireZigzag("WallFacer (teams of " + c + ")", shape.seqLen(), ranks / c);
+    }
+
+    /** The teams' shares are zigzag chunks; a member holds the part of its team's share at its position. */
+    @Override
+    public SequenceLayout layout() {
+        int c = teamSize;
+        Arrangement a = arrangement;
+        return (rank, ranks, seqLen, i) -> {
+            Seat s = Seat.of(rank, ranks, c, a);
+            return SequenceLayout.ZIGZAG.globalPosition(s.team(ranks / (c * c)), ranks / c, seqLen, s.pos() * (seqLen / ranks) + i);
+        };
+    }
+
+    @Override
+    public SequenceParallelAttention attention(AttentionShape shape, Backend backend, Communicator comm) {
+        return new Attention(this, shape, backend, comm);
+    }
+
+    @Override
+    public String settings(int ranks) {
+        return "team size " + teamSize + ", sub-rings of " + ranks / (teamSize * teamSize) + ", "
+                + (arrangement == Arrangement.TEAMS_ADJACENT ? "teams" : "sub-rings") + " adjacent";
+    }
+
+    /** Four of its team's shards per call (it gathers C of them); backward reads the caller's tensors, so nothing is kept. */
+    @Override
+    public long bufferBound(long shardBytes, int layersKept) {
+        return 4L * teamSize * shardBytes;
     }
 
     /** Where a rank sits: group g of C, index i of L teams in the group, position in its team. */
@@ -76,215 +133,301 @@ final class WallFacer extends Scheme {
         }
     }
 
-    static SequenceLayout layout(int c, Arrangement arrangement) {
-        return (rank, ranks, seqLen, i) -> {
-            Seat s = Seat.of(rank, ranks, c, arrangement);
-            return SequenceLayout.ZIGZAG.globalPosition(s.team(ranks / (c * c)), ranks / c, seqLen, s.pos() * (seqLen / ranks) + i);
-        };
-    }
+    /** This rank's WallFacer attention: forward and backward in the four phases of the class comment. */
+    static final class Attention extends RankAttention {
+        private final int c;
+        private final int teams;
+        private final int ringLen;
+        private final Seat me;
+        private final Arrangement arrangement;
+        private final Communicator team;
+        private final BlockAttention attention;
+        /** Team rows: the C shards of a team together. */
+        private final long teamLen;
 
-    @Override
-    public String name() {
-        return "wallfacer";
-    }
-
-    @Override
-    public void close() {
-        team.close();
-    }
-
-    @Override
-    public SequenceLayout layout() {
-        return layout(c, arrangement);
-    }
-
-    private int rankAt(int group, int index) {
-        return new Seat(Math.floorMod(group, c), Math.floorMod(index, ringLen), me.pos()).rank(comm.size(), c, arrangement);
-    }
-
-    /** The team whose block this rank works on at ring step j (its sub-ring serves group g + pos). */
-    private List<Span> blockAt(int step) {
-        int u = Math.floorMod(me.group() + me.pos(), c) * ringLen + Math.floorMod(me.index() - step, ringLen);
-        return Span.zigzag(u, teams, shape.seqLen());
-    }
-
-    private int transfers() {
-        return (me.pos() != 0 ? 1 : 0) + ringLen - 1;
-    }
-
-    private Slab.Builder rows(Slab.Builder b, String name, DType dtype, long rows, long heads) {
-        return b.add(name, dtype, rows, heads, shape.headDim());
-    }
-
-    @Override
-    public Saved forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        checkForward(q, k, v, out, lse);
-        CallMeter meter = new CallMeter(List.of(comm, team));
-        long m = c * n;
-        int hq = shape.heads();
-        int hkv = shape.kvHeads();
-        Slab.Builder declared = Slab.builder();
-        rows(declared, "q", shape.dtype(), m, hq);
-        rows(declared, "k", shape.dtype(), m, hkv);
-        rows(declared, "v", shape.dtype(), m, hkv);
-        for (int i = 0; i < Math.min(2, transfers()); i++) {
-            rows(declared, "k" + i, shape.dtype(), m, hkv);
-            rows(declared, "v" + i, shape.dtype(), m, hkv);
+        Attention(WallFacer scheme, AttentionShape shape, Backend backend, Communicator comm) {
+            super(scheme, shape, backend, comm);
+            this.c = scheme.teamSize();
+            this.teams = comm.size() / c;
+            this.ringLen = comm.size() / (c * c);
+            this.arrangement = scheme.arrangement();
+            this.me = Seat.of(comm.rank(), comm.size(), c, arrangement);
+            this.team = comm.split(me.team(ringLen), me.pos());
+            this.attention = new BlockAttention(backend.attention(), params);
+            this.teamLen = c * localLen;
         }
-        rows(declared, "out", DType.F32, m, hq).add("lse", DType.F32, m, hq);
-        rows(declared, "partOut", DType.F32, m, hq).add("partLse", DType.F32, m, hq);
-        boolean outIsF32 = out.dtype() == DType.F32;
-        if (!outIsF32) {
-            rows(declared, "final", DType.F32, n, hq);
-        }
-        try (Slab w = meter.device(backend, declared)) {
-            team.allGather(q, w.get("q"));
-            team.allGather(k, w.get("k"));
-            team.allGather(v, w.get("v"));
-            Tensor accOut = w.get("out");
-            Tensor accLse = w.get("lse");
-            ops.fill(accOut, 0f);
-            ops.fill(accLse, Float.NEGATIVE_INFINITY);
 
-            KeyValue block = new KeyValue(w.get("k"), w.get("v"));
-            int slot = 0;
-            if (me.pos() != 0) {
-                KeyValue placed = KeyValue.of(w, "", slot);
-                block.sendRecv(comm, rankAt(me.group() - me.pos(), me.index()), placed, rankAt(me.group() + me.pos(), me.index())).await();
-                block = placed;
-                slot ^= 1;
+        @Override
+        public void close() {
+            team.close();
+        }
+
+        private int rankAt(int group, int index) {
+            return new Seat(Math.floorMod(group, c), Math.floorMod(index, ringLen), me.pos()).rank(comm.size(), c, arrangement);
+        }
+
+        /** The team whose block this rank works on at ring step j (its sub-ring serves group g + pos). */
+        private List<Span> blockAt(int step) {
+            int u = Math.floorMod(me.group() + me.pos(), c) * ringLen + Math.floorMod(me.index() - step, ringLen);
+            return Span.zigzag(u, teams, shape.seqLen());
+        }
+
+        /** The positions of this rank's team's rows. */
+        private List<Span> teamRows() {
+            return Span.zigzag(me.team(ringLen), teams, shape.seqLen());
+        }
+
+        /** Blocks this rank receives in a pass: the placing one (members at pos > 0), then L - 1 around the sub-ring. */
+        private int transfers() {
+            return (me.pos() != 0 ? 1 : 0) + ringLen - 1;
+        }
+
+        /** Where phase 2 places from and to: the member of equal position in the group pos ahead, and pos behind. */
+        private int placedFrom() {
+            return rankAt(me.group() + me.pos(), me.index());
+        }
+
+        private int placedTo() {
+            return rankAt(me.group() - me.pos(), me.index());
+        }
+
+        /** Receive buffers used in turn: each transfer lands in the one the previous transfer did not. */
+        private static final class Turns<T> {
+            private final List<T> slots;
+            private int taken;
+
+            Turns(List<T> slots) {
+                this.slots = slots;
             }
-            List<Span> queries = Span.zigzag(me.team(ringLen), teams, shape.seqLen());
+
+            T next() {
+                return slots.get(taken++ % slots.size());
+            }
+        }
+
+        /**
+         * Forward's buffers: the team's gathered queries and K/V, slots for the K/V blocks received,
+         * the fp32 running result and one block's fp32 result for the team's rows, and the fp32
+         * merged result of this rank's rows when the caller's output is not fp32 (else null).
+         */
+        private record ForwardBuffers(Slab slab, Tensor q, KeyValue kv, List<KeyValue> received, AttentionOut acc, AttentionOut part,
+                                      Tensor merged) implements AutoCloseable {
+            @Override
+            public void close() {
+                slab.close();
+            }
+        }
+
+        private ForwardBuffers forwardBuffers(CallMeter meter, boolean outIsF32) {
+            long d = shape.headDim();
+            int hq = shape.heads();
+            int hkv = shape.kvHeads();
+            Slab.Builder b = Slab.builder().add("q", shape.dtype(), teamLen, hq, d);
+            KeyValue.declare(b, "", shape.dtype(), teamLen, hkv, d);
+            int slots = Math.min(2, transfers());
+            for (int i = 0; i < slots; i++) {
+                KeyValue.declare(b, "" + i, shape.dtype(), teamLen, hkv, d);
+            }
+            b.add("out", DType.F32, teamLen, hq, d).add("lse", DType.F32, teamLen, hq);
+            b.add("partOut", DType.F32, teamLen, hq, d).add("partLse", DType.F32, teamLen, hq);
+            if (!outIsF32) {
+                b.add("merged", DType.F32, localLen, hq, d);
+            }
+            Slab s = meter.device(backend, b);
+            return new ForwardBuffers(s, s.get("q"), KeyValue.in(s, ""), IntStream.range(0, slots).mapToObj(i -> KeyValue.in(s, "" + i)).toList(),
+                    new AttentionOut(s.get("out"), s.get("lse")), new AttentionOut(s.get("partOut"), s.get("partLse")),
+                    outIsF32 ? null : s.get("merged"));
+        }
+
+        @Override
+        public Saved forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+            checkForward(q, k, v, out, lse);
+            CallMeter meter = new CallMeter(List.of(comm, team));
+            try (ForwardBuffers w = forwardBuffers(meter, out.dtype() == DType.F32)) {
+                gather(q, new KeyValue(k, v), w);
+                w.acc().clear(ops);
+                Turns<KeyValue> received = new Turns<>(w.received());
+                KeyValue block = place(w.kv(), received);
+                ring(w, block, received);
+                merge(w, new AttentionOut(out, lse));
+            }
+            record(meter);
+            return issue(new ShardInputs(q, new KeyValue(k, v), new AttentionOut(out, lse)));
+        }
+
+        /** Forward phase 1: the team all-gathers its queries and K/V. */
+        private void gather(Tensor q, KeyValue kv, ForwardBuffers w) {
+            team.allGather(q, w.q());
+            team.allGather(kv.k(), w.kv().k());
+            team.allGather(kv.v(), w.kv().v());
+        }
+
+        /** Forward phase 2: a member at pos > 0 fetches the K/V of the team its sub-ring starts from. */
+        private KeyValue place(KeyValue own, Turns<KeyValue> received) {
+            if (me.pos() == 0) {
+                return own;
+            }
+            KeyValue placed = received.next();
+            own.sendRecv(comm, placedTo(), placed, placedFrom()).await();
+            return placed;
+        }
+
+        /** Forward phase 3: L - 1 sub-ring steps move K/V, each posted before the block in hand is computed. */
+        private void ring(ForwardBuffers w, KeyValue first, Turns<KeyValue> received) {
+            List<Span> queries = teamRows();
             int to = rankAt(me.group(), me.index() + 1);
             int from = rankAt(me.group(), me.index() - 1);
+            KeyValue block = first;
             for (int step = 0; step < ringLen; step++) {
-                KeyValue next = step < ringLen - 1 ? KeyValue.of(w, "", slot) : null;
+                KeyValue next = step < ringLen - 1 ? received.next() : null;
                 Pending arriving = next == null ? Pending.DONE : block.sendRecv(comm, to, next, from);
-                slot ^= 1;
-                attention.forward(w.get("q"), queries, block.k(), block.v(), blockAt(step), accOut, accLse, w.get("partOut"), w.get("partLse"));
+                attention.forward(w.q(), queries, block, blockAt(step), w.acc(), w.part());
                 arriving.await();
                 block = next;
             }
+        }
 
-            // Member j's partial for my rows arrives as block j (into the spent part buffers);
-            // merge the C partials by their LSE.
-            Tensor partials = w.get("partOut");
-            Tensor partialLse = w.get("partLse");
-            team.allToAll(accOut, partials);
-            team.allToAll(accLse, partialLse);
-            Tensor result = outIsF32 ? out : w.get("final");
-            ops.fill(result, 0f);
-            ops.fill(lse, Float.NEGATIVE_INFINITY);
+        /**
+         * Forward phase 4: member j's partial result for this rank's rows arrives as block j of an
+         * all-to-all (into the spent block buffers), and the C partials merge by their LSE.
+         */
+        private void merge(ForwardBuffers w, AttentionOut mine) {
+            AttentionOut partials = w.part();
+            team.allToAll(w.acc().out(), partials.out());
+            team.allToAll(w.acc().lse(), partials.lse());
+            AttentionOut merged = new AttentionOut(w.merged() != null ? w.merged() : mine.out(), mine.lse());
+            merged.clear(ops);
             for (int j = 0; j < c; j++) {
-                backend.attention().merge(result, lse, partials.rows(j * n, n), partialLse.rows(j * n, n));
+                AttentionOut partial = partials.rows(j * localLen, localLen);
+                backend.attention().merge(merged.out(), merged.lse(), partial.out(), partial.lse());
             }
-            store(result, out);
+            store(merged.out(), mine.out());
         }
-        record(meter);
-        return issue(new ShardInputs(q, k, v, out, lse));
-    }
 
-    @Override
-    public void backward(Saved saved, Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
-        checkBackward(dout, dq, dk, dv);
-        ShardInputs in = spend(saved, ShardInputs.class);
-        CallMeter meter = new CallMeter(List.of(comm, team));
-        long m = c * n;
-        int hq = shape.heads();
-        int hkv = shape.kvHeads();
-        Slab.Builder declared = Slab.builder();
-        rows(declared, "k", shape.dtype(), m, hkv);
-        rows(declared, "v", shape.dtype(), m, hkv);
-        rows(declared, "dk", DType.F32, m, hkv);
-        rows(declared, "dv", DType.F32, m, hkv);
-        // Bundle 2 is the team's own queries; 0 and 1 receive the travelling ones.
-        for (int i = 0; i < 3; i++) {
-            if (i < 2 && i >= transfers()) {
-                continue;
+        /**
+         * Backward's buffers: the team's K/V and its fp32 dK/dV, the team's own query side and slots
+         * for those received, the rotating fp32 dQ slots (this step's block, the one being sent, the
+         * one arriving; two when there is no ring to send around), and the fp32 gradients of this
+         * rank's rows after the team's reduce-scatter.
+         */
+        private record BackwardBuffers(Slab slab, KeyValue kv, KeyValue dkv, Queries own, List<Queries> received, List<Tensor> dq,
+                                       Gradients mine) implements AutoCloseable {
+            @Override
+            public void close() {
+                slab.close();
             }
-            rows(declared, "q" + i, shape.dtype(), m, hq);
-            rows(declared, "out" + i, shape.dtype(), m, hq);
-            rows(declared, "dout" + i, shape.dtype(), m, hq);
-            declared.add("lse" + i, DType.F32, m, hq);
         }
-        // fp32 dQ slots rotate like Ring's dK/dV: this step's block, the one being sent, the one arriving.
-        int dqSlots = ringLen > 1 ? 3 : 2;
-        for (int i = 0; i < dqSlots; i++) {
-            rows(declared, "dq" + i, DType.F32, m, hq);
-        }
-        rows(declared, "dqMine", DType.F32, n, hq);
-        rows(declared, "dkMine", DType.F32, n, hkv);
-        rows(declared, "dvMine", DType.F32, n, hkv);
-        try (Slab w = meter.device(backend, declared)) {
-            team.allGather(in.k(), w.get("k"));
-            team.allGather(in.v(), w.get("v"));
-            team.allGather(in.q(), w.get("q2"));
-            team.allGather(in.out(), w.get("out2"));
-            team.allGather(dout, w.get("dout2"));
-            team.allGather(in.lse(), w.get("lse2"));
-            ops.fill(w.get("dk"), 0f);
-            ops.fill(w.get("dv"), 0f);
 
-            Bundle cur = Bundle.of(w, 2);
-            int slot = 0;
-            if (me.pos() != 0) {
-                Bundle placed = Bundle.of(w, slot);
-                cur.sendTo(placed, comm, rankAt(me.group() - me.pos(), me.index()), rankAt(me.group() + me.pos(), me.index())).await();
-                cur = placed;
-                slot ^= 1;
+        private BackwardBuffers backwardBuffers(CallMeter meter) {
+            long d = shape.headDim();
+            int hq = shape.heads();
+            int hkv = shape.kvHeads();
+            Slab.Builder b = Slab.builder();
+            KeyValue.declare(b, "", shape.dtype(), teamLen, hkv, d);
+            KeyValue.declare(b, "d", DType.F32, teamLen, hkv, d);
+            // Slots 0 and 1 receive the travelling query sides, 2 is the team's own.
+            int slots = Math.min(2, transfers());
+            List<String> sides = new ArrayList<>();
+            IntStream.range(0, slots).forEach(i -> sides.add("" + i));
+            sides.add("own");
+            for (String side : sides) {
+                b.add("q" + side, shape.dtype(), teamLen, hq, d).add("out" + side, shape.dtype(), teamLen, hq, d)
+                        .add("dout" + side, shape.dtype(), teamLen, hq, d).add("lse" + side, DType.F32, teamLen, hq);
             }
-            List<Span> keys = Span.zigzag(me.team(ringLen), teams, shape.seqLen());
+            int dqSlots = ringLen > 1 ? 3 : 2;
+            for (int i = 0; i < dqSlots; i++) {
+                b.add("dq" + i, DType.F32, teamLen, hq, d);
+            }
+            b.add("dqMine", DType.F32, localLen, hq, d);
+            KeyValue.declare(b, "dMine", DType.F32, localLen, hkv, d);
+            Slab s = meter.device(backend, b);
+            Function<String, Queries> side = name -> new Queries(s.get("q" + name), s.get("out" + name), s.get("lse" + name),
+                    s.get("dout" + name));
+            return new BackwardBuffers(s, KeyValue.in(s, ""), KeyValue.in(s, "d"), side.apply("own"),
+                    sides.subList(0, slots).stream().map(side).toList(), IntStream.range(0, dqSlots).mapToObj(i -> s.get("dq" + i)).toList(),
+                    new Gradients(s.get("dqMine"), KeyValue.in(s, "dMine")));
+        }
+
+        @Override
+        public void backward(Saved saved, Tensor dout, Tensor dq, Tensor dk, Tensor dv) {
+            checkBackward(dout, dq, dk, dv);
+            ShardInputs in = spend(saved, ShardInputs.class);
+            CallMeter meter = new CallMeter(List.of(comm, team));
+            try (BackwardBuffers w = backwardBuffers(meter)) {
+                gather(in, dout, w);
+                Turns<Queries> received = new Turns<>(w.received());
+                Queries bundle = place(w.own(), received);
+                Tensor dqSum = ring(w, bundle, received);
+                reduceScatter(w, dqSum, new Gradients(dq, new KeyValue(dk, dv)));
+            }
+            record(meter);
+        }
+
+        /** Backward phase 1: the team all-gathers K/V and the query side (q, out, dO, LSE); dK/dV start at zero. */
+        private void gather(ShardInputs in, Tensor dout, BackwardBuffers w) {
+            team.allGather(in.kv().k(), w.kv().k());
+            team.allGather(in.kv().v(), w.kv().v());
+            team.allGather(in.q(), w.own().q());
+            team.allGather(in.result().out(), w.own().out());
+            team.allGather(dout, w.own().dout());
+            team.allGather(in.result().lse(), w.own().lse());
+            w.dkv().fill(ops, 0f);
+        }
+
+        /** Backward phase 2: a member at pos > 0 fetches the query side of the team its sub-ring starts from. */
+        private Queries place(Queries own, Turns<Queries> received) {
+            if (me.pos() == 0) {
+                return own;
+            }
+            Queries placed = received.next();
+            own.sendRecv(comm, placedTo(), placed, placedFrom()).await();
+            return placed;
+        }
+
+        /**
+         * Backward phase 3: the query sides travel the sub-ring while this rank adds each one's dK/dV
+         * to its team's; each side's fp32 dQ sum follows it one step behind, and the last goes
+         * straight home to the member that placed the side. Returns the dQ sum of the team's own
+         * queries, once arrived.
+         */
+        private Tensor ring(BackwardBuffers w, Queries first, Turns<Queries> received) {
+            List<Span> keys = teamRows();
             int to = rankAt(me.group(), me.index() + 1);
             int from = rankAt(me.group(), me.index() - 1);
+            int dqSlots = w.dq().size();
+            Queries bundle = first;
             Tensor arrivedDq = null;
             Pending dqArriving = Pending.DONE;
             for (int step = 0; step < ringLen; step++) {
-                Pending arriving = Pending.DONE;
-                Bundle next = null;
-                if (step < ringLen - 1) {
-                    next = Bundle.of(w, slot);
-                    arriving = cur.sendTo(next, comm, to, from);
-                    slot ^= 1;
-                }
-                Tensor dqBlock = w.get("dq" + step % dqSlots);
+                Queries next = step < ringLen - 1 ? received.next() : null;
+                Pending arriving = next == null ? Pending.DONE : bundle.sendRecv(comm, to, next, from);
+                Tensor dqBlock = w.dq().get(step % dqSlots);
                 ops.fill(dqBlock, 0f);
-                attention.backward(cur.q, blockAt(step), w.get("k"), w.get("v"), keys, cur.out, cur.lse, cur.dout,
-                        dqBlock, w.get("dk"), w.get("dv"));
+                attention.backward(bundle, blockAt(step), w.kv(), keys, new Gradients(dqBlock, w.dkv()));
                 if (step > 0) {
-                    // The bundle's dQ so far travelled while this step computed, as Ring's dK/dV do.
+                    // The side's dQ so far travelled while this step computed, as Ring's dK/dV do.
                     dqArriving.await();
                     ops.axpy(1f, arrivedDq, dqBlock);
                 }
-                // dQ follows its bundle one step behind; the last goes straight to the member that
-                // placed it, and ours comes back likewise.
                 boolean last = step == ringLen - 1;
-                arrivedDq = w.get("dq" + (step + dqSlots - 1) % dqSlots);
+                arrivedDq = w.dq().get((step + dqSlots - 1) % dqSlots);
                 dqArriving = comm.sendRecv(dqBlock, last ? rankAt(me.group() + me.pos(), me.index() + 1) : to,
                         arrivedDq, last ? rankAt(me.group() - me.pos(), me.index() - 1) : from);
                 arriving.await();
-                cur = next;
+                bundle = next;
             }
             dqArriving.await();
-
-            team.reduceScatter(arrivedDq, w.get("dqMine"));
-            team.reduceScatter(w.get("dk"), w.get("dkMine"));
-            team.reduceScatter(w.get("dv"), w.get("dvMine"));
-            ops.convert(w.get("dqMine"), dq);
-            ops.convert(w.get("dkMine"), dk);
-            ops.convert(w.get("dvMine"), dv);
-        }
-        record(meter);
-    }
-
-    /** The query side of one team that travels in backward: q, out, dO, LSE. */
-    private record Bundle(Tensor q, Tensor out, Tensor dout, Tensor lse) {
-        static Bundle of(Slab w, int slot) {
-            return new Bundle(w.get("q" + slot), w.get("out" + slot), w.get("dout" + slot), w.get("lse" + slot));
+            return arrivedDq;
         }
 
-        Pending sendTo(Bundle into, Communicator comm, int to, int from) {
-            return Pending.all(comm.sendRecv(q, to, into.q, from), comm.sendRecv(out, to, into.out, from),
-                    comm.sendRecv(dout, to, into.dout, from), comm.sendRecv(lse, to, into.lse, from));
+        /** Backward phase 4: the team reduce-scatters dQ, dK, dV to this rank's rows, in the caller's dtype. */
+        private void reduceScatter(BackwardBuffers w, Tensor dqSum, Gradients into) {
+            team.reduceScatter(dqSum, w.mine().dq());
+            team.reduceScatter(w.dkv().k(), w.mine().dkv().k());
+            team.reduceScatter(w.dkv().v(), w.mine().dkv().v());
+            ops.convert(w.mine().dq(), into.dq());
+            ops.convert(w.mine().dkv().k(), into.dkv().k());
+            ops.convert(w.mine().dkv().v(), into.dkv().v());
         }
     }
 }

@@ -1,5 +1,12 @@
 package dev.longbow.plan;
 
+import dev.longbow.parallel.Fpdt;
+import dev.longbow.parallel.Hybrid;
+import dev.longbow.parallel.Ring;
+import dev.longbow.parallel.Scheme;
+import dev.longbow.parallel.Ulysses;
+import dev.longbow.parallel.WallFacer;
+
 /**
  * Predicts one training step of {@code model} on a {@code seqLen}-token sequence spread over
  * every GPU of {@code cluster}, per rank. A step is, for each block, a forward pass, its
@@ -36,31 +43,33 @@ public final class CostModel {
         this.links = new Links(cluster);
     }
 
-    public Estimate estimate(Setting setting) {
-        if (setting.ranks() != cluster.ranks()) {
-            return Estimate.infeasible(setting, "spans " + setting.ranks() + " ranks, the cluster has " + cluster.ranks());
-        }
+    /** {@code scheme} on every rank of the cluster, activation checkpoints in host memory when {@code offload}. */
+    public Estimate estimate(Scheme scheme, boolean offload) {
         Shard shard = new Shard(model, seqLen, cluster.ranks(), causal, cluster);
         try {
-            return estimate(setting, shard, attention(setting, shard));
+            return estimate(scheme, offload, shard, attention(scheme, offload, shard));
         } catch (Infeasible e) {
-            return Estimate.infeasible(setting, e.getMessage());
+            return Estimate.infeasible(scheme, offload, cluster.ranks(), e.getMessage());
         }
     }
 
-    /** What the scheme's attention costs this rank per layer. */
-    AttentionCost attention(Setting setting, Shard shard) {
-        int p = cluster.ranks();
-        return switch (setting.scheme()) {
-            case ULYSSES -> UlyssesCost.of(shard, links, Links.strided(0, p, 1));
-            case RING -> RingCost.of(shard, links, Links.strided(0, p, 1));
-            case HYBRID -> HybridCost.of(shard, links, setting.ulysses(), setting.ring());
-            case WALLFACER -> WallFacerCost.of(shard, links, setting.team(), setting.teamOnNvlink());
-            case FPDT -> FpdtCost.of(shard, links, setting.chunks(), setting.offload());
+    /**
+     * What the scheme's attention costs this rank per layer; {@code offload} keeps FPDT's K/V chunks
+     * in host memory. The planner's one choice by scheme: pricing is the planner's knowledge, not
+     * the scheme's, and the switch is exhaustive, so a new scheme does not compile until priced.
+     */
+    AttentionCost attention(Scheme scheme, boolean offload, Shard shard) {
+        int[] everyone = Links.strided(0, cluster.ranks(), 1);
+        return switch (scheme) {
+            case Ulysses _ -> UlyssesCost.of(shard, links, everyone);
+            case Ring _ -> RingCost.of(shard, links, everyone);
+            case Hybrid h -> HybridCost.of(shard, links, h.ulyssesDegree());
+            case WallFacer w -> WallFacerCost.of(shard, links, w.teamSize(), w.arrangement() == WallFacer.Arrangement.TEAMS_ADJACENT);
+            case Fpdt f -> FpdtCost.of(shard, links, f.chunkLen(), offload);
         };
     }
 
-    private Estimate estimate(Setting setting, Shard shard, AttentionCost attention) {
+    private Estimate estimate(Scheme scheme, boolean offload, Shard shard, AttentionCost attention) {
         int p = cluster.ranks();
         int b = cluster.activationBytes();
         double tokens = shard.tokens();
@@ -80,7 +89,7 @@ public final class CostModel {
                 ? 2 * attention.forward().networkSeconds() + attention.backward().networkSeconds()
                 : 2 * attention.forward().nvlinkSeconds() + attention.backward().nvlinkSeconds();
         double checkpoint = tokens * model.hidden() * b;
-        double offloadSeconds = setting.offload() ? links.hostCopy(2 * checkpoint) : 0;
+        double offloadSeconds = offload ? links.hostCopy(2 * checkpoint) : 0;
         double hidden = Math.max(0, zeroSeconds + attentionOnZeroLinks - layerCompute) + Math.max(0, offloadSeconds - layerCompute);
 
         double exposed = model.layers() * (2 * attention.forward().exposedSeconds() + attention.backward().exposedSeconds() + hidden);
@@ -90,12 +99,12 @@ public final class CostModel {
         double modelFlops = model.layers() * (3 * matmulFlops + (1 + Shard.BACKWARD_ATTENTION_FACTOR) * shard.attentionFlops()) + head;
 
         double states = MODEL_STATE_BYTES_PER_PARAM * model.params() / p + 2 * layerWeights;
-        double checkpoints = setting.offload() ? 0 : model.layers() * checkpoint;
+        double checkpoints = offload ? 0 : model.layers() * checkpoint;
         double working = attention.workingTokens() * (model.activationElementsPerToken() + 2.0 * model.ffn()) * b;
         double residual = tokens * model.hidden() * footprint.hiddenStateBytes();
         double logits = Math.min(tokens, LOSS_CHUNK_TOKENS) * model.vocab() * Shard.FP32;
         double gpu = states + checkpoints + working + residual + logits + attention.deviceBytes() + cluster.reserved();
-        double host = cluster.gpusPerNode() * (attention.hostBytes() + (setting.offload() ? model.layers() * checkpoint : 0));
+        double host = cluster.gpusPerNode() * (attention.hostBytes() + (offload ? model.layers() * checkpoint : 0));
 
         String infeasible = null;
         if (gpu > cluster.gpuMemory()) {
@@ -103,25 +112,26 @@ public final class CostModel {
         } else if (host > cluster.hostMemory()) {
             infeasible = String.format("out of host memory: needs %.0f GiB of %.0f GiB per node", host / ClusterSpec.GIB, cluster.hostMemory() / ClusterSpec.GIB);
         }
-        return new Estimate(setting, infeasible, step, exposed, bytesSent, gpu, host, modelFlops);
+        return new Estimate(scheme, offload, p, infeasible, step, exposed, bytesSent, gpu, host, modelFlops);
     }
 
     /**
-     * One attention layer's forward and backward alone, as the scheme samples time them, with the
-     * buffer memory each call allocates (backward's with what forward saved for it).
+     * One attention layer's forward and backward alone, as the scheme samples time them (FPDT's K/V
+     * chunks in host memory, where Longbow's FPDT keeps them), with the buffer memory each call
+     * allocates (backward's with what forward saved for it).
      */
     public record AttentionPass(double forwardSeconds, double backwardSeconds, double forwardBytes, double backwardBytes,
                                 double forwardDeviceBytes, double backwardDeviceBytes, double hostBytes) {
     }
 
-    public AttentionPass attentionPass(Setting setting) {
+    public AttentionPass attentionPass(Scheme scheme) {
         Shard shard = new Shard(model, seqLen, cluster.ranks(), causal, cluster);
         try {
-            AttentionCost a = attention(setting, shard);
+            AttentionCost a = attention(scheme, true, shard);
             return new AttentionPass(a.forward().seconds(), a.backward().seconds(), a.forward().bytesSent(), a.backward().bytesSent(),
                     a.forwardDeviceBytes(), a.backwardDeviceBytes(), a.hostBytes());
         } catch (Infeasible e) {
-            throw new IllegalArgumentException(setting.scheme().label() + " (" + setting.knobs() + "): " + e.getMessage());
+            throw new IllegalArgumentException(scheme.name() + " (" + scheme.settings(cluster.ranks()) + "): " + e.getMessage());
         }
     }
 

@@ -21,16 +21,18 @@ final class FpdtCost {
     private FpdtCost() {
     }
 
-    /** One chunk of a rank's shard after the all-to-all (S/(N P) tokens per rank times P, H/P heads). */
+    /** One chunk of a rank's shard after the all-to-all (S/(N P) tokens per rank times P, H/P heads); N chunks in all. */
     private record Chunk(double q, double kv, double lse, double diagonal, double pair) {
     }
 
-    static AttentionCost of(Shard shard, Links links, int chunks, boolean offload) {
+    /** FPDT with chunks of {@code chunkLen} tokens per rank: P {@code chunkLen} tokens of the sequence after the all-to-all. */
+    static AttentionCost of(Shard shard, Links links, long chunkLen, boolean offload) {
         int p = shard.ranks();
         int[] group = Links.strided(0, p, 1);
-        if (shard.seqLen() % ((long) p * chunks) != 0) {
-            throw new Infeasible("sequence " + shard.seqLen() + " not divisible into " + chunks + " chunks of " + p + " ranks");
+        if (shard.seqLen() % (p * chunkLen) != 0) {
+            throw new Infeasible("sequence " + shard.seqLen() + " not divisible into chunks of " + p + " x " + chunkLen + " tokens");
         }
+        int chunks = Math.toIntExact(shard.seqLen() / (p * chunkLen));
         int kvHeads = UlyssesCost.kvHeadsSent(shard.model(), p);
         double q = shard.qBytes();
         double kv = shard.kvBytes(kvHeads);

@@ -9,7 +9,11 @@ final class HybridCost {
     private HybridCost() {
     }
 
-    static AttentionCost of(Shard shard, Links links, int ulysses, int ring) {
+    static AttentionCost of(Shard shard, Links links, int ulysses) {
+        if (shard.ranks() % ulysses != 0) {
+            throw new Infeasible("Ulysses degree " + ulysses + " does not divide the " + shard.ranks() + " ranks");
+        }
+        int ring = shard.ranks() / ulysses;
         int[] group = Links.strided(0, ulysses, 1);
         int[] ringGroup = Links.strided(0, ring, ulysses);
         RingCost.requireZigzag(shard.seqLen(), ring);

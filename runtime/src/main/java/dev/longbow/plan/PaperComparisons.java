@@ -1,5 +1,10 @@
 package dev.longbow.plan;
 
+import dev.longbow.parallel.Fpdt;
+import dev.longbow.parallel.Ring;
+import dev.longbow.parallel.Ulysses;
+import dev.longbow.parallel.WallFacer;
+import dev.longbow.parallel.WallFacer.Arrangement;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,7 +25,7 @@ public record PaperComparisons(String paper, String source, String setting, Stri
         for (int p : new int[] {8, 16, 32, 64}) {
             long n = 4096L * p;
             ClusterSpec cluster = ClusterSpec.preset("a100").withNodes(Math.max(1, p / 8));
-            double elements = new CostModel(model, n, true, cluster).attentionPass(Setting.ulysses(p, false)).forwardBytes()
+            double elements = new CostModel(model, n, true, cluster).attentionPass(new Ulysses()).forwardBytes()
                     / cluster.activationBytes();
             double paper = 4.0 * n * model.hidden() / p;
             double megatron = 4.0 * n * model.hidden();
@@ -40,7 +45,7 @@ public record PaperComparisons(String paper, String source, String setting, Stri
         for (int p : new int[] {16, 64}) {
             ClusterSpec cluster = ClusterSpec.preset("h100").withNodes(p / 8);
             Shard shard = new Shard(model, n, p, true, cluster);
-            double ring = new CostModel(model, n, true, cluster).attentionPass(Setting.ring(p, false)).forwardBytes();
+            double ring = new CostModel(model, n, true, cluster).attentionPass(new Ring()).forwardBytes();
             double paperRing = (p - 1) * 2.0 * n * model.hidden() / p * cluster.activationBytes();
             rows.add(p2pRow("Ring (C=1)", p, paperRing, ring));
             for (int c = 2; c * c <= p; c *= 2) {
@@ -52,8 +57,13 @@ public record PaperComparisons(String paper, String source, String setting, Stri
         return rows;
     }
 
-    /** WallFacer's fastest setting against Ring at one point: the model's step times. */
-    public record WallFacerGain(int gpus, long seqLen, Setting best, double ringSeconds, double bestSeconds) {
+    /**
+     * WallFacer's fastest setting against Ring at one point: the model's step times.
+     *
+     * @param faster      the fastest WallFacer, or null when none is faster than Ring
+     * @param bestSeconds its step time, or Ring's when none is faster
+     */
+    public record WallFacerGain(int gpus, long seqLen, WallFacer faster, double ringSeconds, double bestSeconds) {
         public double speedup() {
             return ringSeconds / bestSeconds - 1;
         }
@@ -80,17 +90,20 @@ public record PaperComparisons(String paper, String source, String setting, Stri
             ClusterSpec cluster = h100.withNodes(gpus / h100.gpusPerNode())
                     .withLinks(h100.nvlink(), h100.nvlinkLatency(), network, h100.networkLatency());
             CostModel costs = new CostModel(ModelShape.preset("gpt-7b"), point[1], true, cluster);
-            Estimate best = costs.estimate(Setting.ring(gpus, false));
-            double ring = best.stepSeconds();
+            double ring = costs.estimate(new Ring(), false).stepSeconds();
+            WallFacer faster = null;
+            double best = ring;
             for (int c = 2; c * c <= gpus; c *= 2) {
-                for (boolean teams : new boolean[] {true, false}) {
-                    Estimate e = costs.estimate(Setting.wallFacer(gpus, c, teams, false));
-                    if (e.stepSeconds() < best.stepSeconds()) {
-                        best = e;
+                for (Arrangement arrangement : List.of(Arrangement.TEAMS_ADJACENT, Arrangement.RINGS_ADJACENT)) {
+                    WallFacer wallFacer = new WallFacer(c, arrangement);
+                    double seconds = costs.estimate(wallFacer, false).stepSeconds();
+                    if (seconds < best) {
+                        faster = wallFacer;
+                        best = seconds;
                     }
                 }
             }
-            gains.add(new WallFacerGain(gpus, point[1], best.setting(), ring, best.stepSeconds()));
+            gains.add(new WallFacerGain(gpus, point[1], faster, ring, best));
         }
         return gains;
     }
@@ -139,7 +152,7 @@ public record PaperComparisons(String paper, String source, String setting, Stri
         long longest = 0;
         for (long s : GRID) {
             boolean fits = Planner.rank(model, s, true, cluster, FPDT_DEEPSPEED).stream()
-                    .anyMatch(e -> e.feasible() && e.setting().scheme() == Setting.Scheme.FPDT);
+                    .anyMatch(e -> e.feasible() && e.scheme() instanceof Fpdt);
             if (fits) {
                 longest = s;
             }

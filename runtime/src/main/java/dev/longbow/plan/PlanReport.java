@@ -23,13 +23,12 @@ public final class PlanReport {
                 b.append(String.format(Locale.ROOT, "| | ... %d more | | | | | | | | |%n", ranked.size() - limit));
                 break;
             }
-            Setting s = e.setting();
             if (!e.feasible() && e.gpuBytes() == 0) {
-                b.append(String.format(Locale.ROOT, "| %d | %s | %s | | | | | | | %s |%n", n, s.scheme().label(), s.knobs(), e.infeasible()));
+                b.append(String.format(Locale.ROOT, "| %d | %s | %s | | | | | | | %s |%n", n, e.scheme().name(), e.setting(), e.infeasible()));
                 continue;
             }
             b.append(String.format(Locale.ROOT, "| %d | %s | %s | %.3g | %.0f | %.2f | %.0f%% | %.1f | %.0f | %s |%n", n,
-                    s.scheme().label(), s.knobs(), e.stepSeconds(), e.tflopsPerGpu(), e.bytesSent() / ClusterSpec.GIB,
+                    e.scheme().name(), e.setting(), e.stepSeconds(), e.tflopsPerGpu(), e.bytesSent() / ClusterSpec.GIB,
                     100 * e.exposedSeconds() / e.stepSeconds(), e.gpuBytes() / ClusterSpec.GIB, e.hostBytesPerNode() / ClusterSpec.GIB,
                     verdict(e, best)));
         }
@@ -51,7 +50,7 @@ public final class PlanReport {
         for (PaperComparisons.WallFacerGain g : gains) {
             b.append(String.format(Locale.ROOT, "| %d | %s | %s | %.2f | %s | %.2f | %s |%n", g.gpus(), PaperComparisons.tokens(g.seqLen()),
                     PaperComparisons.tokens(g.seqLen() / g.gpus()), g.ringSeconds(),
-                    g.best().scheme() == Setting.Scheme.RING ? "none faster" : g.best().knobs(), g.bestSeconds(), percent(g.speedup())));
+                    g.faster() == null ? "none faster" : g.faster().settings(g.gpus()), g.bestSeconds(), percent(g.speedup())));
         }
         return b.toString();
     }

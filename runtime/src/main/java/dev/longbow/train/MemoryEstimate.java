@@ -31,21 +31,14 @@ public record MemoryEstimate(long modelStates, long activations, long attention)
     }
 
     /**
-     * Four times the shard's q, k, v, out and lse per call (times the team size for WallFacer,
-     * which gathers its team's queries and keys), plus one shard of them per layer kept for
-     * backward by the schemes that keep their own copy (Ulysses, Hybrid, FPDT). Counted in fp32
-     * whatever the precision: the schemes accumulate out, dq, dk and dv in fp32.
+     * The scheme's bound for the shard's q, k, v, out and lse (see
+     * {@link dev.longbow.parallel.Scheme#bufferBound}), counted in fp32 whatever the precision:
+     * the schemes accumulate out, dq, dk and dv in fp32.
      */
     static long attention(TrainConfig c) {
         ModelConfig m = c.model();
         long shard = (long) c.localLen() * ((2L * m.heads() + 2L * m.kvHeads()) * m.headDim() + m.heads()) * Float.BYTES;
-        int team = c.scheme().scheme().equals("wallfacer") ? c.scheme().teamSize() : 1;
-        boolean keepsCopy = switch (c.scheme().scheme()) {
-            case "ulysses", "hybrid", "fpdt" -> true;
-            default -> false;
-        };
-        long kept = keepsCopy ? (c.recompute() ? 1 : m.layers()) * shard : 0;
-        return 4L * team * shard + kept;
+        return c.scheme().bufferBound(shard, c.recompute() ? 1 : m.layers());
     }
 
     public long perRank() {

@@ -1,12 +1,12 @@
 package dev.longbow.train;
 
 import dev.longbow.backend.Backend;
+import dev.longbow.checkpoint.Checkpoint;
 import dev.longbow.comm.Communicator;
 import dev.longbow.data.Shard;
 import dev.longbow.data.TokenSequence;
 import dev.longbow.model.Llama;
 import dev.longbow.parallel.SequenceLayout;
-import dev.longbow.parallel.SequenceParallel;
 import dev.longbow.parallel.SequenceParallelAttention;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.HostAllocation;
@@ -36,8 +36,8 @@ public final class RankTrainer implements AutoCloseable {
         this.config = config;
         this.backend = backend;
         this.comm = comm;
-        this.attention = SequenceParallel.create(config.scheme(), config.attentionShape(), backend, comm);
-        this.layout = config.scheme().layout(comm.size());
+        this.attention = config.scheme().attention(config.attentionShape(), backend, comm);
+        this.layout = config.scheme().layout();
         boolean[] recompute = new boolean[config.model().layers()];
         Arrays.fill(recompute, config.recompute());
         this.model = new Llama(config.model(), config.precision(), backend, attention, config.localLen(), config.chunkRows(),
@@ -53,6 +53,11 @@ public final class RankTrainer implements AutoCloseable {
 
     public AdamW optimizer() {
         return optimizer;
+    }
+
+    /** The parameters and the optimizer's moments, as a checkpoint saves and loads them. */
+    public Checkpoint.State checkpointState() {
+        return new Checkpoint.State(model.params(), optimizer.m(), optimizer.v());
     }
 
     public SequenceParallelAttention attention() {

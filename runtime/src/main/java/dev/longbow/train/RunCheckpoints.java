@@ -9,7 +9,6 @@ import dev.longbow.checkpoint.IoFailures;
 import dev.longbow.checkpoint.NonFiniteCheckpointException;
 import dev.longbow.checkpoint.RunId;
 import dev.longbow.checkpoint.SafeTensors;
-import dev.longbow.model.Weights;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -163,10 +162,10 @@ final class RunCheckpoints implements AutoCloseable {
      * {@link OnSaveFailure#CONTINUE}, is reported and the next save tries again. Either way the
      * training state in memory and the checkpoints on disk stay as they were.
      */
-    void save(int steps, Weights params, AdamW optimizer, Backend backend, Map<String, String> metadata) {
+    void save(int steps, Checkpoint.State state, Backend backend, Map<String, String> metadata) {
         Path dir = folder.dir();
         try {
-            Path file = Checkpoint.save(dir, runId, steps, params, optimizer, backend, metadata, c.keep());
+            Path file = Checkpoint.save(dir, runId, steps, state, backend, metadata, c.keep());
             newest = file;
             failedSave = null;
             listener.checkpointed(file, steps);

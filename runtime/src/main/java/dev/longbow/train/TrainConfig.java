@@ -4,7 +4,7 @@ import dev.longbow.backend.Backends;
 import dev.longbow.model.ModelConfig;
 import dev.longbow.model.Precision;
 import dev.longbow.parallel.AttentionShape;
-import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.parallel.Scheme;
 import dev.longbow.tensor.DType;
 import java.util.Set;
 
@@ -17,7 +17,7 @@ import java.util.Set;
  * @param chunkRows rows of logits computed at once by the chunked cross-entropy
  * @param precision what the model computes in; the backend must train in its dtype
  */
-public record TrainConfig(ModelConfig model, SchemeConfig scheme, int ranks, int seqLen, String backend, int steps,
+public record TrainConfig(ModelConfig model, Scheme scheme, int ranks, int seqLen, String backend, int steps,
                           int batch, OptimizerConfig optimizer, long seed, boolean recompute, int chunkRows,
                           Precision precision) {
     /** The longest sequence: its tokens and targets are Java int arrays of seqLen + 1 entries, drawn in one process. */
@@ -25,12 +25,9 @@ public record TrainConfig(ModelConfig model, SchemeConfig scheme, int ranks, int
 
     /** Throws {@link IllegalArgumentException} naming the value, the limit and the fix, before any work. */
     public TrainConfig validate() {
-        require(ranks >= 1, "ranks " + ranks + " must be at least 1");
         require(seqLen >= 2, "sequence length " + seqLen + " must be at least 2");
         require(seqLen <= MAX_SEQ_LEN, "sequence length " + seqLen + " is more than the " + MAX_SEQ_LEN + " tokens (2^30) one "
                 + "process can hold as a sequence; use --seq-len " + MAX_SEQ_LEN + " or less");
-        require(seqLen % ranks == 0, "sequence length " + seqLen + " not divisible by ranks " + ranks
-                + " (each rank holds seqLen / ranks tokens; try --seq-len " + roundUp(seqLen, ranks) + ")");
         require(steps >= 1 && batch >= 1, "steps " + steps + " and batch " + batch + " must be at least 1");
         require(chunkRows >= 1, "logit chunk rows " + chunkRows + " must be at least 1");
         Set<DType> trains = Backends.provider(backend).trainingDTypes();
@@ -41,14 +38,14 @@ public record TrainConfig(ModelConfig model, SchemeConfig scheme, int ranks, int
         return this;
     }
 
-    /** The attention every layer runs: the whole sequence, the model's heads, the precision's compute dtype. */
+    /** The attention every layer runs: the whole sequence, the model's heads, the precision's compute dtype, causal. */
     public AttentionShape attentionShape() {
-        return new AttentionShape(seqLen, model.heads(), model.kvHeads(), model.headDim(), precision.compute());
+        return new AttentionShape(seqLen, model.heads(), model.kvHeads(), model.headDim(), precision.compute(), true);
     }
 
     /** One line for logs and checkpoint metadata. */
     public String describe() {
-        return "model " + model.name() + " (" + model.parameterCount() + " parameters), scheme " + scheme.scheme() + " on "
+        return "model " + model.name() + " (" + model.parameterCount() + " parameters), scheme " + scheme.name() + " on "
                 + ranks + " ranks of " + backend + ", sequence " + seqLen + ", batch " + batch + ", steps " + steps
                 + ", precision " + precision.label() + (precision == Precision.F32 ? "" : " mixed") + ", lr " + optimizer.lr()
                 + ", seed " + seed + (recompute ? ", recompute" : "");
@@ -56,10 +53,6 @@ public record TrainConfig(ModelConfig model, SchemeConfig scheme, int ranks, int
 
     public int localLen() {
         return seqLen / ranks;
-    }
-
-    private static int roundUp(int value, int multiple) {
-        return (value + multiple - 1) / multiple * multiple;
     }
 
     private static void require(boolean ok, String message) {

@@ -157,7 +157,7 @@ public final class Trainer {
                 List<StepStats> mine = new ArrayList<>();
                 try (RankTrainer trainer = new RankTrainer(config, backend, comm)) {
                     if (resumeFrom != null) {
-                        Checkpoint.load(resumeFrom, trainer.model().params(), trainer.optimizer(), backend);
+                        Checkpoint.load(resumeFrom, trainer.checkpointState(), backend);
                     } else if (initial != null) {
                         initial.copyInto(trainer.model().params(), backend);
                     }
@@ -170,8 +170,7 @@ public final class Trainer {
                         if (comm.rank() == 0) {
                             listener.step(stats);
                             if (checkpoints.due(step + 1, config.steps())) {
-                                checkpoints.save(step + 1, trainer.model().params(), trainer.optimizer(), backend,
-                                        metadata(config, data, batch.after));
+                                checkpoints.save(step + 1, trainer.checkpointState(), backend, metadata(config, data, batch.after));
                             }
                         }
                         if (evaluation != null && evaluation.due(step + 1, config.steps())) {
@@ -219,7 +218,7 @@ public final class Trainer {
     private static String shortly(TrainConfig c) {
         return "model " + c.model().name() + " with " + c.seqLen() + "-token sequences on " + c.ranks()
                 + (c.ranks() == 1 ? " rank (" : " ranks (")
-                + c.scheme().scheme() + (c.recompute() ? ", recompute" : "") + ")";
+                + c.scheme().name() + (c.recompute() ? ", recompute" : "") + ")";
     }
 
     /** The batch of the {@code index}-th step of this run; the first rank to ask draws it from the source. */

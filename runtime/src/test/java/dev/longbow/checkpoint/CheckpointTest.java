@@ -5,7 +5,6 @@ import dev.longbow.backend.Backends;
 import dev.longbow.model.ModelConfig;
 import dev.longbow.model.Weights;
 import dev.longbow.tensor.Tensor;
-import dev.longbow.train.AdamW;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -34,31 +33,41 @@ class CheckpointTest {
     Path dir;
     private Backend backend;
     private Weights params;
-    private AdamW optimizer;
+    private Checkpoint.State state;
 
     @BeforeEach
     void setUp() {
         backend = Backends.open("cpu", 0);
-        params = Weights.allocate(MODEL, backend);
-        optimizer = new AdamW(MODEL, backend);
+        state = allocate();
+        params = state.params();
         params.initialize(5, backend);
         for (String name : params.names()) {
             for (long i = 0; i < params.get(name).numel(); i++) {
-                optimizer.m().get(name).setFloat(i, i * 0.5f);
-                optimizer.v().get(name).setFloat(i, i * 0.25f);
+                state.m().get(name).setFloat(i, i * 0.5f);
+                state.v().get(name).setFloat(i, i * 0.25f);
             }
         }
     }
 
     @AfterEach
     void tearDown() {
-        optimizer.close();
-        params.close();
+        close(state);
         backend.close();
     }
 
+    /** Zeroed parameters and moments of MODEL. */
+    private Checkpoint.State allocate() {
+        return new Checkpoint.State(Weights.allocate(MODEL, backend), Weights.allocate(MODEL, backend), Weights.allocate(MODEL, backend));
+    }
+
+    private static void close(Checkpoint.State s) {
+        s.params().close();
+        s.m().close();
+        s.v().close();
+    }
+
     private Path save() throws IOException {
-        return Checkpoint.save(dir, RUN, 7, params, optimizer, backend, Map.of("longbow.data", "3:4:5"), 2);
+        return Checkpoint.save(dir, RUN, 7, state, backend, Map.of("longbow.data", "3:4:5"), 2);
     }
 
     @Test
@@ -87,19 +96,22 @@ class CheckpointTest {
     @Test
     void roundTripsParametersMomentsAndMetadata() throws IOException {
         Path file = save();
-        double[] p = values(params.flat()), m = values(optimizer.m().flat()), v = values(optimizer.v().flat());
-        try (Weights other = Weights.allocate(MODEL, backend); AdamW otherOpt = new AdamW(MODEL, backend)) {
-            Map<String, String> meta = Checkpoint.load(file, other, otherOpt, backend);
+        double[] p = values(params.flat()), m = values(state.m().flat()), v = values(state.v().flat());
+        Checkpoint.State other = allocate();
+        try {
+            Map<String, String> meta = Checkpoint.load(file, other, backend);
             assertEquals("3:4:5", meta.get("longbow.data"));
-            assertArrayEquals(p, values(other.flat()));
-            assertArrayEquals(m, values(otherOpt.m().flat()));
-            assertArrayEquals(v, values(otherOpt.v().flat()));
+            assertArrayEquals(p, values(other.params().flat()));
+            assertArrayEquals(m, values(other.m().flat()));
+            assertArrayEquals(v, values(other.v().flat()));
+        } finally {
+            close(other);
         }
         assertEquals(java.util.List.of(file), Checkpoint.files(dir, RUN));
         assertEquals(dir.resolve("run-a-step-00000007.safetensors"), file);
         assertEquals(7, Checkpoint.stepOf(file));
         assertEquals(RUN, Checkpoint.runOf(file));
-        assertEquals(RUN, Checkpoint.load(file, params, optimizer, backend).get(Checkpoint.RUN_ID));
+        assertEquals(RUN, Checkpoint.load(file, state, backend).get(Checkpoint.RUN_ID));
     }
 
     @Test
@@ -136,21 +148,25 @@ class CheckpointTest {
     }
 
     private void assertRefused(Path file, String why) throws IOException {
-        try (Weights target = Weights.allocate(MODEL, backend); AdamW opt = new AdamW(MODEL, backend)) {
+        Checkpoint.State loaded = allocate();
+        try {
+            Weights target = loaded.params();
             backend.tensors().fill(target.flat(), 42f);
             CorruptCheckpointException e = assertThrows(CorruptCheckpointException.class,
-                    () -> Checkpoint.load(file, target, opt, backend));
+                    () -> Checkpoint.load(file, loaded, backend));
             assertTrue(e.getMessage().contains(why), e.getMessage());
             assertTrue(e.getMessage().contains(file.toString()), "names the file: " + e.getMessage());
             double[] untouched = values(target.flat());
             assertTrue(Arrays.stream(untouched).allMatch(x -> x == 42f), "nothing was loaded");
+        } finally {
+            close(loaded);
         }
     }
 
     @Test
     void keepsOnlyTheNewestCheckpoints() throws IOException {
         for (int step = 1; step <= 4; step++) {
-            Checkpoint.save(dir, RUN, step, params, optimizer, backend, Map.of(), 2);
+            Checkpoint.save(dir, RUN, step, state, backend, Map.of(), 2);
         }
         assertEquals(java.util.List.of("run-a-step-00000003.safetensors", "run-a-step-00000004.safetensors"), names());
     }
@@ -159,10 +175,10 @@ class CheckpointTest {
     @Test
     void pruningTouchesOnlyTheRunsOwnCheckpoints() throws IOException {
         for (int step = 10; step <= 30; step += 10) {
-            Checkpoint.save(dir, "first", step, params, optimizer, backend, Map.of(), 3);
+            Checkpoint.save(dir, "first", step, state, backend, Map.of(), 3);
         }
         for (int step = 1; step <= 4; step++) {
-            Checkpoint.save(dir, "second", step, params, optimizer, backend, Map.of(), 2);
+            Checkpoint.save(dir, "second", step, state, backend, Map.of(), 2);
         }
         assertEquals(java.util.List.of("first-step-00000010.safetensors", "first-step-00000020.safetensors",
                 "first-step-00000030.safetensors", "second-step-00000003.safetensors", "second-step-00000004.safetensors"), names());
@@ -171,11 +187,11 @@ class CheckpointTest {
     /** A diverged state is refused before anything is written: the newest finite checkpoint stays, and nothing is pruned. */
     @Test
     void aNonFiniteStateIsNeverWrittenOverTheLastFiniteOne() throws IOException {
-        Path good = Checkpoint.save(dir, RUN, 1, params, optimizer, backend, Map.of(), 1);
+        Path good = Checkpoint.save(dir, RUN, 1, state, backend, Map.of(), 1);
         byte[] before = Files.readAllBytes(good);
-        optimizer.v().get("model.norm.weight").setFloat(3, Float.NaN);
+        state.v().get("model.norm.weight").setFloat(3, Float.NaN);
         NonFiniteCheckpointException e = assertThrows(NonFiniteCheckpointException.class,
-                () -> Checkpoint.save(dir, RUN, 2, params, optimizer, backend, Map.of(), 1));
+                () -> Checkpoint.save(dir, RUN, 2, state, backend, Map.of(), 1));
         assertTrue(e.getMessage().contains("tensor 'optimizer.v.model.norm.weight' holds NaN at element 3"), e.getMessage());
         assertEquals(java.util.List.of("run-a-step-00000001.safetensors"), names());
         assertArrayEquals(before, Files.readAllBytes(good));

@@ -91,7 +91,7 @@ class HfRoundTripTest {
         try (HfWeights hf = HfWeights.open(folder); Weights params = Weights.allocate(hf.config(), CPU);
              AdamW optimizer = new AdamW(hf.config(), CPU)) {
             hf.copyInto(params, CPU);
-            checkpoint = Checkpoint.save(dir, "again", 1, params, optimizer, CPU, Map.of(Trainer.MODEL, ConfigJson.write(hf.config()),
+            checkpoint = Checkpoint.save(dir, "again", 1, new Checkpoint.State(params, optimizer.m(), optimizer.v()), CPU, Map.of(Trainer.MODEL, ConfigJson.write(hf.config()),
                     Trainer.SEQ_LEN, "32", Trainer.TOKENIZER, folder.resolve("tokenizer.json").toString()), 1);
         }
         Path out = dir.resolve("exported");
@@ -116,7 +116,7 @@ class HfRoundTripTest {
             params.initialize(99, CPU);
             CPU.tensors().fill(optimizer.m().flat(), 0.5f);
             before = floats(params.flat());
-            checkpoint = Checkpoint.save(dir, "rt", 3, params, optimizer, CPU, Map.of(Trainer.MODEL, ConfigJson.write(c),
+            checkpoint = Checkpoint.save(dir, "rt", 3, new Checkpoint.State(params, optimizer.m(), optimizer.v()), CPU, Map.of(Trainer.MODEL, ConfigJson.write(c),
                     Trainer.SEQ_LEN, "64", Trainer.TOKENIZER, "r50k"), 1);
         }
         HfExport.Result r = HfExport.export(checkpoint, dir.resolve("hf"), null);

@@ -5,7 +5,7 @@ import dev.longbow.checkpoint.Json;
 import dev.longbow.data.Tokenizer;
 import dev.longbow.model.ModelConfig;
 import dev.longbow.model.Precision;
-import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.parallel.Ring;
 import dev.longbow.train.OptimizerConfig;
 import dev.longbow.train.RandomSequences;
 import dev.longbow.train.TrainConfig;
@@ -46,7 +46,7 @@ public final class MakeHfFixtures {
         Tokenizer tokenizer = Tokenizer.open(tokenizerJson.toString());
         for (var e : Map.of("tiny-tied", TIED, "tiny-untied", UNTIED).entrySet()) {
             Path ckpt = Files.createTempDirectory("fixture");
-            TrainConfig config = new TrainConfig(e.getValue(), SchemeConfig.ring(true), 2, 32, "cpu", STEPS, 4,
+            TrainConfig config = new TrainConfig(e.getValue(), new Ring(), 2, 32, "cpu", STEPS, 4,
                     OptimizerConfig.defaults(2e-2f, 10), 7, false, 16, Precision.F32);
             Trainer.run(config, new RandomSequences(e.getValue().vocab(), 32, 3),
                     new Trainer.Checkpointing(ckpt, STEPS, 1, false, "fixture", dev.longbow.train.OnSaveFailure.STOP),

@@ -21,20 +21,20 @@ import org.junit.jupiter.params.provider.MethodSource;
  * state, or one after the state was closed, fails instead of returning wrong gradients.
  */
 class SavedStateTest {
-    private static final AttentionShape SHAPE = new AttentionShape(32, 2, 2, 16, DType.BF16);
+    private static final AttentionShape SHAPE = new AttentionShape(32, 2, 2, 16, DType.BF16, true);
 
-    static Stream<SchemeConfig> schemes() {
-        return Stream.of(SchemeConfig.ulysses(true), SchemeConfig.ring(true),
-                SchemeConfig.wallFacer(true, 1, SchemeConfig.Arrangement.TEAMS_ADJACENT), SchemeConfig.fpdt(true, 4),
-                SchemeConfig.hybrid(true, 2));
+    static Stream<Scheme> schemes() {
+        return Stream.of(new Ulysses(), new Ring(),
+                new WallFacer(1, WallFacer.Arrangement.TEAMS_ADJACENT), new Fpdt(4),
+                new Hybrid(2));
     }
 
     /** Runs forward, one backward, then {@code misuse} on 2 ranks; returns what the misuse threw. */
-    private static Throwable misuse(SchemeConfig config, boolean closeFirst) {
+    private static Throwable misuse(Scheme config, boolean closeFirst) {
         RankFailedException e = assertThrows(RankFailedException.class, () -> assertTimeoutPreemptively(Duration.ofSeconds(30),
                 () -> LocalRanks.run(2, "cpu", (backend, comm) -> {
                     try (RankMemory mem = new RankMemory(backend);
-                         SequenceParallelAttention scheme = SequenceParallel.create(config, SHAPE, backend, comm)) {
+                         SequenceParallelAttention scheme = config.attention(SHAPE, backend, comm)) {
                         long n = SHAPE.localLen(2);
                         Tensor q = mem.zeros(DType.BF16, n, 2, 16);
                         Tensor k = mem.zeros(DType.BF16, n, 2, 16);
@@ -60,16 +60,16 @@ class SavedStateTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("schemes")
-    void aSecondBackwardOnOneSavedStateFails(SchemeConfig config) {
+    void aSecondBackwardOnOneSavedStateFails(Scheme config) {
         Throwable cause = misuse(config, false);
         assertInstanceOf(IllegalStateException.class, cause);
-        assertTrue(cause.getMessage().equals(config.scheme() + ".backward was already called on this saved state, and backward "
+        assertTrue(cause.getMessage().equals(config.name() + ".backward was already called on this saved state, and backward "
                 + "may reuse its memory; run forward again before another backward"), cause.getMessage());
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("schemes")
-    void aBackwardOnAClosedSavedStateFails(SchemeConfig config) {
+    void aBackwardOnAClosedSavedStateFails(Scheme config) {
         Throwable cause = misuse(config, true);
         assertInstanceOf(IllegalStateException.class, cause);
         assertTrue(cause.getMessage().contains("this saved state was closed"), cause.getMessage());

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longbow.comm.local.LocalRanks;
-import dev.longbow.parallel.SchemeConfig.Arrangement;
+import dev.longbow.parallel.WallFacer.Arrangement;
 import dev.longbow.tensor.DType;
 import java.util.BitSet;
 import java.util.List;
@@ -13,26 +13,26 @@ import org.junit.jupiter.api.Test;
 /** Each scheme's layout deals every token to exactly one rank, and the built scheme reports the layout its config promised. */
 class SchemeLayoutTest {
     private static final int RANKS = 16;
-    private static final AttentionShape SHAPE = new AttentionShape(256, 16, 16, 8, DType.F32);
-    private static final List<SchemeConfig> CONFIGS = List.of(
-            SchemeConfig.ulysses(true), SchemeConfig.ring(true),
-            SchemeConfig.wallFacer(true, 2, Arrangement.TEAMS_ADJACENT), SchemeConfig.wallFacer(true, 4, Arrangement.RINGS_ADJACENT),
-            SchemeConfig.fpdt(true, 4), SchemeConfig.hybrid(true, 4));
+    private static final AttentionShape SHAPE = new AttentionShape(256, 16, 16, 8, DType.F32, true);
+    private static final List<Scheme> CONFIGS = List.of(
+            new Ulysses(), new Ring(),
+            new WallFacer(2, Arrangement.TEAMS_ADJACENT), new WallFacer(4, Arrangement.RINGS_ADJACENT),
+            new Fpdt(4), new Hybrid(4));
 
     @Test
     void everySchemeLayoutIsAPermutation() {
-        for (SchemeConfig config : CONFIGS) {
+        for (Scheme config : CONFIGS) {
             config.validate(RANKS, SHAPE);
-            SequenceLayout layout = config.layout(RANKS);
+            SequenceLayout layout = config.layout();
             BitSet seen = new BitSet();
             for (int r = 0; r < RANKS; r++) {
                 for (long i = 0; i < SHAPE.localLen(RANKS); i++) {
                     long g = layout.globalPosition(r, RANKS, SHAPE.seqLen(), i);
-                    assertTrue(g >= 0 && g < SHAPE.seqLen() && !seen.get((int) g), config.scheme() + ": position " + g);
+                    assertTrue(g >= 0 && g < SHAPE.seqLen() && !seen.get((int) g), config.name() + ": position " + g);
                     seen.set((int) g);
                 }
             }
-            assertEquals(SHAPE.seqLen(), seen.cardinality(), config.scheme());
+            assertEquals(SHAPE.seqLen(), seen.cardinality(), config.name());
         }
     }
 
@@ -57,18 +57,18 @@ class SchemeLayoutTest {
 
     @Test
     void builtSchemesReportTheirConfiguredLayout() {
-        for (SchemeConfig config : CONFIGS) {
+        for (Scheme config : CONFIGS) {
             List<SequenceLayout> layouts = LocalRanks.run(RANKS, "cpu",
                     (backend, comm) -> {
-                        try (SequenceParallelAttention scheme = SequenceParallel.create(config, SHAPE, backend, comm)) {
+                        try (SequenceParallelAttention scheme = config.attention(SHAPE, backend, comm)) {
                             return scheme.layout();
                         }
                     });
-            SequenceLayout expected = config.layout(RANKS);
+            SequenceLayout expected = config.layout();
             for (int r = 0; r < RANKS; r++) {
                 for (long i = 0; i < SHAPE.localLen(RANKS); i++) {
                     assertEquals(expected.globalPosition(r, RANKS, SHAPE.seqLen(), i),
-                            layouts.get(r).globalPosition(r, RANKS, SHAPE.seqLen(), i), config.scheme());
+                            layouts.get(r).globalPosition(r, RANKS, SHAPE.seqLen(), i), config.name());
                 }
             }
         }

@@ -17,8 +17,8 @@ import org.junit.jupiter.api.Test;
 class SchemeMemoryTest {
     private static final int RANKS = 2;
 
-    private static List<ShardedProblem.RankResult> run(SchemeConfig config, long seqLen) {
-        var p = new ShardedProblem(new AttentionShape(seqLen, 2, 2, 32, DType.F32), true, new Random(seqLen));
+    private static List<ShardedProblem.RankResult> run(Scheme config, long seqLen) {
+        var p = new ShardedProblem(new AttentionShape(seqLen, 2, 2, 32, DType.F32, true), new Random(seqLen));
         return p.run(config, RANKS);
     }
 
@@ -34,7 +34,7 @@ class SchemeMemoryTest {
         long[] deviceBackward = new long[lengths.length];
         long[] host = new long[lengths.length];
         for (int i = 0; i < lengths.length; i++) {
-            ShardedProblem.RankResult first = run(SchemeConfig.fpdt(true, chunk), lengths[i]).getFirst();
+            ShardedProblem.RankResult first = run(new Fpdt(chunk), lengths[i]).getFirst();
             CallStats forward = first.forward();
             CallStats backward = first.backward();
             deviceForward[i] = device(forward);
@@ -50,15 +50,15 @@ class SchemeMemoryTest {
             double lengthRatio = (double) lengths[i] / lengths[0];
             assertTrue(Math.abs(hostRatio / lengthRatio - 1) < 0.05, "host memory grows with S: " + hostRatio + " vs " + lengthRatio);
         }
-        CallStats doubled = run(SchemeConfig.fpdt(true, 2 * chunk), lengths[lengths.length - 1]).getFirst().forward();
+        CallStats doubled = run(new Fpdt(2 * chunk), lengths[lengths.length - 1]).getFirst().forward();
         double growth = (double) device(doubled) / deviceForward[lengths.length - 1];
         assertTrue(growth > 1.8 && growth < 2.2, "doubling the chunk doubles device memory, got x" + growth);
     }
 
     @Test
     void ulyssesMemoryFollowsTheSequence() {
-        long small = device(run(SchemeConfig.ulysses(true), 64).getFirst().forward());
-        long large = device(run(SchemeConfig.ulysses(true), 512).getFirst().forward());
+        long small = device(run(new Ulysses(), 64).getFirst().forward());
+        long large = device(run(new Ulysses(), 512).getFirst().forward());
         double growth = (double) large / small;
         assertTrue(growth > 7 && growth < 9, "8x the sequence, x" + growth + " the memory");
     }
@@ -73,19 +73,19 @@ class SchemeMemoryTest {
     void ringBackwardHoldsTwoKeyValueBlocksAndThreeGradientBlocks() {
         long seqLen = 128;
         long kvBlock = 2 * (seqLen / RANKS) * 2 * 32 * Float.BYTES;
-        for (ShardedProblem.RankResult r : run(SchemeConfig.ring(true), seqLen)) {
+        for (ShardedProblem.RankResult r : run(new Ring(), seqLen)) {
             assertEquals(2 * kvBlock + 3 * kvBlock, r.backward().peakBufferBytes());
         }
     }
 
     @Test
     void onlyFpdtUsesHostMemory() {
-        for (SchemeConfig config : List.of(SchemeConfig.ulysses(true), SchemeConfig.ring(true),
-                SchemeConfig.wallFacer(true, 1, SchemeConfig.Arrangement.TEAMS_ADJACENT), SchemeConfig.hybrid(true, 2))) {
+        for (Scheme config : List.of(new Ulysses(), new Ring(),
+                new WallFacer(1, WallFacer.Arrangement.TEAMS_ADJACENT), new Hybrid(2))) {
             for (ShardedProblem.RankResult r : run(config, 128)) {
-                assertEquals(0, r.forward().hostBufferBytes(), config.scheme());
-                assertEquals(0, r.backward().hostBufferBytes(), config.scheme());
-                assertTrue(r.forward().peakBufferBytes() > 0 && r.backward().peakBufferBytes() > 0, config.scheme());
+                assertEquals(0, r.forward().hostBufferBytes(), config.name());
+                assertEquals(0, r.backward().hostBufferBytes(), config.name());
+                assertTrue(r.forward().peakBufferBytes() > 0 && r.backward().peakBufferBytes() > 0, config.name());
             }
         }
     }

@@ -1,7 +1,7 @@
 package dev.longbow.parallel;
 
 import dev.longbow.testing.ShardedProblem;
-import dev.longbow.parallel.SchemeConfig.Arrangement;
+import dev.longbow.parallel.WallFacer.Arrangement;
 import dev.longbow.tensor.DType;
 import dev.longbow.testing.HostTensors;
 import java.util.ArrayList;
@@ -36,7 +36,7 @@ class SchemeParityTest {
 
     private static ShardedProblem problem(long seqLen, int heads, int kvHeads, int headDim, boolean causal) {
         Random random = new Random(SEED * 31 + seqLen * 7919 + heads * 131 + kvHeads * 17 + headDim + (causal ? 1 : 0));
-        return new ShardedProblem(new AttentionShape(seqLen, heads, kvHeads, headDim, DType.F32), causal, random);
+        return new ShardedProblem(new AttentionShape(seqLen, heads, kvHeads, headDim, DType.F32, causal), random);
     }
 
     static Stream<Arguments> cases() {
@@ -46,26 +46,26 @@ class SchemeParityTest {
                 long local = p.shape.localLen(ranks);
                 int team = ranks % 4 == 0 ? 2 : 1;
                 int degree = Math.min(ranks, 4);
-                for (SchemeConfig config : List.of(
-                        SchemeConfig.ulysses(p.causal),
-                        SchemeConfig.ring(p.causal),
-                        SchemeConfig.wallFacer(p.causal, team, Arrangement.TEAMS_ADJACENT),
-                        SchemeConfig.fpdt(p.causal, Math.toIntExact(local / 4)),
-                        SchemeConfig.hybrid(p.causal, degree))) {
+                for (Scheme config : List.of(
+                        new Ulysses(),
+                        new Ring(),
+                        new WallFacer(team, Arrangement.TEAMS_ADJACENT),
+                        new Fpdt(Math.toIntExact(local / 4)),
+                        new Hybrid(degree))) {
                     cases.add(Arguments.of(config, ranks, p));
                 }
             }
         }
         ShardedProblem first = PROBLEMS.getFirst();
         for (int team : new int[] {1, 2, 4}) {
-            cases.add(Arguments.of(SchemeConfig.wallFacer(true, team, Arrangement.TEAMS_ADJACENT), 16, first));
+            cases.add(Arguments.of(new WallFacer(team, Arrangement.TEAMS_ADJACENT), 16, first));
         }
-        cases.add(Arguments.of(SchemeConfig.wallFacer(true, 2, Arrangement.RINGS_ADJACENT), 16, first));
-        cases.add(Arguments.of(SchemeConfig.wallFacer(false, 2, Arrangement.RINGS_ADJACENT), 8, PROBLEMS.get(2)));
-        cases.add(Arguments.of(SchemeConfig.hybrid(true, 2), 8, PROBLEMS.get(1)));
-        cases.add(Arguments.of(SchemeConfig.ring(true), 4, SIX_HEADS));
-        cases.add(Arguments.of(SchemeConfig.wallFacer(true, 2, Arrangement.TEAMS_ADJACENT), 4, SIX_HEADS));
-        cases.add(Arguments.of(SchemeConfig.hybrid(true, 2), 4, SIX_HEADS));
+        cases.add(Arguments.of(new WallFacer(2, Arrangement.RINGS_ADJACENT), 16, first));
+        cases.add(Arguments.of(new WallFacer(2, Arrangement.RINGS_ADJACENT), 8, PROBLEMS.get(2)));
+        cases.add(Arguments.of(new Hybrid(2), 8, PROBLEMS.get(1)));
+        cases.add(Arguments.of(new Ring(), 4, SIX_HEADS));
+        cases.add(Arguments.of(new WallFacer(2, Arrangement.TEAMS_ADJACENT), 4, SIX_HEADS));
+        cases.add(Arguments.of(new Hybrid(2), 4, SIX_HEADS));
         return cases.stream();
     }
 
@@ -74,23 +74,23 @@ class SchemeParityTest {
      * results match the reference on the same rounded inputs to bf16's precision (2^-8).
      */
     static Stream<Arguments> bf16Cases() {
-        ShardedProblem p = new ShardedProblem(new AttentionShape(128, 8, 2, 64, DType.BF16), true, new Random(SEED));
-        return Stream.of(SchemeConfig.ulysses(true), SchemeConfig.ring(true), SchemeConfig.wallFacer(true, 2, Arrangement.TEAMS_ADJACENT),
-                SchemeConfig.fpdt(true, 8), SchemeConfig.hybrid(true, 2)).map(config -> Arguments.of(config, 4, p));
+        ShardedProblem p = new ShardedProblem(new AttentionShape(128, 8, 2, 64, DType.BF16, true), new Random(SEED));
+        return Stream.of(new Ulysses(), new Ring(), new WallFacer(2, Arrangement.TEAMS_ADJACENT),
+                new Fpdt(8), new Hybrid(2)).map(config -> Arguments.of(config, 4, p));
     }
 
     @ParameterizedTest(name = "{0} P={1} {2}")
     @MethodSource("bf16Cases")
-    void bf16ResultsMatchTheReferenceToBf16Precision(SchemeConfig config, int ranks, ShardedProblem problem) {
+    void bf16ResultsMatchTheReferenceToBf16Precision(Scheme config, int ranks, ShardedProblem problem) {
         var results = problem.run(config, ranks);
-        problem.assertMatches(config.scheme() + " P=" + ranks + " " + problem, results, config.layout(ranks), 1e-2);
+        problem.assertMatches(config.name() + " P=" + ranks + " " + problem, results, config.layout(), 1e-2);
     }
 
     @ParameterizedTest(name = "{0} P={1} {2}")
     @MethodSource("cases")
-    void gatheredResultsMatchTheFloat64Reference(SchemeConfig config, int ranks, ShardedProblem problem) {
+    void gatheredResultsMatchTheFloat64Reference(Scheme config, int ranks, ShardedProblem problem) {
         config.validate(ranks, problem.shape);
         var results = problem.run(config, ranks);
-        problem.assertMatches(config.scheme() + " P=" + ranks + " " + problem, results, config.layout(ranks), TOLERANCE);
+        problem.assertMatches(config.name() + " P=" + ranks + " " + problem, results, config.layout(), TOLERANCE);
     }
 }

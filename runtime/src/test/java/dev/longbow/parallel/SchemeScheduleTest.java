@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.longbow.comm.RankMemory;
 import dev.longbow.comm.local.LocalRanks;
 import dev.longbow.parallel.IssueLog.Kind;
-import dev.longbow.parallel.SchemeConfig.Arrangement;
+import dev.longbow.parallel.WallFacer.Arrangement;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Tensor;
 import java.util.List;
@@ -24,13 +24,13 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SchemeScheduleTest {
 
     /** Runs forward, then backward with each rank's log on; zero inputs, since only the order of issue matters. */
-    private static List<IssueLog> backwardLogs(SchemeConfig config, AttentionShape shape, int ranks) {
+    private static List<IssueLog> backwardLogs(Scheme config, AttentionShape shape, int ranks) {
         return LocalRanks.run(ranks, "cpu", (real, realComm) -> {
             IssueLog log = new IssueLog();
             long n = shape.localLen(ranks);
             long d = shape.headDim();
             try (RankMemory mem = new RankMemory(real);
-                 SequenceParallelAttention scheme = SequenceParallel.create(config, shape, log.backend(real), log.communicator(realComm))) {
+                 SequenceParallelAttention scheme = config.attention(shape, log.backend(real), log.communicator(realComm))) {
                 Tensor q = mem.zeros(shape.dtype(), n, shape.heads(), d);
                 Tensor k = mem.zeros(shape.dtype(), n, shape.kvHeads(), d);
                 Tensor v = mem.zeros(shape.dtype(), n, shape.kvHeads(), d);
@@ -67,8 +67,8 @@ class SchemeScheduleTest {
     @Test
     void ringGradientsTravelWhileTheNextBlockComputes() {
         int ranks = 4;
-        AttentionShape shape = new AttentionShape(64, 4, 2, 32, DType.BF16);
-        for (IssueLog log : backwardLogs(SchemeConfig.ring(true), shape, ranks)) {
+        AttentionShape shape = new AttentionShape(64, 4, 2, 32, DType.BF16, true);
+        for (IssueLog log : backwardLogs(new Ring(), shape, ranks)) {
             var gradients = log.windows(SchemeScheduleTest::fp32Gradient);
             assertEquals(2 * ranks, gradients.size(), "dK and dV sent once per step");
             assertComputeInside("ring dK/dV transfer", log, gradients, 2);
@@ -80,8 +80,8 @@ class SchemeScheduleTest {
     void wallFacerQueryGradientTravelsWhileTheNextBundleComputes() {
         int ranks = 8;
         int team = 2;
-        AttentionShape shape = new AttentionShape(64, 4, 2, 32, DType.BF16);
-        for (IssueLog log : backwardLogs(SchemeConfig.wallFacer(true, team, Arrangement.TEAMS_ADJACENT), shape, ranks)) {
+        AttentionShape shape = new AttentionShape(64, 4, 2, 32, DType.BF16, true);
+        for (IssueLog log : backwardLogs(new WallFacer(team, Arrangement.TEAMS_ADJACENT), shape, ranks)) {
             var gradients = log.windows(SchemeScheduleTest::fp32Gradient);
             assertEquals(ranks / (team * team), gradients.size(), "dQ sent once per sub-ring step, the last one home");
             assertComputeInside("wallfacer dQ transfer", log, gradients, 1);
@@ -99,10 +99,10 @@ class SchemeScheduleTest {
     void fpdtFetchesEveryChunkWhileThePreviousOneComputes(boolean causal) {
         int ranks = 2;
         int chunks = 4;
-        AttentionShape shape = new AttentionShape(128, 8, 2, 32, DType.BF16);
+        AttentionShape shape = new AttentionShape(128, 8, 2, 32, DType.BF16, causal);
         long kvHeadsPerRank = shape.kvHeads() / ranks;
         int pairs = causal ? chunks * (chunks + 1) / 2 : chunks * chunks;
-        for (IssueLog log : backwardLogs(SchemeConfig.fpdt(causal, 128 / ranks / chunks), shape, ranks)) {
+        for (IssueLog log : backwardLogs(new Fpdt(128 / ranks / chunks), shape, ranks)) {
             var keys = log.windows(t -> t.dtype() == DType.BF16 && t.dim(1) == kvHeadsPerRank);
             assertEquals(2 * chunks, keys.size(), "K and V of every chunk fetched once");
             for (IssueLog.Window first : keys.subList(0, 2)) {

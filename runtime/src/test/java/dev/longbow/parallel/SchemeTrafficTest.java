@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longbow.comm.Traffic;
-import dev.longbow.parallel.SchemeConfig.Arrangement;
+import dev.longbow.parallel.WallFacer.Arrangement;
 import dev.longbow.tensor.DType;
 import java.util.List;
 import java.util.Random;
@@ -25,7 +25,7 @@ class SchemeTrafficTest {
     private static final long B = 4;
 
     private static ShardedProblem problem(long seqLen, int heads, int kvHeads) {
-        return new ShardedProblem(new AttentionShape(seqLen, heads, kvHeads, 64, DType.F32), true, new Random(seqLen));
+        return new ShardedProblem(new AttentionShape(seqLen, heads, kvHeads, 64, DType.F32, true), new Random(seqLen));
     }
 
     private static void assertEachRank(String what, List<ShardedProblem.RankResult> results, boolean forward, IntToLongFunction expected) {
@@ -52,7 +52,7 @@ class SchemeTrafficTest {
                 long qBlock = n * (8 / ranks) * d * B;
                 long kvBlock = n * (Math.max(hkv, ranks) / ranks) * d * B;
                 long lseBlock = n * (8 / ranks) * B;
-                var results = p.run(SchemeConfig.ulysses(true), ranks);
+                var results = p.run(new Ulysses(), ranks);
                 assertEachRank("ulysses Hkv=" + hkv + " P=" + ranks, results, true, r -> (ranks - 1) * (2 * qBlock + 2 * kvBlock + lseBlock));
                 assertEachRank("ulysses Hkv=" + hkv + " P=" + ranks, results, false, r -> (ranks - 1) * (2 * qBlock + 2 * kvBlock));
                 if (hkv == 8) {
@@ -68,8 +68,8 @@ class SchemeTrafficTest {
     @Test
     void fpdtMovesWhatUlyssesMoves() {
         ShardedProblem p = problem(256, 8, 2);
-        List<ShardedProblem.RankResult> ulysses = p.run(SchemeConfig.ulysses(true), 4);
-        List<ShardedProblem.RankResult> fpdt = p.run(SchemeConfig.fpdt(true, 8), 4);
+        List<ShardedProblem.RankResult> ulysses = p.run(new Ulysses(), 4);
+        List<ShardedProblem.RankResult> fpdt = p.run(new Fpdt(8), 4);
         for (int r = 0; r < 4; r++) {
             assertEquals(ulysses.get(r).forward().traffic(), fpdt.get(r).forward().traffic());
             assertEquals(ulysses.get(r).backward().traffic(), fpdt.get(r).backward().traffic());
@@ -82,7 +82,7 @@ class SchemeTrafficTest {
         for (int ranks : new int[] {1, 2, 4, 8}) {
             ShardedProblem p = problem(128, 4, 2);
             long kv = 2 * p.shape.localLen(ranks) * 2 * 64 * B;
-            var results = p.run(SchemeConfig.ring(true), ranks);
+            var results = p.run(new Ring(), ranks);
             assertEachRank("ring P=" + ranks, results, true, r -> (ranks - 1) * kv);
             assertEachRank("ring P=" + ranks, results, false, r -> (ranks - 1) * kv + (ranks > 1 ? ranks * kv : 0));
         }
@@ -110,7 +110,7 @@ class SchemeTrafficTest {
             long teamRows = c * n;
             long ringLen = ranks / (c * c);
             Arrangement arrangement = c == 2 ? Arrangement.RINGS_ADJACENT : Arrangement.TEAMS_ADJACENT;
-            var results = p.run(SchemeConfig.wallFacer(true, c, arrangement), ranks);
+            var results = p.run(new WallFacer(c, arrangement), ranks);
             long teamForward = (c - 1) * n * (h + 2 * g) * B + (c - 1) * n * (h + lse) * B;
             long ringForward = (ringLen - 1) * teamRows * 2 * g * B;
             assertEquals((ranks - (long) c * c) * 128 * 2 * g * B / ((long) c * ranks), ringForward,
@@ -148,7 +148,7 @@ class SchemeTrafficTest {
         long kvBlock = n * (2 / u) * 64 * B;
         long lseBlock = n * (4 / u) * B;
         long kv = n * 2 * 2 * 64 * B;
-        var results = p.run(SchemeConfig.hybrid(true, u), ranks);
+        var results = p.run(new Hybrid(u), ranks);
         assertEachRank("hybrid", results, true, r -> (u - 1) * (2 * qBlock + 2 * kvBlock + lseBlock) + (rings - 1) * kv);
         assertEachRank("hybrid", results, false, r -> (u - 1) * (2 * qBlock + 2 * kvBlock) + (rings - 1) * kv + rings * kv);
     }

@@ -1,5 +1,9 @@
 package dev.longbow.plan;
 
+import dev.longbow.parallel.Fpdt;
+import dev.longbow.parallel.Ring;
+import dev.longbow.parallel.Scheme;
+import dev.longbow.parallel.Ulysses;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -24,9 +28,9 @@ class AttentionRatesTest {
         }
     };
 
-    private static CostModel.AttentionPass pass(Setting setting) {
+    private static CostModel.AttentionPass pass(Scheme scheme) {
         ClusterSpec cpu = ClusterSpec.cpu(2, 16 * ClusterSpec.GIB, 1e30, 0, 2e9, 2e9, 1e9, HALF_SPEED_DIAGONAL);
-        return new CostModel(SHAPE, S, true, cpu).attentionPass(setting);
+        return new CostModel(SHAPE, S, true, cpu).attentionPass(scheme);
     }
 
     @Test
@@ -36,24 +40,24 @@ class AttentionRatesTest {
         double whole = 134217728;
         double forward = (2 * (whole / 2) / 0.5e9 + whole / 1e9) + 2 * whole / 1e9;
         assertEquals(0.67108864, forward, 1e-12);   // hand sum: 0.268435456 + 0.134217728 + 0.268435456
-        assertEquals(forward, pass(Setting.ring(2, false)).forwardSeconds(), 1e-9);
+        assertEquals(forward, pass(new Ring()).forwardSeconds(), 1e-9);
         double backward = 2.5 * ((2 * (whole / 2) / 0.25e9 + whole / 0.5e9) + 2 * whole / 0.5e9);
         assertEquals(3.3554432, backward, 1e-12);
-        assertEquals(backward, pass(Setting.ring(2, false)).backwardSeconds(), 1e-9);
+        assertEquals(backward, pass(new Ring()).backwardSeconds(), 1e-9);
     }
 
     @Test
     void ulyssesIssuesOneDiagonalCallOverTheWholeSequenceOnItsHeads() {
         // 4 * 1024^2 * 4 heads * 64 / 2 = 536870912 FLOPs at 1e9 / 2 ranks
-        assertEquals(1.073741824, pass(Setting.ulysses(2, false)).forwardSeconds(), 1e-9);
-        assertEquals(2.5 * 536870912 / 0.25e9, pass(Setting.ulysses(2, false)).backwardSeconds(), 1e-9);
+        assertEquals(1.073741824, pass(new Ulysses()).forwardSeconds(), 1e-9);
+        assertEquals(2.5 * 536870912 / 0.25e9, pass(new Ulysses()).backwardSeconds(), 1e-9);
     }
 
     @Test
     void fpdtPricesItsDiagonalChunkPairsApart() {
-        // 2 chunks of 512 on 4 heads: pairs (0,0), (1,1) diagonal, (1,0) whole; 4 * 512^2 * 4 * 64 = 268435456 FLOPs whole
+        // 2 chunks of 512 (256 tokens per rank) on 4 heads: pairs (0,0), (1,1) diagonal, (1,0) whole; 4 * 512^2 * 4 * 64 = 268435456 FLOPs whole
         double whole = 268435456;
-        assertEquals(2 * (whole / 2) / 0.5e9 + whole / 1e9, pass(Setting.fpdt(2, 2, true)).forwardSeconds(), 1e-9);
+        assertEquals(2 * (whole / 2) / 0.5e9 + whole / 1e9, pass(new Fpdt(256)).forwardSeconds(), 1e-9);
     }
 
     @Test

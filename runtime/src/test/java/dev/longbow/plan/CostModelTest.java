@@ -1,6 +1,13 @@
 package dev.longbow.plan;
 
+import dev.longbow.parallel.Fpdt;
+import dev.longbow.parallel.Hybrid;
+import dev.longbow.parallel.Ring;
+import dev.longbow.parallel.Ulysses;
+import dev.longbow.parallel.WallFacer;
+import dev.longbow.parallel.WallFacer.Arrangement;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,7 +29,7 @@ class CostModelTest {
     void ringMovesPMinusOneKvBlocksForwardAndTheirFp32GradientsPTimesBackward() {
         ClusterSpec cluster = ClusterSpec.preset("h100");
         long s = 64 << 10;
-        CostModel.AttentionPass pass = new CostModel(LLAMA, s, true, cluster).attentionPass(Setting.ring(8, false));
+        CostModel.AttentionPass pass = new CostModel(LLAMA, s, true, cluster).attentionPass(new Ring());
         double kvBlock = 2.0 * (s / 8) * LLAMA.kvHeads() * LLAMA.headDim() * 2;   // K and V, bf16
         assertEquals(7 * kvBlock, pass.forwardBytes(), 1e-6 * kvBlock);
         // the gradients follow their block all the way round: the 8th send brings them home
@@ -35,7 +42,7 @@ class CostModelTest {
         // its successor; the last rank of each node sends all of it over the network.
         ClusterSpec cluster = ClusterSpec.preset("h100").withNodes(8);
         for (long s = 64 << 10; s <= 512 << 10; s *= 2) {
-            Estimate ring = new CostModel(ModelShape.preset("gpt-7b"), s, true, cluster).estimate(Setting.ring(64, false));
+            Estimate ring = new CostModel(ModelShape.preset("gpt-7b"), s, true, cluster).estimate(new Ring(), false);
             double wire = ring.bytesSent() / cluster.network();
             assertTrue(ring.stepSeconds() >= wire, "S=" + s + ": step " + ring.stepSeconds() + " s but its bytes need " + wire + " s on the network");
         }
@@ -46,7 +53,7 @@ class CostModelTest {
         // one node, 1M tokens: a ring step's compute (milliseconds) dwarfs moving a K/V block over NVLink
         ClusterSpec cluster = ClusterSpec.preset("h100");
         long s = 1 << 20;
-        CostModel.AttentionPass pass = new CostModel(LLAMA, s, true, cluster).attentionPass(Setting.ring(8, false));
+        CostModel.AttentionPass pass = new CostModel(LLAMA, s, true, cluster).attentionPass(new Ring());
         double flops = 4.0 * s * s * LLAMA.heads() * LLAMA.headDim() * 0.5 / 8;
         assertEquals(flops / cluster.attentionFlops(), pass.forwardSeconds(), 1e-9);
         // backward: each step's dK/dV sum travels under the next step's compute; the 8th send, home, has nothing to hide behind
@@ -59,28 +66,28 @@ class CostModelTest {
     void headsNotDivisibleByTheDegreeAreNamedAndHybridTakesOver() {
         ModelShape odd = new ModelShape("odd", 2, 768, 12, 12, 3072, 2, 1000);
         List<Estimate> plan = Planner.rank(odd, 16 << 10, true, ClusterSpec.preset("h100"));
-        Estimate ulysses = plan.stream().filter(e -> e.setting().scheme() == Setting.Scheme.ULYSSES).findFirst().orElseThrow();
+        Estimate ulysses = plan.stream().filter(e -> e.scheme() instanceof Ulysses).findFirst().orElseThrow();
         assertEquals("heads 12 not divisible by Ulysses degree 8", ulysses.infeasible());
-        assertTrue(plan.stream().anyMatch(e -> e.feasible() && e.setting().scheme() == Setting.Scheme.HYBRID && e.setting().ulysses() == 4));
+        assertTrue(plan.stream().anyMatch(e -> e.feasible() && e.scheme().equals(new Hybrid(4))));
     }
 
     @Test
     void tooLongASequenceRunsOutOfMemoryUnlessFpdtOffloadsIt() {
         List<Estimate> plan = Planner.rank(LLAMA, 2L << 20, true, ClusterSpec.preset("h100"));
-        Estimate ring = plan.stream().filter(e -> e.setting().scheme() == Setting.Scheme.RING && !e.setting().offload()).findFirst().orElseThrow();
+        Estimate ring = plan.stream().filter(e -> e.scheme() instanceof Ring && !e.offload()).findFirst().orElseThrow();
         assertTrue(ring.infeasible().startsWith("out of memory: needs"), ring.infeasible());
         Estimate best = plan.getFirst();
         assertTrue(best.feasible());
-        assertEquals(Setting.Scheme.FPDT, best.setting().scheme(), "at 2M tokens on 8 GPUs only FPDT fits; best: " + best.setting());
+        assertInstanceOf(Fpdt.class, best.scheme(), "at 2M tokens on 8 GPUs only FPDT fits; best: " + best.scheme());
     }
 
     @Test
     void ringAcrossNodesIsCommunicationBoundAtShortShardsAndWallFacerCutsItsWaits() {
         ClusterSpec cluster = ClusterSpec.preset("h100").withNodes(8);
         CostModel costs = new CostModel(ModelShape.preset("gpt-7b"), 64 << 10, true, cluster);
-        Estimate ring = costs.estimate(Setting.ring(64, false));
-        Estimate teamsOfTwo = costs.estimate(Setting.wallFacer(64, 2, true, false));
-        Estimate teamsOfFour = costs.estimate(Setting.wallFacer(64, 4, true, false));
+        Estimate ring = costs.estimate(new Ring(), false);
+        Estimate teamsOfTwo = costs.estimate(new WallFacer(2, Arrangement.TEAMS_ADJACENT), false);
+        Estimate teamsOfFour = costs.estimate(new WallFacer(4, Arrangement.TEAMS_ADJACENT), false);
         assertTrue(ring.communicationBound());
         assertTrue(teamsOfTwo.exposedSeconds() < ring.exposedSeconds(), ring.exposedSeconds() + " vs " + teamsOfTwo.exposedSeconds());
         // a quarter of Ring's point-to-point volume in 3 steps instead of 63

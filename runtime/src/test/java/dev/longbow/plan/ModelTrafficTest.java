@@ -6,10 +6,14 @@ import dev.longbow.backend.Backend;
 import dev.longbow.comm.local.LocalRanks;
 import dev.longbow.parallel.AttentionShape;
 import dev.longbow.parallel.CallStats;
-import dev.longbow.parallel.SchemeConfig;
-import dev.longbow.parallel.SchemeConfig.Arrangement;
-import dev.longbow.parallel.SequenceParallel;
+import dev.longbow.parallel.Fpdt;
+import dev.longbow.parallel.Hybrid;
+import dev.longbow.parallel.Ring;
+import dev.longbow.parallel.Scheme;
 import dev.longbow.parallel.SequenceParallelAttention;
+import dev.longbow.parallel.Ulysses;
+import dev.longbow.parallel.WallFacer;
+import dev.longbow.parallel.WallFacer.Arrangement;
 import dev.longbow.tensor.Allocation;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Shape;
@@ -32,23 +36,23 @@ class ModelTrafficTest {
     private static final long SEQ = 128;
     private static final ModelShape MODEL = new ModelShape("traffic", 1, HEADS * HEAD_DIM, HEADS, HEADS, 4 * HEADS * HEAD_DIM, 2, 1000);
 
-    private static void assertModelCounts(int ranks, SchemeConfig config, Setting setting) {
-        AttentionShape shape = new AttentionShape(SEQ, HEADS, HEADS, HEAD_DIM, DType.F32);
+    private static void assertModelCounts(int ranks, Scheme scheme) {
+        AttentionShape shape = new AttentionShape(SEQ, HEADS, HEADS, HEAD_DIM, DType.F32, true);
         List<CallStats[]> calls = LocalRanks.run(ranks, "cpu", (backend, comm) -> {
-            try (SequenceParallelAttention scheme = SequenceParallel.create(config, shape, backend, comm);
+            try (SequenceParallelAttention attention = scheme.attention(shape, backend, comm);
                  Buffers b = new Buffers(backend, shape.localLen(ranks))) {
                 CallStats[] stats = new CallStats[2];
-                try (SequenceParallelAttention.Saved saved = scheme.forward(b.q, b.k, b.v, b.out, b.lse)) {
-                    stats[0] = scheme.lastCall();
-                    scheme.backward(saved, b.dout, b.dq, b.dk, b.dv);
-                    stats[1] = scheme.lastCall();
+                try (SequenceParallelAttention.Saved saved = attention.forward(b.q, b.k, b.v, b.out, b.lse)) {
+                    stats[0] = attention.lastCall();
+                    attention.backward(saved, b.dout, b.dq, b.dk, b.dv);
+                    stats[1] = attention.lastCall();
                 }
                 return stats;
             }
         });
         ClusterSpec cpu = ClusterSpec.cpu(ranks, 1L << 34, 1e9, 1e-6, 1e9, 1e9, 1e9);
-        CostModel.AttentionPass pass = new CostModel(MODEL, SEQ, true, cpu).attentionPass(setting);
-        String what = setting.scheme().label() + " (" + setting.knobs() + "): ";
+        CostModel.AttentionPass pass = new CostModel(MODEL, SEQ, true, cpu).attentionPass(scheme);
+        String what = scheme.name() + " (" + scheme.settings(ranks) + "): ";
         assertEquals(max(calls, s -> s[0].traffic().bytesSent()), pass.forwardBytes(), 0.5, what + "forward bytes sent, measured vs model");
         assertEquals(max(calls, s -> s[1].traffic().bytesSent()), pass.backwardBytes(), 0.5, what + "backward bytes sent, measured vs model");
         assertEquals(max(calls, s -> device(s[0])), pass.forwardDeviceBytes(), 0.5, what + "forward device buffers, allocated vs model");
@@ -66,22 +70,22 @@ class ModelTrafficTest {
 
     @Test
     void ringAndHybrid() {
-        assertModelCounts(8, SchemeConfig.ring(true), Setting.ring(8, false));
-        assertModelCounts(8, SchemeConfig.hybrid(true, 2), Setting.hybrid(2, 4, false));
+        assertModelCounts(8, new Ring());
+        assertModelCounts(8, new Hybrid(2));
     }
 
     @Test
     void wallFacerInBothArrangements() {
-        assertModelCounts(16, SchemeConfig.wallFacer(true, 2, Arrangement.TEAMS_ADJACENT), Setting.wallFacer(16, 2, true, false));
-        assertModelCounts(16, SchemeConfig.wallFacer(true, 2, Arrangement.RINGS_ADJACENT), Setting.wallFacer(16, 2, false, false));
-        assertModelCounts(16, SchemeConfig.wallFacer(true, 4, Arrangement.TEAMS_ADJACENT), Setting.wallFacer(16, 4, true, false));
+        assertModelCounts(16, new WallFacer(2, Arrangement.TEAMS_ADJACENT));
+        assertModelCounts(16, new WallFacer(2, Arrangement.RINGS_ADJACENT));
+        assertModelCounts(16, new WallFacer(4, Arrangement.TEAMS_ADJACENT));
     }
 
     @Test
     void ulyssesAndFpdt() {
-        assertModelCounts(8, SchemeConfig.ulysses(true), Setting.ulysses(8, false));
+        assertModelCounts(8, new Ulysses());
         // chunks of 16 tokens per rank: two per rank's 32
-        assertModelCounts(4, SchemeConfig.fpdt(true, 16), Setting.fpdt(4, 2, true));
+        assertModelCounts(4, new Fpdt(16));
     }
 
     /** Zeroed f32 shards of one rank: the bytes moved do not depend on the values. */

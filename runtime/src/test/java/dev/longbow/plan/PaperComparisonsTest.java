@@ -1,5 +1,6 @@
 package dev.longbow.plan;
 
+import dev.longbow.parallel.Fpdt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -41,7 +42,7 @@ class PaperComparisonsTest {
     void theFittedFootprintReproducesItsOwnMeasurement() {
         // table 5 of the FPDT paper: Llama-3 8B, 8 GPUs, 4M tokens, 68.0 GiB of HBM
         Estimate e = new CostModel(ModelShape.preset("llama3-8b"), 4L << 20, true, PaperComparisons.fpdtCluster(8),
-                PaperComparisons.FPDT_DEEPSPEED).estimate(Setting.fpdt(8, 64, true));
+                PaperComparisons.FPDT_DEEPSPEED).estimate(new Fpdt((4L << 20) / (8 * 64)), true);
         assertEquals(68.0, e.gpuBytes() / ClusterSpec.GIB, 0.5);
     }
 }

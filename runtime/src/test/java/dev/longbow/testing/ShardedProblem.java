@@ -6,9 +6,8 @@ import dev.longbow.comm.RankMemory;
 import dev.longbow.comm.local.LocalLauncher;
 import dev.longbow.parallel.AttentionShape;
 import dev.longbow.parallel.CallStats;
-import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.parallel.Scheme;
 import dev.longbow.parallel.SequenceLayout;
-import dev.longbow.parallel.SequenceParallel;
 import dev.longbow.parallel.SequenceParallelAttention;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Numerics;
@@ -23,7 +22,6 @@ import java.util.Random;
  */
 public final class ShardedProblem {
     public final AttentionShape shape;
-    public final boolean causal;
     final double[] q;
     final double[] k;
     final double[] v;
@@ -31,9 +29,8 @@ public final class ShardedProblem {
     private ReferenceAttention.Output output;
     private ReferenceAttention.Gradients gradients;
 
-    public ShardedProblem(AttentionShape shape, boolean causal, Random random) {
+    public ShardedProblem(AttentionShape shape, Random random) {
         this.shape = shape;
-        this.causal = causal;
         this.q = gaussian(random, rows() * width("q"));
         this.k = gaussian(random, rows() * width("k"));
         this.v = gaussian(random, rows() * width("v"));
@@ -42,7 +39,7 @@ public final class ShardedProblem {
 
     @Override
     public String toString() {
-        return (causal ? "causal " : "") + shape.dtype() + " S=" + shape.seqLen() + " Hq=" + shape.heads() + " Hkv=" + shape.kvHeads()
+        return (shape.causal() ? "causal " : "") + shape.dtype() + " S=" + shape.seqLen() + " Hq=" + shape.heads() + " Hkv=" + shape.kvHeads()
                 + " D=" + shape.headDim();
     }
 
@@ -72,7 +69,7 @@ public final class ShardedProblem {
     synchronized double[] expected(String name) {
         if (output == null) {
             var dims = new ReferenceAttention.Dims(rows(), rows(), shape.heads(), shape.kvHeads(), shape.headDim());
-            var params = AttentionParams.of(shape.headDim(), causal);
+            var params = AttentionParams.of(shape.headDim(), shape.causal());
             output = ReferenceAttention.forward(dims, params, q, k, v);
             gradients = ReferenceAttention.backward(dims, params, q, k, v, dout);
         }
@@ -92,14 +89,14 @@ public final class ShardedProblem {
 
     static final String[] RESULTS = {"out", "lse", "dq", "dk", "dv"};
 
-    /** Runs {@code config} forward and backward on {@code ranks} in-process CPU ranks. */
-    public List<RankResult> run(SchemeConfig config, int ranks) {
-        return run(config, ranks, new LocalLauncher(), "cpu");
+    /** Runs {@code scheme} forward and backward on {@code ranks} in-process CPU ranks. */
+    public List<RankResult> run(Scheme scheme, int ranks) {
+        return run(scheme, ranks, new LocalLauncher(), "cpu");
     }
 
-    /** Runs {@code config} forward and backward on {@code ranks} ranks of {@code launcher} on backend {@code backendName}. */
-    public List<RankResult> run(SchemeConfig config, int ranks, RankLauncher launcher, String backendName) {
-        SequenceLayout layout = config.layout(ranks);
+    /** Runs {@code scheme} forward and backward on {@code ranks} ranks of {@code launcher} on backend {@code backendName}. */
+    public List<RankResult> run(Scheme scheme, int ranks, RankLauncher launcher, String backendName) {
+        SequenceLayout layout = scheme.layout();
         return launcher.run(ranks, backendName, (backend, comm) -> {
             try (RankMemory mem = new RankMemory(backend)) {
                 int r = comm.rank();
@@ -115,11 +112,11 @@ public final class ShardedProblem {
                 Tensor dv = mem.zeros(shape.dtype(), n, shape.kvHeads(), shape.headDim());
                 CallStats forward;
                 CallStats backward;
-                try (SequenceParallelAttention scheme = SequenceParallel.create(config, shape, backend, comm);
-                     var saved = scheme.forward(lq, lk, lv, out, lse)) {
-                    forward = scheme.lastCall();
-                    scheme.backward(saved, ldout, dq, dk, dv);
-                    backward = scheme.lastCall();
+                try (SequenceParallelAttention attention = scheme.attention(shape, backend, comm);
+                     var saved = attention.forward(lq, lk, lv, out, lse)) {
+                    forward = attention.lastCall();
+                    attention.backward(saved, ldout, dq, dk, dv);
+                    backward = attention.lastCall();
                 }
                 double[][] results = new double[RESULTS.length][];
                 Tensor[] tensors = {out, lse, dq, dk, dv};

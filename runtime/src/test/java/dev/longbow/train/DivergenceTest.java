@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longbow.checkpoint.SafeTensors;
 import dev.longbow.model.Precision;
-import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.parallel.Ring;
 import dev.longbow.tensor.HostAllocation;
 import dev.longbow.tensor.Tensor;
 import java.io.IOException;
@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DivergenceTest {
     private static TrainConfig diverging(int steps) {
-        return new TrainConfig(TrainProcess.MODEL, SchemeConfig.ring(true), 2, 16, "cpu", steps, 1,
+        return new TrainConfig(TrainProcess.MODEL, new Ring(), 2, 16, "cpu", steps, 1,
                 new OptimizerConfig(1e30f, 0f, 0, 0.9f, 0.95f, 1e-8f, 0f, 0f), 99, false, 8, Precision.F32);
     }
 

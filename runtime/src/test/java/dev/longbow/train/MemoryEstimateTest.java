@@ -7,7 +7,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.longbow.comm.local.LocalRanks;
 import dev.longbow.model.Precision;
-import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.parallel.Fpdt;
+import dev.longbow.parallel.Hybrid;
+import dev.longbow.parallel.Ring;
+import dev.longbow.parallel.Scheme;
+import dev.longbow.parallel.Ulysses;
+import dev.longbow.parallel.WallFacer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,19 +31,19 @@ class MemoryEstimateTest {
 
     /** Every scheme; Ulysses also with recomputation, which changes both the activations and what attention keeps. */
     static Stream<Arguments> schemes() {
-        return Stream.of(Arguments.of(SchemeConfig.ulysses(true), false), Arguments.of(SchemeConfig.ulysses(true), true),
-                Arguments.of(SchemeConfig.ring(true), false),
-                Arguments.of(SchemeConfig.wallFacer(true, 2, SchemeConfig.Arrangement.TEAMS_ADJACENT), false),
-                Arguments.of(SchemeConfig.fpdt(true, 4), false), Arguments.of(SchemeConfig.hybrid(true, 2), false));
+        return Stream.of(Arguments.of(new Ulysses(), false), Arguments.of(new Ulysses(), true),
+                Arguments.of(new Ring(), false),
+                Arguments.of(new WallFacer(2, WallFacer.Arrangement.TEAMS_ADJACENT), false),
+                Arguments.of(new Fpdt(4), false), Arguments.of(new Hybrid(2), false));
     }
 
-    private static TrainConfig config(SchemeConfig scheme, boolean recompute) {
+    private static TrainConfig config(Scheme scheme, boolean recompute) {
         return new TrainConfig(TrainProcess.MODEL, scheme, 4, 64, "cpu", 1, 1, OptimizerConfig.defaults(3e-3f, 2), 99, recompute, 8, Precision.F32);
     }
 
     @ParameterizedTest(name = "{0}, recompute {1}")
     @MethodSource("schemes")
-    void theEstimateIsWhatARankAllocatesAndBoundsTheAttentionBuffers(SchemeConfig scheme, boolean recompute) {
+    void theEstimateIsWhatARankAllocatesAndBoundsTheAttentionBuffers(Scheme scheme, boolean recompute) {
         TrainConfig config = config(scheme, recompute);
         MemoryEstimate estimate = MemoryEstimate.of(config);
         List<long[]> measured = LocalRanks.run(4, "cpu", (backend, comm) -> {
@@ -56,7 +61,7 @@ class MemoryEstimateTest {
     @Test
     void aRunThatCannotFitIsRefusedBeforeAllocatingNamingBytesNeededAndAvailable() {
         assumeTrue(Files.isReadable(Path.of("/proc/meminfo")), "host memory is read from /proc/meminfo");
-        TrainConfig huge = new TrainConfig(TrainProcess.MODEL, SchemeConfig.ring(true), 1, TrainConfig.MAX_SEQ_LEN, "cpu", 1, 1,
+        TrainConfig huge = new TrainConfig(TrainProcess.MODEL, new Ring(), 1, TrainConfig.MAX_SEQ_LEN, "cpu", 1, 1,
                 OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32);
         var e = assertThrows(IllegalArgumentException.class, () -> Trainer.run(huge,
                 new RandomSequences(TrainProcess.MODEL.vocab(), TrainConfig.MAX_SEQ_LEN, 7), Trainer.Checkpointing.NONE, s -> { }, null));
@@ -67,7 +72,7 @@ class MemoryEstimateTest {
 
     @Test
     void aSequenceLongerThanAProcessCanHoldIsRefused() {
-        TrainConfig tooLong = new TrainConfig(TrainProcess.MODEL, SchemeConfig.ring(true), 1, Integer.MAX_VALUE - 1, "cpu", 1, 1,
+        TrainConfig tooLong = new TrainConfig(TrainProcess.MODEL, new Ring(), 1, Integer.MAX_VALUE - 1, "cpu", 1, 1,
                 OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32);
         var e = assertThrows(IllegalArgumentException.class, tooLong::validate);
         assertEquals("sequence length 2147483646 is more than the 1073741824 tokens (2^30) one process can hold as a sequence; use "

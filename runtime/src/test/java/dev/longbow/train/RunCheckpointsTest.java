@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longbow.checkpoint.CheckpointFolder;
 import dev.longbow.model.Precision;
-import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.parallel.Ring;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +28,7 @@ class RunCheckpointsTest {
     Path dir;
 
     private static TrainConfig config(int steps) {
-        return new TrainConfig(TrainProcess.MODEL, SchemeConfig.ring(true), 2, 16, "cpu", steps, 1,
+        return new TrainConfig(TrainProcess.MODEL, new Ring(), 2, 16, "cpu", steps, 1,
                 OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32);
     }
 

@@ -9,7 +9,12 @@ import dev.longbow.model.ModelConfig;
 import dev.longbow.model.Precision;
 import dev.longbow.model.SingleRankAttention;
 import dev.longbow.model.Weights;
-import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.parallel.Fpdt;
+import dev.longbow.parallel.Hybrid;
+import dev.longbow.parallel.Ring;
+import dev.longbow.parallel.Scheme;
+import dev.longbow.parallel.Ulysses;
+import dev.longbow.parallel.WallFacer;
 import dev.longbow.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -34,17 +39,17 @@ class SchemeTrainingParityTest {
 
     static Stream<Object[]> schemes() {
         return Stream.of(
-                new Object[]{SchemeConfig.ulysses(true), 2},
-                new Object[]{SchemeConfig.ulysses(true), 4},
-                new Object[]{SchemeConfig.ring(true), 4},
-                new Object[]{SchemeConfig.wallFacer(true, 2, SchemeConfig.Arrangement.TEAMS_ADJACENT), 4},
-                new Object[]{SchemeConfig.fpdt(true, 2), 2},
-                new Object[]{SchemeConfig.hybrid(true, 2), 4});
+                new Object[]{new Ulysses(), 2},
+                new Object[]{new Ulysses(), 4},
+                new Object[]{new Ring(), 4},
+                new Object[]{new WallFacer(2, WallFacer.Arrangement.TEAMS_ADJACENT), 4},
+                new Object[]{new Fpdt(2), 2},
+                new Object[]{new Hybrid(2), 4});
     }
 
     @ParameterizedTest(name = "{0} on {1} ranks")
     @MethodSource("schemes")
-    void schemeMatchesOneRank(SchemeConfig scheme, int ranks) {
+    void schemeMatchesOneRank(Scheme scheme, int ranks) {
         System.out.println("SchemeTrainingParityTest seed " + SEED);
         TokenSequence batch = batch();
         Result single = singleRank(batch);

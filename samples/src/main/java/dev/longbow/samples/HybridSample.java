@@ -1,6 +1,6 @@
 package dev.longbow.samples;
 
-/** Hybrid attention on N ranks: see {@link SampleOptions} for the options, {@code --help} to list them. */
+/** Hybrid attention on N ranks: see {@link SampleCommand} for the options, {@code --help} to list them. */
 public final class HybridSample {
     private HybridSample() {
     }

@@ -8,7 +8,6 @@ import dev.longbow.comm.RankLauncher;
 import dev.longbow.parallel.AttentionShape;
 import dev.longbow.parallel.CallStats;
 import dev.longbow.parallel.SequenceLayout;
-import dev.longbow.parallel.SequenceParallel;
 import dev.longbow.parallel.SequenceParallelAttention;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.HostAllocation;
@@ -20,6 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
+import picocli.CommandLine;
 
 /**
  * The driver every scheme sample runs: random inputs, the scheme on N ranks (threads and the
@@ -34,27 +34,27 @@ final class SchemeSample {
     private SchemeSample() {
     }
 
+    /**
+     * A scheme's main: {@code longbow sample SCHEME ARGS...}. Exits 2 with one line for a mistake
+     * in the options, 1 when a rank fails or the check does not pass.
+     */
     static void main(String scheme, String[] args) {
-        try {
-            if (!run(scheme, args)) {
-                System.exit(1);
+        CommandLine cli = SampleCommand.commandLine();
+        cli.setParameterExceptionHandler((e, given) -> {
+            System.err.println(scheme + ": " + e.getMessage() + " (--help lists the options)");
+            return 2;
+        });
+        cli.setExecutionExceptionHandler((e, command, parsed) -> {
+            if (!(e instanceof RankFailedException || e instanceof IllegalArgumentException || e instanceof IllegalStateException)) {
+                throw e;
             }
-        } catch (RankFailedException e) {
             System.err.println(scheme + ": " + e.getMessage());
-            System.exit(1);
-        } catch (IllegalArgumentException | IllegalStateException e) {
-            System.err.println(scheme + ": " + e.getMessage());
-            System.exit(2);
-        }
-    }
-
-    /** Runs the sample the command line asks for (or prints its options); returns whether its check passed. Throws on bad options. */
-    static boolean run(String scheme, String[] args) {
-        if (Arrays.asList(args).contains("--help")) {
-            System.out.print(SampleOptions.usage(scheme));
-            return true;
-        }
-        return run(SampleOptions.parse(scheme, args));
+            return e instanceof RankFailedException ? 1 : 2;
+        });
+        String[] all = new String[args.length + 1];
+        all[0] = scheme;
+        System.arraycopy(args, 0, all, 1, args.length);
+        System.exit(cli.execute(all));
     }
 
     /**
@@ -62,17 +62,18 @@ final class SchemeSample {
      * array, or cannot fit the heap, is refused before anything is drawn.
      */
     static void requireFits(SampleOptions o) {
-        long elements = o.seqLen() * (long) o.heads() * o.headDim();
+        AttentionShape shape = o.shape();
+        long elements = shape.seqLen() * (long) shape.heads() * shape.headDim();
         if (elements > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("--seq-len " + o.seqLen() + " x --heads " + o.heads() + " x --head-dim " + o.headDim()
-                    + " = " + elements + " elements per tensor, more than the " + (Integer.MAX_VALUE - 8) + " one Java array holds "
+            throw new IllegalArgumentException("--seq-len " + shape.seqLen() + " x --heads " + shape.heads() + " x --head-dim "
+                    + shape.headDim() + " = " + elements + " elements per tensor, more than the " + (Integer.MAX_VALUE - 8) + " one Java array holds "
                     + "(the sample draws its inputs as arrays); use a smaller --seq-len");
         }
         long heap = 3L * Shards.INPUTS.size() * elements * Float.BYTES;   // the inputs, the ranks' copies, the results
         long max = Runtime.getRuntime().maxMemory();
         if (heap > max) {
-            throw new IllegalArgumentException("--seq-len " + o.seqLen() + " x --heads " + o.heads() + " x --head-dim " + o.headDim()
-                    + " needs about " + bytes(heap) + " of Java heap for the sample's inputs and results, but this JVM may use "
+            throw new IllegalArgumentException("--seq-len " + shape.seqLen() + " x --heads " + shape.heads() + " x --head-dim "
+                    + shape.headDim() + " needs about " + bytes(heap) + " of Java heap for the sample's inputs and results, but this JVM may use "
                     + bytes(max) + "; use a smaller --seq-len, or a larger -Xmx");
         }
     }
@@ -84,7 +85,7 @@ final class SchemeSample {
 
     /** Returns whether the check passed (or was skipped). */
     static boolean run(SampleOptions o) {
-        o.config().validate(o.ranks(), o.shape());
+        o.scheme().validate(o.ranks(), o.shape());
         requireFits(o);
         return run(o, o.communicator().launcher(o.backend()));
     }
@@ -96,16 +97,17 @@ final class SchemeSample {
      * same seeded inputs.
      */
     static boolean run(SampleOptions o, RankLauncher launcher) {
-        boolean check = o.check() && (double) o.seqLen() * o.seqLen() * o.heads() * o.headDim() <= CHECK_LIMIT;
-        System.out.printf(Locale.ROOT, "%s on %d %s ranks: S=%d Hq=%d Hkv=%d D=%d %s %s%n", o.scheme(), o.ranks(),
-                o.backend(), o.seqLen(), o.heads(), o.kvHeads(), o.headDim(), o.causal() ? "causal" : "non-causal",
-                o.dtype().toString().toLowerCase(Locale.ROOT));
+        AttentionShape shape = o.shape();
+        boolean check = o.check() && (double) shape.seqLen() * shape.seqLen() * shape.heads() * shape.headDim() <= CHECK_LIMIT;
+        System.out.printf(Locale.ROOT, "%s on %d %s ranks: S=%d Hq=%d Hkv=%d D=%d %s %s%n", o.scheme().name(), o.ranks(),
+                o.backend(), shape.seqLen(), shape.heads(), shape.kvHeads(), shape.headDim(), shape.causal() ? "causal" : "non-causal",
+                shape.dtype().toString().toLowerCase(Locale.ROOT));
         Map<Long, Shards> drawn = new ConcurrentHashMap<>();
         List<RankRun> runs = launcher.run(o.ranks(), o.backend(), (backend, comm) -> runRank(o, drawn, check, backend, comm));
 
         String theCheck = runs.size() == o.ranks() ? "check" : "check of ranks " + runs.getFirst().rank() + ".." + runs.getLast().rank();
         long seed = runs.getFirst().seed();
-        double forwardFlops = 4.0 * o.seqLen() * o.seqLen() * o.heads() * o.headDim() * (o.causal() ? 0.5 : 1.0);
+        double forwardFlops = 4.0 * shape.seqLen() * shape.seqLen() * shape.heads() * shape.headDim() * (shape.causal() ? 0.5 : 1.0);
         report("forward", forwardFlops, runs.stream().map(RankRun::forwardNanos).toList(), runs.stream().map(RankRun::forward).toList());
         report("backward", 2.5 * forwardFlops, runs.stream().map(RankRun::backwardNanos).toList(), runs.stream().map(RankRun::backward).toList());
         if (!check) {
@@ -114,11 +116,11 @@ final class SchemeSample {
             return true;
         }
         Shards expected = singleDevice(o, drawn.get(seed));
-        SequenceLayout layout = o.config().layout(o.ranks());
+        SequenceLayout layout = o.scheme().layout();
         Shards mine = Shards.concat(runs.stream().map(RankRun::outputs).toList());
         Shards reference = Shards.concat(runs.stream().map(r -> expected.rowsOf(layout, r.rank(), o.ranks())).toList());
         return Shards.compare("  " + theCheck + " against single-device attention, seed " + seed + ":", mine, reference,
-                o.dtype() == DType.F32 ? 1e-4 : 2e-2);
+                shape.dtype() == DType.F32 ? 1e-4 : 2e-2);
     }
 
     /**
@@ -126,7 +128,7 @@ final class SchemeSample {
      * warm-up iteration), with no report and no check: for a harness that times many runs in one JVM.
      */
     static long[][] time(SampleOptions o) {
-        o.config().validate(o.ranks(), o.shape());
+        o.scheme().validate(o.ranks(), o.shape());
         Map<Long, Shards> drawn = new ConcurrentHashMap<>();
         List<RankRun> runs = o.communicator().launcher(o.backend())
                 .run(o.ranks(), o.backend(), (backend, comm) -> runRank(o, drawn, false, backend, comm));
@@ -136,11 +138,11 @@ final class SchemeSample {
 
     private static RankRun runRank(SampleOptions o, Map<Long, Shards> drawn, boolean check, Backend backend, Communicator comm) {
         AttentionShape shape = o.shape();
-        SequenceLayout layout = o.config().layout(comm.size());
+        SequenceLayout layout = o.scheme().layout();
         long seed = agreedSeed(backend, comm, o.seed());
         Shards inputs = drawn.computeIfAbsent(seed, s -> Shards.random(shape, new Random(s)));
         try (DeviceShards mine = DeviceShards.upload(backend, shape, inputs.rowsOf(layout, comm.rank(), comm.size()));
-             SequenceParallelAttention scheme = SequenceParallel.create(o.config(), shape, backend, comm)) {
+             SequenceParallelAttention scheme = o.scheme().attention(shape, backend, comm)) {
             long[] forward = new long[o.iterations()];
             long[] backward = new long[o.iterations()];
             CallStats forwardStats = null;
@@ -189,7 +191,7 @@ final class SchemeSample {
     /** The whole attention on one device of the same backend: the oracle the schemes must reproduce. */
     private static Shards singleDevice(SampleOptions o, Shards inputs) {
         try (Backend backend = Backends.open(o.backend(), 0); DeviceShards all = DeviceShards.upload(backend, o.shape(), inputs)) {
-            all.attendWhole(o.causal());
+            all.attendWhole(o.shape().causal());
             return all.download();
         }
     }

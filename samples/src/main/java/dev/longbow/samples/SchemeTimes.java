@@ -1,5 +1,9 @@
 package dev.longbow.samples;
 
+import dev.longbow.comm.CommunicatorChoice;
+import dev.longbow.parallel.AttentionShape;
+import dev.longbow.parallel.Scheme;
+
 /**
  * The scheme samples' driver as a library, for harnesses that time many runs in one JVM (the
  * planner's CPU check): the same ranks, inputs and timing as the samples, without their report.
@@ -9,11 +13,11 @@ public final class SchemeTimes {
     }
 
     /**
-     * Runs {@code scheme} ("ulysses", "ring", "hybrid", "wallfacer", "fpdt") with a sample's
-     * command-line {@code args} and returns the slowest rank's forward ([0]) and backward ([1])
-     * nanoseconds per timed iteration.
+     * Runs {@code scheme} on {@code ranks} CPU ranks for {@code shape}, one warm-up and
+     * {@code iterations} timed passes on inputs of seed 1, and returns the slowest rank's forward
+     * ([0]) and backward ([1]) nanoseconds per timed iteration.
      */
-    public static long[][] slowestRank(String scheme, String... args) {
-        return SchemeSample.time(SampleOptions.parse(scheme, args));
+    public static long[][] slowestRank(Scheme scheme, int ranks, AttentionShape shape, int iterations) {
+        return SchemeSample.time(new SampleOptions(scheme, ranks, shape, "cpu", CommunicatorChoice.DEFAULT, iterations, 1, false));
     }
 }

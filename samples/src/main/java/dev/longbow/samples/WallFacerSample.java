@@ -1,6 +1,6 @@
 package dev.longbow.samples;
 
-/** WallFacer attention on N ranks: see {@link SampleOptions} for the options, {@code --help} to list them. */
+/** WallFacer attention on N ranks: see {@link SampleCommand} for the options, {@code --help} to list them. */
 public final class WallFacerSample {
     private WallFacerSample() {
     }

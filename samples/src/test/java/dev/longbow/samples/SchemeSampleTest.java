@@ -9,23 +9,42 @@ import dev.longbow.comm.RankLauncher;
 import dev.longbow.comm.RankTask;
 import dev.longbow.comm.local.LocalLauncher;
 import dev.longbow.comm.local.LocalRanks;
+import dev.longbow.parallel.Fpdt;
+import dev.longbow.parallel.Hybrid;
+import dev.longbow.parallel.WallFacer;
+import dev.longbow.parallel.WallFacer.Arrangement;
 import dev.longbow.tensor.DType;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
 
 /** Each sample runs a small problem on CPU ranks and agrees with single-device attention. */
 class SchemeSampleTest {
+
+    /** The options of {@code longbow sample SCHEME ARGS...}, checked; a mistake throws {@link IllegalArgumentException} naming it. */
+    private static SampleOptions parse(String scheme, String... args) {
+        List<String> all = new ArrayList<>(List.of(scheme));
+        all.addAll(List.of(args));
+        CommandLine cli = SampleCommand.commandLine();
+        try {
+            cli.parseArgs(all.toArray(String[]::new));
+        } catch (CommandLine.ParameterException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        return cli.<SampleCommand>getCommand().options();
+    }
 
     @ParameterizedTest
     @ValueSource(strings = {"ulysses", "ring", "wallfacer", "fpdt", "hybrid"})
     void sampleRunsAndPassesItsCheck(String scheme) {
         String[] args = {"--ranks", "4", "--seq-len", "128", "--heads", "4", "--kv-heads", "2", "--head-dim", "32",
                 "--iterations", "1", "--seed", "7"};
-        assertTrue(SchemeSample.run(SampleOptions.parse(scheme, args)));
+        assertTrue(SchemeSample.run(parse(scheme, args)));
     }
 
     /**
@@ -66,7 +85,7 @@ class SchemeSampleTest {
     @ParameterizedTest
     @ValueSource(strings = {"ring", "fpdt"})
     void aProcessOfAJobChecksTheRowsItsOwnRanksHold(String scheme) {
-        assertTrue(SchemeSample.run(SampleOptions.parse(scheme, SMALL), oneProcessOf(2, 2, UnaryOperator.identity())));
+        assertTrue(SchemeSample.run(parse(scheme, SMALL), oneProcessOf(2, 2, UnaryOperator.identity())));
     }
 
     /** Rows held by ranks 2 and 3, checked as if they were ranks 0 and 1's: the check must see it. */
@@ -74,7 +93,7 @@ class SchemeSampleTest {
     void aProcessWhoseRowsAreNotItsRanksFailsTheCheck() {
         RankLauncher mislabelled = oneProcessOf(2, 2, r -> new SchemeSample.RankRun(r.rank() - 2, r.seed(), r.forwardNanos(),
                 r.backwardNanos(), r.forward(), r.backward(), r.outputs()));
-        assertFalse(SchemeSample.run(SampleOptions.parse("ring", SMALL), mislabelled));
+        assertFalse(SchemeSample.run(parse("ring", SMALL), mislabelled));
     }
 
     /** Each rank offers its own seed (as each process of a job draws one from its clock); all get rank 0's, every bit of it. */
@@ -88,34 +107,39 @@ class SchemeSampleTest {
 
     @Test
     void optionsGetDefaultsThatFitTheRankCount() {
-        SampleOptions o = SampleOptions.parse("wallfacer", new String[] {"--ranks", "8", "--seq-len", "1024"});
-        assertEquals(2, o.teamSize());
-        assertEquals(32, o.chunkSize());
-        assertEquals(1, SampleOptions.parse("wallfacer", new String[] {"--ranks", "2"}).teamSize());
+        assertEquals(new WallFacer(2, Arrangement.TEAMS_ADJACENT), parse("wallfacer", "--ranks", "8", "--seq-len", "1024").scheme());
+        assertEquals(new Fpdt(32), parse("fpdt", "--ranks", "8", "--seq-len", "1024").scheme());
+        assertEquals(new WallFacer(1, Arrangement.TEAMS_ADJACENT), parse("wallfacer", "--ranks", "2").scheme());
+        assertEquals(new Hybrid(1), parse("hybrid", "--ranks", "3", "--seq-len", "96").scheme());
+        assertEquals(new WallFacer(2, Arrangement.RINGS_ADJACENT),
+                parse("wallfacer", "--ranks", "16", "--arrangement", "rings_adjacent").scheme());
     }
 
     /** cuda's flash kernels take bf16, not f32: `sample --backend cuda` must work without --dtype. */
     @Test
     void theDefaultDtypeIsOneTheBackendComputesIn() {
-        assertEquals(DType.F32, SampleOptions.parse("ring", new String[] {}).dtype());
-        assertEquals(DType.BF16, SampleOptions.parse("ring", new String[] {"--backend", "cuda"}).dtype());
-        assertEquals(DType.F32, SampleOptions.parse("ring", new String[] {"--backend", "cuda", "--dtype", "f32"}).dtype());
+        assertEquals(DType.F32, parse("ring").shape().dtype());
+        assertEquals(DType.BF16, parse("ring", "--backend", "cuda").shape().dtype());
+        assertEquals(DType.F32, parse("ring", "--backend", "cuda", "--dtype", "f32").shape().dtype());
     }
 
     @Test
     void badOptionsSayWhatIsWrong() {
-        var unknown = assertThrows(IllegalArgumentException.class, () -> SampleOptions.parse("ring", new String[] {"--rank", "4"}));
-        assertTrue(unknown.getMessage().startsWith("unknown option '--rank'"), unknown.getMessage());
-        var number = assertThrows(IllegalArgumentException.class, () -> SampleOptions.parse("ring", new String[] {"--ranks", "four"}));
-        assertTrue(number.getMessage().contains("--ranks needs an integer from -2147483648 to 2147483647, got 'four'"), number.getMessage());
-        var dtype = assertThrows(IllegalArgumentException.class, () -> SampleOptions.parse("ring", new String[] {"--dtype", "f64"}));
-        assertTrue(dtype.getMessage().contains("--dtype 'f64' is not one of f32|bf16"), dtype.getMessage());
+        var unknown = assertThrows(IllegalArgumentException.class, () -> parse("ring", "--rank", "4"));
+        assertTrue(unknown.getMessage().startsWith("Unknown options: '--rank'"), unknown.getMessage());
+        var number = assertThrows(IllegalArgumentException.class, () -> parse("ring", "--ranks", "four"));
+        assertTrue(number.getMessage().contains("'--ranks': 'four' is not an int"), number.getMessage());
+        var dtype = assertThrows(IllegalArgumentException.class, () -> parse("ring", "--dtype", "f64"));
+        assertTrue(dtype.getMessage().contains("'--dtype': 'f64' is not one of f32|bf16"), dtype.getMessage());
+        var scheme = assertThrows(IllegalArgumentException.class, () -> parse("sideways"));
+        assertTrue(scheme.getMessage().contains("unknown scheme 'sideways'; choose one of [ulysses, ring, wallfacer, fpdt, hybrid]"),
+                scheme.getMessage());
     }
 
     @Test
     void anUnknownBackendStopsWithTheAvailableOnes() {
         var e = assertThrows(IllegalArgumentException.class,
-                () -> SchemeSample.run(SampleOptions.parse("ring", new String[] {"--backend", "metal", "--seq-len", "64"})));
+                () -> SchemeSample.run(parse("ring", "--backend", "metal", "--seq-len", "64")));
         assertTrue(e.getMessage().contains("unknown backend 'metal'"), e.getMessage());
     }
 }

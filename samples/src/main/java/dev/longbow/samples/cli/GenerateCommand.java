@@ -13,7 +13,7 @@ import dev.longbow.model.KvCacheDecoder;
 import dev.longbow.model.ModelConfig;
 import dev.longbow.model.Sampling;
 import dev.longbow.model.Weights;
-import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.parallel.Ulysses;
 import dev.longbow.train.AdamW;
 import dev.longbow.train.Trainer;
 import picocli.CommandLine.Command;
@@ -112,7 +112,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         Tokenizer tok = Tokenizer.open(name);
         // The key sits on the other half of the sequence from the answer, as it does on another rank in training.
-        PasskeyTask task = new PasskeyTask(tok, m.seqLen, m.seed + 1_000_000_007L, SchemeConfig.ulysses(true).layout(2), 2, true);
+        PasskeyTask task = new PasskeyTask(tok, m.seqLen, m.seed + 1_000_000_007L, new Ulysses().layout(), 2, true);
         KvCacheDecoder decoder = new KvCacheDecoder(m.weights, m.seqLen + 1);
         int keysRight = 0, digitsRight = 0;
         for (int q = 0; q < passkey; q++) {
@@ -174,7 +174,7 @@ final class GenerateCommand implements Callable<Integer> {
         ModelConfig config = ConfigJson.read(json);
         Weights w = Weights.allocate(config, cpu);
         try (AdamW moments = new AdamW(config, cpu)) {
-            Checkpoint.load(model, w, moments, cpu);
+            Checkpoint.load(model, new Checkpoint.State(w, moments.m(), moments.v()), cpu);
         }
         String tok = meta.getOrDefault(Trainer.TOKENIZER, "r50k");
         return new Loaded(w, tok, Integer.parseInt(meta.getOrDefault(Trainer.SEQ_LEN, "0")), Long.parseLong(meta.getOrDefault(Trainer.SEED, "0")));

@@ -1,5 +1,6 @@
 package dev.longbow.samples.cli;
 
+import dev.longbow.samples.SampleCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

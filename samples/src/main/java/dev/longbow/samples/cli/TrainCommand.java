@@ -5,15 +5,23 @@ import dev.longbow.checkpoint.IoFailures;
 import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.CommunicatorChoice;
 import dev.longbow.comm.RankLauncher;
+import dev.longbow.data.ByteLevelBpe;
+import dev.longbow.data.HeldOutSplit;
 import dev.longbow.data.PasskeyTask;
 import dev.longbow.data.SequenceSource;
 import dev.longbow.data.TextCorpus;
 import dev.longbow.data.TextDocuments;
-import dev.longbow.data.Tokenizer;
 import dev.longbow.data.TokenSequence;
+import dev.longbow.data.Tokenizer;
+import dev.longbow.hf.HfConfig;
+import dev.longbow.hf.HfWeights;
 import dev.longbow.model.ModelConfig;
 import dev.longbow.model.Precision;
-import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.parallel.Scheme;
+import dev.longbow.samples.SchemeOptions;
+import dev.longbow.train.EvalStats;
+import dev.longbow.train.Evaluation;
+import dev.longbow.train.LrSchedule;
 import dev.longbow.train.OnNonFinite;
 import dev.longbow.train.OnSaveFailure;
 import dev.longbow.train.OptimizerConfig;
@@ -21,18 +29,11 @@ import dev.longbow.train.PasskeyAccuracy;
 import dev.longbow.train.StepStats;
 import dev.longbow.train.TrainConfig;
 import dev.longbow.train.Trainer;
-import dev.longbow.data.ByteLevelBpe;
-import dev.longbow.data.HeldOutSplit;
-import dev.longbow.hf.HfConfig;
-import dev.longbow.hf.HfWeights;
-import dev.longbow.train.EvalStats;
-import dev.longbow.train.Evaluation;
-import dev.longbow.train.LrSchedule;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,8 +52,11 @@ import java.util.concurrent.Callable;
                 + "The defaults run in about a minute on a 2-core CPU.")
 final class TrainCommand implements Callable<Integer> {
 
-    @Option(names = "--scheme", defaultValue = "wallfacer", description = "ulysses|ring|wallfacer|fpdt|hybrid (default: ${DEFAULT-VALUE})")
+    @Option(names = "--scheme", defaultValue = "wallfacer", completionCandidates = SchemeOptions.Names.class,
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
     String scheme;
+    @Mixin
+    SchemeOptions schemeOptions;
     @Option(names = "--ranks", defaultValue = "4", description = "ranks: threads on the CPU, GPUs otherwise (default: ${DEFAULT-VALUE})")
     int ranks;
     @Option(names = "--seq-len", defaultValue = "1024", description = "tokens per sequence, split over the ranks (default: ${DEFAULT-VALUE})")
@@ -94,14 +98,6 @@ final class TrainCommand implements Callable<Integer> {
     boolean recompute;
     @Option(names = "--logit-chunk", defaultValue = "256", description = "rows of logits computed at once (default: ${DEFAULT-VALUE})")
     int logitChunk;
-    @Option(names = "--team-size", description = "wallfacer: team size C, C^2 dividing ranks (default: 2 when 4 divides ranks, else 1)")
-    Integer teamSize;
-    @Option(names = "--arrangement", defaultValue = "TEAMS_ADJACENT", description = "wallfacer: TEAMS_ADJACENT|RINGS_ADJACENT (default: ${DEFAULT-VALUE})")
-    SchemeConfig.Arrangement arrangement;
-    @Option(names = "--chunk-size", description = "fpdt: tokens per rank per chunk (default: a quarter of the local sequence)")
-    Integer chunkSize;
-    @Option(names = "--ulysses-degree", description = "hybrid: Ulysses group size U (default: 2)")
-    Integer ulyssesDegree;
     @Option(names = "--checkpoint-dir", description = "where checkpoints go (default: none)")
     Path checkpointDir;
     @Option(names = "--checkpoint-every", defaultValue = "10", description = "steps between checkpoints (default: ${DEFAULT-VALUE})")
@@ -244,7 +240,7 @@ final class TrainCommand implements Callable<Integer> {
                 System.out.printf("passkey: %.1f%% of digits and %.1f%% of whole keys right on %d held-out sequences "
                         + "(chance: 10%% and 0.001%%)%n", 100 * a.tokenAccuracy(), 100 * a.sequenceAccuracy(), a.sequences());
             }
-            Path png = report[0].finish(summary, config.scheme().scheme() + " x" + ranks + ", " + model + ", seq " + seqLen + ": "
+            Path png = report[0].finish(summary, config.scheme().name() + " x" + ranks + ", " + model + ", seq " + seqLen + ": "
                     + (passkey ? "passkey" : "text") + " loss");
             List<StepStats> done = result.steps();
             if (!done.isEmpty()) {
@@ -262,16 +258,7 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Every check that needs no data: model, scheme and sequence fit together. */
     TrainConfig configure() {
-        if (!SchemeConfig.SCHEMES.contains(scheme)) {
-            throw new IllegalArgumentException("unknown scheme '" + scheme + "'; choose one of " + SchemeConfig.SCHEMES);
-        }
-        if (ranks < 1) {
-            throw new IllegalArgumentException("--ranks " + ranks + " must be at least 1");
-        }
-        if (seqLen % ranks != 0) {
-            throw new IllegalArgumentException("--seq-len " + seqLen + " is not divisible by --ranks " + ranks
-                    + ": each rank holds seq-len / ranks tokens; use --seq-len " + (seqLen / ranks + 1) * ranks);
-        }
+        Scheme s = schemeOptions.scheme(scheme, ranks, seqLen);
         if (!passkeyTargets.equals("answer") && !passkeyTargets.equals("all")) {
             throw new IllegalArgumentException("--passkey-targets " + passkeyTargets + ": choose answer or all");
         }
@@ -285,15 +272,6 @@ final class TrainCommand implements Callable<Integer> {
         Tokenizer tok = tokenizer();
         int vocab = data.equals("passkey") ? PasskeyTask.vocabSize(tok) : tok.vocabSize();
         ModelConfig m = initFrom == null ? ModelConfig.named(model, vocab) : initModel(vocab);
-        int local = seqLen / ranks;
-        SchemeConfig s = switch (scheme) {
-            case "ulysses" -> SchemeConfig.ulysses(true);
-            case "ring" -> SchemeConfig.ring(true);
-            case "wallfacer" -> SchemeConfig.wallFacer(true, teamSize != null ? teamSize : ranks % 4 == 0 ? 2 : 1, arrangement);
-            case "fpdt" -> SchemeConfig.fpdt(true, chunkSize != null ? chunkSize : local % 4 == 0 ? local / 4 : local);
-            case "hybrid" -> SchemeConfig.hybrid(true, ulyssesDegree != null ? ulyssesDegree : 2);
-            default -> throw new AssertionError(scheme);
-        };
         OptimizerConfig o = new OptimizerConfig(lr, lr / 10, warmup, 0.9f, 0.95f, 1e-8f, weightDecay, clip,
                 LrSchedule.parse(lrSchedule, decayFraction));
         Precision p = precision != null ? Precision.named(precision) : Precision.defaultFor(Backends.provider(backend).trainingDTypes());
@@ -361,7 +339,7 @@ final class TrainCommand implements Callable<Integer> {
 
     private SequenceSource source(Tokenizer tok, TrainConfig config) {
         if (data.equals("passkey")) {
-            return new PasskeyTask(tok, seqLen, seed, config.scheme().layout(ranks), ranks, passkeyTargets.equals("answer"));
+            return new PasskeyTask(tok, seqLen, seed, config.scheme().layout(), ranks, passkeyTargets.equals("answer"));
         }
         Path path = dataPath();
         try {
@@ -373,7 +351,7 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Passkey sequences the model never trains on (another seed). */
     private List<TokenSequence> heldOut(Tokenizer tok, TrainConfig config) {
-        PasskeyTask eval = new PasskeyTask(tok, seqLen, seed + 1_000_000_007L, config.scheme().layout(ranks), ranks, true);
+        PasskeyTask eval = new PasskeyTask(tok, seqLen, seed + 1_000_000_007L, config.scheme().layout(), ranks, true);
         List<TokenSequence> list = new ArrayList<>();
         for (int i = 0; i < evalSamples; i++) {
             list.add(eval.next());
@@ -385,7 +363,7 @@ final class TrainCommand implements Callable<Integer> {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("run", config.describe());
         m.put("data", source.describe());
-        m.put("scheme", config.scheme().scheme());
+        m.put("scheme", config.scheme().name());
         m.put("ranks", ranks);
         m.put("seq_len", seqLen);
         m.put("model", model);

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.longbow.comm.RankLaunchers;
 import dev.longbow.model.ModelConfig;
 import dev.longbow.model.Precision;
-import dev.longbow.parallel.SequenceParallel;
 import dev.longbow.parallel.SequenceParallelAttention;
 import dev.longbow.train.TrainConfig;
 import java.io.ByteArrayOutputStream;
@@ -72,7 +71,7 @@ class CudaTrainingGpuTest {
         TrainConfig config = parsed.subcommand().commandSpec().commandLine().<TrainCommand>getCommand().configure();
         assertEquals(Precision.BF16_MIXED, config.precision(), "bf16 is the default on cuda");
         RankLaunchers.run(2, "cuda", (backend, comm) -> {
-            try (SequenceParallelAttention attention = SequenceParallel.create(config.scheme(), config.attentionShape(), backend, comm)) {
+            try (SequenceParallelAttention attention = config.scheme().attention(config.attentionShape(), backend, comm)) {
                 return attention.name();
             }
         });

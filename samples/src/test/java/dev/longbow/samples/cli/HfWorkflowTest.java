@@ -102,7 +102,7 @@ class HfWorkflowTest {
                         .get(dev.longbow.train.Trainer.MODEL));
                 w = Weights.allocate(c, cpu);
                 try (AdamW moments = new AdamW(c, cpu)) {
-                    Checkpoint.load(checkpoint, w, moments, cpu);
+                    Checkpoint.load(checkpoint, new Checkpoint.State(w, moments.m(), moments.v()), cpu);
                 }
             }
             try (w) {

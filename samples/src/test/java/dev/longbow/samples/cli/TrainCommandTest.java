@@ -38,6 +38,21 @@ class TrainCommandTest {
         assertRefused(("train --steps 1 --run-dir target/never " + args).split(" "), expected);
     }
 
+    /** Scheme options left out get defaults that fit the ranks and the sequence, the same the sample gives them. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "--scheme wallfacer --ranks 8 --seq-len 1024|WallFacer[teamSize=2, arrangement=TEAMS_ADJACENT]",
+            "--scheme wallfacer --ranks 2 --seq-len 1024 --arrangement rings_adjacent|WallFacer[teamSize=1, arrangement=RINGS_ADJACENT]",
+            "--scheme fpdt --ranks 4 --seq-len 1024|Fpdt[chunkLen=64]",
+            "--scheme fpdt --ranks 4 --seq-len 1036|Fpdt[chunkLen=259]",
+            "--scheme hybrid --ranks 4 --seq-len 1024|Hybrid[ulyssesDegree=2]",
+            "--scheme ring --ranks 4 --seq-len 1024 --team-size 3|Ring[]"})
+    void schemeOptionsLeftOutGetDefaultsThatFit(String args, String scheme) {
+        CommandLine cli = Longbow.commandLine();
+        cli.parseArgs(("train " + args).split(" "));
+        assertEquals(scheme, cli.getSubcommands().get("train").<TrainCommand>getCommand().configure().scheme().toString());
+    }
+
     @Test
     void aCorruptCheckpointStopsTheResumeBeforeAnyWork(@TempDir Path dir) throws IOException {
         Files.write(dir.resolve("run1-step-00000010.safetensors"), new byte[]{42, 0, 0, 0, 0, 0, 0, 0, '{', '}'});

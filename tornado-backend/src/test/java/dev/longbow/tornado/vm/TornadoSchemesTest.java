@@ -5,11 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.longbow.comm.RankLaunchers;
 import dev.longbow.comm.RankMemory;
 import dev.longbow.parallel.AttentionShape;
-import dev.longbow.parallel.SchemeConfig;
-import dev.longbow.parallel.SchemeConfig.Arrangement;
+import dev.longbow.parallel.Fpdt;
+import dev.longbow.parallel.Hybrid;
+import dev.longbow.parallel.Ring;
+import dev.longbow.parallel.Scheme;
+import dev.longbow.parallel.Ulysses;
+import dev.longbow.parallel.WallFacer.Arrangement;
 import dev.longbow.parallel.SequenceLayout;
-import dev.longbow.parallel.SequenceParallel;
 import dev.longbow.parallel.SequenceParallelAttention;
+import dev.longbow.parallel.WallFacer;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Tensor;
 import dev.longbow.testing.HostTensors;
@@ -31,23 +35,23 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class TornadoSchemesTest {
     private static final long SEED = HostTensors.seed("TornadoSchemesTest");
-    private static final AttentionShape SHAPE = new AttentionShape(64, 4, 2, 32, DType.F32);
+    private static final AttentionShape SHAPE = new AttentionShape(64, 4, 2, 32, DType.F32, true);
     private static final String[] RESULTS = {"out", "lse", "dq", "dk", "dv"};
 
     static Stream<Arguments> cases() {
         List<Arguments> cases = new ArrayList<>();
         for (int ranks : new int[] {2, 4}) {
             int local = Math.toIntExact(SHAPE.localLen(ranks));
-            for (SchemeConfig config : List.of(
-                    SchemeConfig.ulysses(true),
-                    SchemeConfig.ring(true),
-                    SchemeConfig.wallFacer(true, ranks == 4 ? 2 : 1, Arrangement.TEAMS_ADJACENT),
-                    SchemeConfig.fpdt(true, local / 4),
-                    SchemeConfig.hybrid(true, 2))) {
-                cases.add(Arguments.of(config, ranks));
+            for (Scheme config : List.of(
+                    new Ulysses(),
+                    new Ring(),
+                    new WallFacer(ranks == 4 ? 2 : 1, Arrangement.TEAMS_ADJACENT),
+                    new Fpdt(local / 4),
+                    new Hybrid(2))) {
+                cases.add(Arguments.of(config, ranks, true));
             }
         }
-        cases.add(Arguments.of(SchemeConfig.ring(false), 4));
+        cases.add(Arguments.of(new Ring(), 4, false));
         return cases.stream();
     }
 
@@ -56,9 +60,9 @@ class TornadoSchemesTest {
         assertEquals(TornadoLauncher.NAME, RankLaunchers.forBackend("tornado").name());
     }
 
-    @ParameterizedTest(name = "{0} on {1} ranks")
+    @ParameterizedTest(name = "{0} on {1} ranks, causal {2}")
     @MethodSource("cases")
-    void schemeMatchesTheCpuBackend(SchemeConfig config, int ranks) {
+    void schemeMatchesTheCpuBackend(Scheme config, int ranks, boolean causal) {
         Random random = new Random(SEED + 31L * ranks + config.toString().hashCode());
         double[][] inputs = new double[4][];
         for (int i = 0; i < inputs.length; i++) {
@@ -67,17 +71,18 @@ class TornadoSchemesTest {
                 inputs[i][e] = (float) random.nextGaussian();
             }
         }
-        SequenceLayout layout = config.layout(ranks);
-        List<double[][]> onTornado = run(config, ranks, "tornado", inputs);
-        List<double[][]> onCpu = run(config, ranks, "cpu", inputs);
+        SequenceLayout layout = config.layout();
+        AttentionShape shape = new AttentionShape(SHAPE.seqLen(), SHAPE.heads(), SHAPE.kvHeads(), SHAPE.headDim(), SHAPE.dtype(), causal);
+        List<double[][]> onTornado = run(config, shape, ranks, "tornado", inputs);
+        List<double[][]> onCpu = run(config, shape, ranks, "cpu", inputs);
         for (int i = 0; i < RESULTS.length; i++) {
             HostTensors.assertClose(config + " " + RESULTS[i], gathered(onTornado, layout, i), gathered(onCpu, layout, i), 1e-4);
         }
     }
 
-    /** Runs the scheme forward and backward; per rank, its shards of out, lse, dq, dk, dv. */
-    private static List<double[][]> run(SchemeConfig config, int ranks, String backendName, double[][] inputs) {
-        SequenceLayout layout = config.layout(ranks);
+    /** Runs the scheme forward and backward on {@code shape} (SHAPE's extents); per rank, its shards of out, lse, dq, dk, dv. */
+    private static List<double[][]> run(Scheme config, AttentionShape shape, int ranks, String backendName, double[][] inputs) {
+        SequenceLayout layout = config.layout();
         return RankLaunchers.run(ranks, backendName, (backend, comm) -> {
             try (RankMemory mem = new RankMemory(backend)) {
                 int r = comm.rank();
@@ -90,7 +95,7 @@ class TornadoSchemesTest {
                     mem.zeros(DType.F32, n, SHAPE.heads(), SHAPE.headDim()), mem.zeros(DType.F32, n, SHAPE.heads()),
                     mem.zeros(DType.F32, n, SHAPE.heads(), SHAPE.headDim()), mem.zeros(DType.F32, n, SHAPE.kvHeads(), SHAPE.headDim()),
                     mem.zeros(DType.F32, n, SHAPE.kvHeads(), SHAPE.headDim())};
-                try (SequenceParallelAttention scheme = SequenceParallel.create(config, SHAPE, backend, comm);
+                try (SequenceParallelAttention scheme = config.attention(shape, backend, comm);
                      var saved = scheme.forward(q, k, v, results[0], results[1])) {
                     scheme.backward(saved, dout, results[2], results[3], results[4]);
                 }

@@ -1,12 +1,18 @@
-package dev.longbow.samples.cli;
+package dev.longbow.samples.plancheck;
 
+import dev.longbow.comm.RankLaunchers;
+import dev.longbow.parallel.AttentionShape;
+import dev.longbow.parallel.Fpdt;
+import dev.longbow.parallel.Hybrid;
+import dev.longbow.parallel.Ring;
+import dev.longbow.parallel.Scheme;
+import dev.longbow.parallel.Ulysses;
+import dev.longbow.parallel.WallFacer;
 import dev.longbow.plan.AttentionCall;
 import dev.longbow.plan.AttentionRates;
 import dev.longbow.plan.ClusterSpec;
 import dev.longbow.plan.CostModel;
 import dev.longbow.plan.ModelShape;
-import dev.longbow.plan.Setting;
-import dev.longbow.comm.RankLaunchers;
 import dev.longbow.samples.SchemeTimes;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Slab;
@@ -17,7 +23,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.IntFunction;
 
 /**
  * The cost model's forward and backward times for one attention layer on the CPU backend (ranks
@@ -29,7 +34,8 @@ import java.util.function.IntFunction;
  * communicator's per-message latency (an all-to-all of 4-byte blocks), and the attention
  * kernels' throughput for each call shape the model prices (asked of the model itself), measured
  * with that many ranks issuing the call at once. The last column prices every call at a one-rank
- * Ring run's throughput instead (the model before rates by shape).
+ * Ring run's throughput instead (the model before rates by shape). Each scheme is one record,
+ * which the cost model prices and the sample runs.
  *
  * <p>Arguments: ranks, sequence length, heads, head dim, rounds, iterations per round.
  */
@@ -46,14 +52,14 @@ public final class CpuCheck {
         int iterations = Integer.parseInt(args[5]);
         // attention only: the model's other dimensions do not enter an attention pass
         ModelShape shape = new ModelShape("sample", 1, heads * headDim, heads, heads, 4 * heads * headDim, 2, 1);
-        List<Setting> settings = List.of(Setting.ulysses(ranks, false), Setting.ring(ranks, false), Setting.hybrid(2, ranks / 2, false),
-                Setting.wallFacer(ranks, 2, true, false), Setting.fpdt(ranks, 4, true));
-        List<AttentionCall> calls = callsPriced(shape, seqLen, ranks, settings);
-        IntFunction<String[]> sampleArgs = p -> new String[] {"--ranks", "" + p, "--seq-len", "" + seqLen, "--heads", "" + heads,
-                "--head-dim", "" + headDim, "--check", "false", "--iterations", "" + iterations, "--seed", "1"};
+        // FPDT in four chunks per rank
+        List<Scheme> schemes = List.of(new Ulysses(), new Ring(), new Hybrid(2), new WallFacer(2, WallFacer.Arrangement.TEAMS_ADJACENT),
+                new Fpdt(seqLen / ranks / 4));
+        List<AttentionCall> calls = callsPriced(shape, seqLen, ranks, schemes);
+        AttentionShape attention = new AttentionShape(seqLen, heads, heads, headDim, DType.F32, true);
 
-        new Samples(calls, ranks, settings, sampleArgs, iterations).round(0);
-        Samples m = new Samples(calls, ranks, settings, sampleArgs, iterations);
+        new Samples(calls, ranks, schemes, attention, iterations).round(0);
+        Samples m = new Samples(calls, ranks, schemes, attention, iterations);
         for (int r = 0; r < rounds; r++) {
             m.round(r);
         }
@@ -76,13 +82,13 @@ public final class CpuCheck {
         System.out.println("| scheme | forward measured (ms) | predicted | backward measured (ms) | predicted | error fwd | error bwd"
                 + " | error fwd+bwd | one rate for every call: error fwd+bwd |");
         System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-        for (Setting s : settings) {
-            Times t = m.schemes.get(s);
+        for (Scheme s : schemes) {
+            Times t = m.times.get(s);
             CostModel.AttentionPass p = costs.attentionPass(s);
             CostModel.AttentionPass flat = oneRate.attentionPass(s);
             double mf = t.forwardMedian();
             double mb = t.backwardMedian();
-            System.out.printf(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f | %+.0f%% | %+.0f%% | %+.0f%% | %+.0f%% |%n", s.scheme().label(),
+            System.out.printf(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f | %+.0f%% | %+.0f%% | %+.0f%% | %+.0f%% |%n", s.name(),
                     mf * 1e3, p.forwardSeconds() * 1e3, mb * 1e3, p.backwardSeconds() * 1e3, error(p.forwardSeconds(), mf),
                     error(p.backwardSeconds(), mb), error(p.forwardSeconds() + p.backwardSeconds(), mf + mb),
                     error(flat.forwardSeconds() + flat.backwardSeconds(), mf + mb));
@@ -95,20 +101,19 @@ public final class CpuCheck {
         final List<Double> copies = new ArrayList<>();
         final List<Double> latencies = new ArrayList<>();
         final Times oneRank = new Times();
-        final Map<Setting, Times> schemes = new LinkedHashMap<>();
+        final Map<Scheme, Times> times = new LinkedHashMap<>();
         private final int ranks;
-        private final List<Setting> settings;
-        /** A scheme sample's command line for a rank count. */
-        private final IntFunction<String[]> sampleArgs;
+        private final List<Scheme> schemes;
+        private final AttentionShape shape;
         private final int iterations;
 
-        Samples(List<AttentionCall> calls, int ranks, List<Setting> settings, IntFunction<String[]> sampleArgs, int iterations) {
+        Samples(List<AttentionCall> calls, int ranks, List<Scheme> schemes, AttentionShape shape, int iterations) {
             this.rates = new CallRates(calls, ranks);
             this.ranks = ranks;
-            this.settings = settings;
-            this.sampleArgs = sampleArgs;
+            this.schemes = schemes;
+            this.shape = shape;
             this.iterations = iterations;
-            settings.forEach(s -> schemes.put(s, new Times()));
+            schemes.forEach(s -> times.put(s, new Times()));
         }
 
         /** One round; the schemes' order turns with {@code r} so that none always follows the calibration. */
@@ -116,10 +121,10 @@ public final class CpuCheck {
             copies.add(copyBandwidth());
             latencies.add(messageLatency(ranks));
             rates.measure(iterations);
-            oneRank.add(SchemeTimes.slowestRank("ring", sampleArgs.apply(1)));
-            for (int i = 0; i < settings.size(); i++) {
-                Setting s = settings.get((i + r) % settings.size());
-                schemes.get(s).add(SchemeTimes.slowestRank(s.scheme().label().toLowerCase(Locale.ROOT), sampleArgs.apply(ranks)));
+            oneRank.add(SchemeTimes.slowestRank(new Ring(), 1, shape, iterations));
+            for (int i = 0; i < schemes.size(); i++) {
+                Scheme s = schemes.get((i + r) % schemes.size());
+                times.get(s).add(SchemeTimes.slowestRank(s, ranks, shape, iterations));
             }
         }
     }
@@ -167,8 +172,8 @@ public final class CpuCheck {
         return ClusterSpec.cpu(ranks, 16 * ClusterSpec.GIB, copy, latency, forward, forward, backward, rates);
     }
 
-    /** The call shapes the model prices for {@code settings}: it is asked for them with rates that record each. */
-    private static List<AttentionCall> callsPriced(ModelShape shape, long seqLen, int ranks, List<Setting> settings) {
+    /** The call shapes the model prices for {@code schemes}: it is asked for them with rates that record each. */
+    private static List<AttentionCall> callsPriced(ModelShape shape, long seqLen, int ranks, List<Scheme> schemes) {
         Set<AttentionCall> calls = new LinkedHashSet<>();
         AttentionRates recording = new AttentionRates() {
             @Override
@@ -184,7 +189,7 @@ public final class CpuCheck {
             }
         };
         CostModel costs = new CostModel(shape, seqLen, true, ClusterSpec.cpu(ranks, 16 * ClusterSpec.GIB, 1, 0, 1, 1, 1, recording));
-        settings.forEach(costs::attentionPass);
+        schemes.forEach(costs::attentionPass);
         return new ArrayList<>(calls);
     }
 

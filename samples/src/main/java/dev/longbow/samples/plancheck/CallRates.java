@@ -1,4 +1,4 @@
-package dev.longbow.samples.cli;
+package dev.longbow.samples.plancheck;
 
 import dev.longbow.backend.AttentionOps;
 import dev.longbow.backend.AttentionParams;
