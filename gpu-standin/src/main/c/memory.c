@@ -247,7 +247,7 @@ int si_memory_device(uint64_t address) {
     return d ? d->ordinal : -1;
 }
 
-void *si_memory(uint64_t address, uint64_t bytes, uint64_t align, int *error, char *why) {
+void *si_memory(uint64_t address, uint64_t bytes, uint64_t align, si_access access, int *error, char *why) {
     if (align > 1 && address % align != 0) {
         *error = SI_ERROR_MISALIGNED_ADDRESS;
         snprintf(why, 256, "0x%llx is not aligned to %llu bytes", (unsigned long long)address, (unsigned long long)align);
@@ -293,10 +293,11 @@ typedef struct {
 static int run_copy(void *arg) {
     copy_work *c = arg;
     int error = SI_SUCCESS;
-    void *dst = c->dst_host ? (void *)(uintptr_t)c->dst : si_memory(c->dst, c->bytes, 1, &error, si_work_reason());
+    void *dst = c->dst_host ? (void *)(uintptr_t)c->dst : si_memory(c->dst, c->bytes, 1, SI_WRITE, &error, si_work_reason());
     if (dst == NULL) return error;
-    const void *src = c->staged ? c->staged
-                      : c->src_host ? (const void *)(uintptr_t)c->src : si_memory(c->src, c->bytes, 1, &error, si_work_reason());
+    const void *src = c->staged   ? c->staged
+                      : c->src_host ? (const void *)(uintptr_t)c->src
+                                    : si_memory(c->src, c->bytes, 1, SI_READ, &error, si_work_reason());
     if (src == NULL) return error;
     memmove(dst, src, c->bytes);
     return SI_SUCCESS;
@@ -376,7 +377,7 @@ typedef struct {
 static int run_fill(void *arg) {
     fill_work *f = arg;
     int error = SI_SUCCESS;
-    uint8_t *dst = si_memory(f->dst, f->count * (uint64_t)f->width, (uint64_t)f->width, &error, si_work_reason());
+    uint8_t *dst = si_memory(f->dst, f->count * (uint64_t)f->width, (uint64_t)f->width, SI_WRITE, &error, si_work_reason());
     if (dst == NULL) return error;
     if (f->width == 1) {
         memset(dst, (int)f->value, f->count);

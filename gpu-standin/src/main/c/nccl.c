@@ -409,10 +409,10 @@ static void reduce(const part *parts, int n, size_t first, size_t count, int dty
 
 // The stand-in's view of a buffer an operation touches: device memory of the communicator's
 // device, or pinned host memory, aligned to its elements. NULL after writing the fault.
-static uint8_t *buffer(const ncclComm *c, uint64_t address, size_t bytes, int dtype, const char *name, int *error) {
+static uint8_t *buffer(const ncclComm *c, uint64_t address, size_t bytes, int dtype, si_access access, const char *name, int *error) {
     if (bytes == 0) return (uint8_t *)&types;  // touched by nobody: any non-NULL pointer
     char detail[256];
-    uint8_t *p = si_memory(address, bytes, types[dtype].size, error, detail);
+    uint8_t *p = si_memory(address, bytes, types[dtype].size, access, error, detail);
     if (p == NULL) {
         snprintf(si_work_reason(), 512, "rank %d's %s: %s", c->rank, name, detail);
         return NULL;
@@ -438,8 +438,8 @@ static int run_collective(void *arg) {
     int n = q->nranks, error = SI_SUCCESS;
     size_t size = types[k->dtype].size, in = k->kind == REDUCE_SCATTER ? n * k->count : k->count,
            out = k->kind == ALL_GATHER ? n * k->count : k->count;
-    const uint8_t *send = buffer(c, k->send, in * size, k->dtype, "sendbuff", &error);
-    uint8_t *recv = send ? buffer(c, k->recv, out * size, k->dtype, "recvbuff", &error) : NULL;
+    const uint8_t *send = buffer(c, k->send, in * size, k->dtype, SI_READ, "sendbuff", &error);
+    uint8_t *recv = send ? buffer(c, k->recv, out * size, k->dtype, SI_WRITE, "recvbuff", &error) : NULL;
     if (recv == NULL) return error;
     part call_part = {.present = true, .kind = k->kind, .count = k->count, .dtype = k->dtype, .op = k->op, .send = send};
     char *why = si_work_reason(), what[128], who[256];
@@ -566,8 +566,9 @@ static int run_p2p(void *arg) {
     bool *finished = calloc((size_t)o->n, sizeof *finished);
     for (int i = 0; i < o->n && error == SI_SUCCESS; i++) {
         const call *k = &o->items[i].c;
-        data[i] = buffer(c, k->kind == SEND ? k->send : k->recv, k->count * types[k->dtype].size, k->dtype,
-                         k->kind == SEND ? "send buffer" : "recv buffer", &error);
+        bool sends = k->kind == SEND;
+        data[i] = buffer(c, sends ? k->send : k->recv, k->count * types[k->dtype].size, k->dtype, sends ? SI_READ : SI_WRITE,
+                         sends ? "send buffer" : "recv buffer", &error);
     }
     pthread_mutex_lock(&lock);
     bool aborted = c->aborted;  // reached after ncclCommAbort: nothing to do

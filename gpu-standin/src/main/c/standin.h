@@ -105,13 +105,16 @@ SI_EXPORT void si_launch_unlock(void);
 
 // ---- memory ------------------------------------------------------------------------------
 
+// How an operation touches a range of memory. A read-modify-write is a write.
+typedef enum { SI_READ = 1, SI_WRITE = 2 } si_access;
+
 // Memory a stream operation may touch: [address, address + bytes) must lie inside one live
 // device allocation of any device, or inside pinned host memory (cuMemHostAlloc: mapped into
 // every device's address space). Returns the host-visible pointer the stand-in reads and writes
 // it through, or NULL after writing the reason into `why` (256 bytes) and setting *error to
 // SI_ERROR_ILLEGAL_ADDRESS or, when address % align != 0, SI_ERROR_MISALIGNED_ADDRESS.
-// bytes == 0 checks only the address.
-SI_EXPORT void *si_memory(uint64_t address, uint64_t bytes, uint64_t align, int *error, char *why);
+// bytes == 0 checks only the address. `access` is what the operation does with the range.
+SI_EXPORT void *si_memory(uint64_t address, uint64_t bytes, uint64_t align, si_access access, int *error, char *why);
 
 // Whether [address, address + bytes) is device memory (a live allocation), pinned host memory,
 // or neither (pageable host memory or garbage).
