@@ -17,7 +17,7 @@ src=$here/src/main/c
 flags=(-std=gnu11 -O2 -g -fPIC -pthread -fvisibility=hidden -Wall -Wextra -Wno-unused-parameter -Werror -I"$src")
 mkdir -p "$out" "$here/target/obj"
 
-core=("$src"/driver.c "$src"/memory.c "$src"/streams.c "$src"/module.c "$src"/kernel_support.c "$src"/kernels/*.c)
+core=("$src"/driver.c "$src"/memory.c "$src"/streams.c "$src"/races.c "$src"/module.c "$src"/kernel_support.c "$src"/kernels/*.c)
 "$cc" "${flags[@]}" -shared -Wl,-soname,liblongbow-standin-cuda.so -o "$out/liblongbow-standin-cuda.so" "${core[@]}" -lm
 "$cc" "${flags[@]}" -shared -Wl,-soname,liblongbow-standin-nccl.so -Wl,-rpath,'$ORIGIN' -o "$out/liblongbow-standin-nccl.so" \
     "$src"/nccl.c -L"$out" -llongbow-standin-cuda -lm

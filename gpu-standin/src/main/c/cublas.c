@@ -27,6 +27,8 @@
 //   a handle of another device then fails with CUBLAS_STATUS_EXECUTION_FAILED, as does a
 //   destroyed stream or a context with a sticky error. Every operand goes through si_memory on
 //   the stream: outside its allocation, misaligned for its type, or on another device is a fault.
+//   A and B are read, C and the workspace written (C is read too when beta != 0), which is what
+//   the race detector compares with other streams' accesses.
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdbool.h>
