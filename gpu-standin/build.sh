@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the CUDA, NCCL and cuBLAS stand-ins with the system C compiler:
 #   gpu-standin/build.sh [OUT]     libraries into OUT (default gpu-standin/target/lib)
-#   gpu-standin/build.sh --test    also builds and runs the kernels' C tests (src/test/c/test_*.c)
+#   gpu-standin/build.sh --test    also builds and runs the C tests (src/test/c: the collectives, the race
+#                                  detector, the kernels' test_*.c)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 run_tests=0
@@ -42,12 +43,14 @@ check_exports "$out/liblongbow-standin-nccl.so" "$here/../bindings/nccl.includes
 check_exports "$out/liblongbow-standin-cublas.so" "$here/../bindings/cublas.includes"
 
 if [ "$run_tests" = 1 ]; then
-    # The collectives test drives the three libraries as Longbow does (ranks as threads).
-    exe=$here/target/obj/collectives_test
-    "$cc" "${flags[@]}" -o "$exe" "$here/src/test/c/collectives_test.c" -L"$out" -llongbow-standin-nccl -llongbow-standin-cublas \
-        -llongbow-standin-cuda -Wl,-rpath,"$out" -lm
-    echo "gpu-standin: collectives_test"
-    "$exe"
+    # The collectives and races tests drive the three libraries as Longbow does (ranks as threads).
+    for test in collectives_test races_test; do
+        exe=$here/target/obj/$test
+        "$cc" "${flags[@]}" -o "$exe" "$here/src/test/c/$test.c" -L"$out" -llongbow-standin-nccl -llongbow-standin-cublas \
+            -llongbow-standin-cuda -Wl,-rpath,"$out" -lm
+        echo "gpu-standin: $test"
+        "$exe"
+    done
     # The kernels' tests run their CPU implementations without the driver (src/test/c/harness.c).
     for test in "$here"/src/test/c/test_*.c; do
         [ -e "$test" ] || continue
