@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the CUDA, NCCL and cuBLAS stand-ins with the system C compiler:
 #   gpu-standin/build.sh [OUT]     libraries into OUT (default gpu-standin/target/lib)
-#   gpu-standin/build.sh --test    also builds and runs the kernels' C tests (src/test/c/test_*.c)
+#   gpu-standin/build.sh --test    also builds and runs the C tests (src/test/c: the collectives, the race
+#                                  detector, the kernels' test_*.c)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 run_tests=0
@@ -17,7 +18,7 @@ src=$here/src/main/c
 flags=(-std=gnu11 -O2 -g -fPIC -pthread -fvisibility=hidden -Wall -Wextra -Wno-unused-parameter -Werror -I"$src")
 mkdir -p "$out" "$here/target/obj"
 
-core=("$src"/driver.c "$src"/memory.c "$src"/streams.c "$src"/module.c "$src"/kernel_support.c "$src"/kernels/*.c)
+core=("$src"/driver.c "$src"/memory.c "$src"/streams.c "$src"/races.c "$src"/module.c "$src"/kernel_support.c "$src"/kernels/*.c)
 "$cc" "${flags[@]}" -shared -Wl,-soname,liblongbow-standin-cuda.so -o "$out/liblongbow-standin-cuda.so" "${core[@]}" -lm
 "$cc" "${flags[@]}" -shared -Wl,-soname,liblongbow-standin-nccl.so -Wl,-rpath,'$ORIGIN' -o "$out/liblongbow-standin-nccl.so" \
     "$src"/nccl.c -L"$out" -llongbow-standin-cuda -lm
@@ -42,12 +43,14 @@ check_exports "$out/liblongbow-standin-nccl.so" "$here/../bindings/nccl.includes
 check_exports "$out/liblongbow-standin-cublas.so" "$here/../bindings/cublas.includes"
 
 if [ "$run_tests" = 1 ]; then
-    # The collectives test drives the three libraries as Longbow does (ranks as threads).
-    exe=$here/target/obj/collectives_test
-    "$cc" "${flags[@]}" -o "$exe" "$here/src/test/c/collectives_test.c" -L"$out" -llongbow-standin-nccl -llongbow-standin-cublas \
-        -llongbow-standin-cuda -Wl,-rpath,"$out" -lm
-    echo "gpu-standin: collectives_test"
-    "$exe"
+    # The collectives and races tests drive the three libraries as Longbow does (ranks as threads).
+    for test in collectives_test races_test; do
+        exe=$here/target/obj/$test
+        "$cc" "${flags[@]}" -o "$exe" "$here/src/test/c/$test.c" -L"$out" -llongbow-standin-nccl -llongbow-standin-cublas \
+            -llongbow-standin-cuda -Wl,-rpath,"$out" -lm
+        echo "gpu-standin: $test"
+        "$exe"
+    done
     # The kernels' tests run their CPU implementations without the driver (src/test/c/harness.c).
     for test in "$here"/src/test/c/test_*.c; do
         [ -e "$test" ] || continue

@@ -27,6 +27,8 @@
 //   a handle of another device then fails with CUBLAS_STATUS_EXECUTION_FAILED, as does a
 //   destroyed stream or a context with a sticky error. Every operand goes through si_memory on
 //   the stream: outside its allocation, misaligned for its type, or on another device is a fault.
+//   A and B are read, C and the workspace written (C is read too when beta != 0), which is what
+//   the race detector compares with other streams' accesses.
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdbool.h>
@@ -156,9 +158,10 @@ static void multiply(const gemm_work *w, const void *A, const void *B, void *C, 
 
 // An operand as the stand-in reads it: device memory of the handle's device (or pinned host
 // memory), element aligned. NULL after writing the fault.
-static void *operand(const gemm_work *w, const char *name, uint64_t address, int64_t elements, uint64_t size, int *error) {
+static void *operand(const gemm_work *w, const char *name, uint64_t address, int64_t elements, uint64_t size, si_access access,
+                     int *error) {
     char detail[256];
-    void *p = si_memory(address, (uint64_t)elements * size, size, error, detail);
+    void *p = si_memory(address, (uint64_t)elements * size, size, access, error, detail);
     if (p == NULL) {
         snprintf(si_work_reason(), 512, "%s: %s", name, detail);
         return NULL;
@@ -176,7 +179,9 @@ static void *operand(const gemm_work *w, const char *name, uint64_t address, int
 static int run_gemm(void *arg) {
     gemm_work *w = arg;
     int error = SI_SUCCESS;
-    if (w->workspace_bytes > 0 && !operand(w, "the workspace", w->workspace, (int64_t)w->workspace_bytes, 1, &error)) return error;
+    if (w->workspace_bytes > 0 && !operand(w, "the workspace", w->workspace, (int64_t)w->workspace_bytes, 1, SI_WRITE, &error)) {
+        return error;  // cuBLAS's scratch: written by every GEMM on the handle's stream
+    }
     uint64_t in = si_float_size(w->in), out = si_float_size(w->out);
     bool reads_ab = w->k > 0 && w->alpha != 0.f;
     // Extents in elements of the matrices as stored (column-major, leading dimensions).
@@ -186,11 +191,15 @@ static int run_gemm(void *arg) {
     for (int i = 0; i < w->batch && error == SI_SUCCESS; i++) {
         void *A = NULL, *B = NULL, *C;
         if (reads_ab) {
-            A = operand(w, "A", w->a + (uint64_t)(i * w->stride_a * (int64_t)in), (a_cols - 1) * w->lda + a_rows, in, &error);
-            if (A) B = operand(w, "B", w->b + (uint64_t)(i * w->stride_b * (int64_t)in), (b_cols - 1) * w->ldb + b_rows, in, &error);
+            A = operand(w, "A", w->a + (uint64_t)(i * w->stride_a * (int64_t)in), (a_cols - 1) * w->lda + a_rows, in, SI_READ, &error);
+            if (A) {
+                B = operand(w, "B", w->b + (uint64_t)(i * w->stride_b * (int64_t)in), (b_cols - 1) * w->ldb + b_rows, in, SI_READ,
+                            &error);
+            }
             if (B == NULL) break;
         }
-        C = operand(w, "C", w->c + (uint64_t)(i * w->stride_c * (int64_t)out), (int64_t)(w->n - 1) * w->ldc + w->m, out, &error);
+        C = operand(w, "C", w->c + (uint64_t)(i * w->stride_c * (int64_t)out), (int64_t)(w->n - 1) * w->ldc + w->m, out, SI_WRITE,
+                    &error);  // written always, read too when beta != 0
         if (C != NULL) multiply(w, A, B, C, t);
     }
     free(t);

@@ -301,7 +301,8 @@ SI_EXPORT int cuDevicePrimaryCtxRetain(si_context **context, int device) {
     pthread_mutex_lock(&lifecycle);
     if (d->context.retains == 0) {
         atomic_store(&d->context.error, SI_SUCCESS);
-        d->context.legacy = si_stream_create(&d->context, 0);
+        d->context.streams = 0;
+        d->context.legacy = si_stream_create(&d->context, 0, true);
     }
     pthread_mutex_lock(&si_lock);
     d->context.retains++;

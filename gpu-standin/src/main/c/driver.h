@@ -9,9 +9,13 @@
 
 #define SI_MAX_DEVICES 16
 
-// A live device allocation: [address, address + bytes) of the device's address range.
+typedef struct si_history si_history;
+
+// A live device allocation: [address, address + bytes) of the device's address range (or a
+// pinned host allocation), with the accesses stream operations made to it (races.c).
 typedef struct {
     uint64_t address, bytes;
+    si_history *history;    // NULL until the first access
 } si_allocation;
 
 // A device's memory: `range` is what device pointers point into (a mapping of an empty file, so
@@ -32,6 +36,7 @@ struct si_context {
     uint64_t generation;    // counts destructions: objects made in an older generation are stale
     atomic_int error;       // sticky
     si_stream *legacy;      // the NULL stream (created with the context)
+    int streams;            // streams made in this generation: their numbers in messages
 };
 
 struct si_device {
@@ -64,8 +69,9 @@ bool si_registered(void *handle);
 // context's sticky error when `sticky_fails`).
 si_context *si_require_current(int *error, bool sticky_fails);
 
-// Streams: created per context; the context keeps no list, the registry does.
-si_stream *si_stream_create(si_context *ctx, unsigned flags);
+// Streams: created per context; the context keeps no list, the registry does. The legacy NULL
+// stream is number 0 of its context, the others 1, 2, ... in the order they were made.
+si_stream *si_stream_create(si_context *ctx, unsigned flags, bool legacy);
 void si_stream_destroy(si_stream *stream);
 // Waits until every stream of the device (or of every device, when device is NULL) is idle.
 void si_device_drain(si_device *device);
@@ -91,3 +97,49 @@ double si_now_ms(void);
 
 // A stand-in random number in [0, bound), for the jitter that makes races show.
 uint32_t si_random(uint32_t bound);
+
+// ---- happens-before race detection (races.c) ------------------------------------------------
+
+// A vector clock: epochs[i] is the last operation of stream i (ids from 1, never reused) that
+// is known to happen before; streams at or past `size` are 0 (none).
+struct si_clock {
+    uint32_t size;
+    uint32_t *epochs;
+};
+
+uint32_t si_clock_get(const si_clock *c, uint32_t stream);
+void si_clock_set(si_clock *c, uint32_t stream, uint32_t epoch);
+bool si_clock_join(si_clock *into, const si_clock *from);  // true if `into` changed
+void si_clock_copy(si_clock *into, const si_clock *from);
+void si_clock_release(si_clock *c);                         // frees the epochs
+
+// The operation a stream's worker is running (streams.c sets it for the run): what memory
+// accesses are checked against and clocks are joined into.
+typedef struct {
+    uint32_t stream;        // the stream's id
+    int device, number;     // the stream for messages: its device, its number in the context
+    const char *what;       // the operation, interned ("kernel longbow_fill_f32")
+    si_clock *clock;        // the stream's clock, this operation's epoch included
+    bool joined;            // it joined another clock (the stream then publishes all of its clock)
+} si_op;
+
+si_op *si_running(void);    // NULL on a thread that is not running a stream operation
+
+// The one copy of an operation name, kept for the process's life.
+const char *si_intern(const char *text);
+
+// The host's clock (every host thread's together): operations take a snapshot when enqueued
+// and join it when they run; host synchronisations observe the clock of what they saw complete.
+typedef struct si_host_clock si_host_clock;
+si_host_clock *si_host_snapshot(void);  // referenced: release it
+void si_host_release(si_host_clock *h);
+// Joins h into `into` unless a version at least as new was joined already (*seen).
+bool si_host_join(si_clock *into, const si_host_clock *h, uint64_t *seen);
+void si_host_observe(const si_clock *c);
+
+// Checks the running operation's access to [address, address + bytes) of allocation `a` (of
+// `device`, -1 for pinned host memory) against the allocation's history and records it; a race
+// is logged and returns SI_ERROR_LAUNCH_FAILED with a short reason in `why` (256 bytes). The
+// caller serialises accesses to the allocation. Outside a stream operation it does nothing.
+int si_history_access(si_allocation *a, int device, uint64_t address, uint64_t bytes, si_access kind, char *why);
+void si_history_free(si_history *h);

@@ -7,15 +7,20 @@
 // launch geometry the .cu relies on, and computes exactly what the launched grid computes on a
 // GPU: blocks that the grid does not cover leave their outputs unwritten.
 //
-// Memory is reached only through si_kernel_memory(), once per tensor and launch with the full
-// range the kernel will touch, so a pointer outside its allocation, a tensor that is too short,
-// or an address misaligned for the kernel's loads is a fault (the launch's CUresult, sticky in
-// the context), as on the GPU.
+// Memory is reached only through si_kernel_input() and si_kernel_output(), once per tensor and
+// launch with the full range the kernel will touch, so a pointer outside its allocation, a
+// tensor that is too short, or an address misaligned for the kernel's loads is a fault (the
+// launch's CUresult, sticky in the context), as on the GPU. Input or output is read from the
+// .cu (its const pointers are inputs; a tensor it reads and writes is an output): the driver's
+// race detector compares each range with other streams' accesses, and a read misdeclared as a
+// write (or the reverse) makes it report races that are not there (or miss real ones).
 #pragma once
 
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "standin.h"
 
 typedef struct {
     uint32_t x, y, z;
@@ -28,8 +33,9 @@ typedef struct si_launch {
     const uint8_t *params;           // packed parameter values
     const uint32_t *param_offsets;   // byte offset of each parameter in params
     int param_count;
-    // The memory check behind si_kernel_memory (the stand-in's si_memory, or a test's own).
-    void *(*memory)(struct si_launch *launch, uint64_t address, uint64_t bytes, uint64_t align);
+    // The memory check behind si_kernel_input and si_kernel_output (the stand-in's si_memory, or
+    // a test's own).
+    void *(*memory)(struct si_launch *launch, uint64_t address, uint64_t bytes, uint64_t align, si_access access);
     int error;                       // CUresult of the first fault, 0 while none
     char message[512];               // what the fault was, for the log
 } si_launch;
@@ -93,12 +99,29 @@ static inline float si_param_f32(const si_launch *l, int i) {
 int si_kernel_fail(si_launch *l, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 // The host-visible pointer for [address, address + bytes), which must be in one allocation and
-// aligned to `align`; NULL after a fault. A zero-byte range is not checked (returns a non-NULL
-// dummy pointer that must not be dereferenced): kernels with n == 0 touch nothing.
-static inline void *si_kernel_memory(si_launch *l, uint64_t address, uint64_t bytes, uint64_t align) {
+// aligned to `align`, and which the kernel reads or writes as `access` says; NULL after a
+// fault. A zero-byte range is not checked (returns a non-NULL dummy pointer that must not be
+// dereferenced): kernels with n == 0 touch nothing.
+static inline void *si_kernel_range(si_launch *l, uint64_t address, uint64_t bytes, uint64_t align, si_access access) {
     if (l->error) return NULL;
     if (bytes == 0) return (void *)l;
-    return l->memory(l, address, bytes, align);
+    return l->memory(l, address, bytes, align, access);
+}
+
+// A range the kernel only reads (a const pointer of the .cu).
+static inline const void *si_kernel_input(si_launch *l, uint64_t address, uint64_t bytes, uint64_t align) {
+    return si_kernel_range(l, address, bytes, align, SI_READ);
+}
+
+// A range the kernel writes, whether or not it also reads it.
+static inline void *si_kernel_output(si_launch *l, uint64_t address, uint64_t bytes, uint64_t align) {
+    return si_kernel_range(l, address, bytes, align, SI_WRITE);
+}
+
+// A range the kernel may read and write: an output. For readings written before inputs and
+// outputs were told apart; new ones say which.
+static inline void *si_kernel_memory(si_launch *l, uint64_t address, uint64_t bytes, uint64_t align) {
+    return si_kernel_output(l, address, bytes, align);
 }
 
 // Requires the launch's block to be exactly (x, y, z): what the .cu's indexing assumes.
@@ -113,12 +136,14 @@ int si_require_dims(si_launch *l, int block_dims);
 // (common.cuh) and one-warp-per-row kernels assume.
 int si_require_warps(si_launch *l);
 
-// si_kernel_memory for `count` elements of `size` bytes, aligned to `size`; a count <= 0 is an
-// empty range (the .cu's `i < n` loops touch nothing). An extent past 2^63 bytes is a fault.
-void *si_kernel_array(si_launch *l, uint64_t address, int64_t count, uint64_t size);
+// si_kernel_input / si_kernel_output for `count` elements of `size` bytes, aligned to `size`; a
+// count <= 0 is an empty range (the .cu's `i < n` loops touch nothing). An extent past 2^63
+// bytes is a fault.
+const void *si_kernel_input_array(si_launch *l, uint64_t address, int64_t count, uint64_t size);
+void *si_kernel_output_array(si_launch *l, uint64_t address, int64_t count, uint64_t size);
 
 // a * b as an element count: 0 when either is <= 0, INT64_MAX when the product overflows (so
-// si_kernel_array faults instead of checking a wrapped-around range).
+// the array helpers fault instead of checking a wrapped-around range).
 static inline int64_t si_count(int64_t a, int64_t b) {
     int64_t r;
     if (a <= 0 || b <= 0) return 0;

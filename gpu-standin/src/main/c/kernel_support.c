@@ -50,12 +50,20 @@ int si_require_warps(si_launch *l) {
     return l->error;
 }
 
-void *si_kernel_array(si_launch *l, uint64_t address, int64_t count, uint64_t size) {
-    if (count <= 0) return si_kernel_memory(l, address, 0, size);
+static void *array(si_launch *l, uint64_t address, int64_t count, uint64_t size, si_access access) {
+    if (count <= 0) return si_kernel_range(l, address, 0, size, access);
     if ((uint64_t)count > INT64_MAX / size) {
         si_kernel_fail(l, SI_ERROR_ILLEGAL_ADDRESS, "%s: %lld elements of %llu bytes at 0x%llx overflow the address space", l->kernel,
                        (long long)count, (unsigned long long)size, (unsigned long long)address);
         return NULL;
     }
-    return si_kernel_memory(l, address, (uint64_t)count * size, size);
+    return si_kernel_range(l, address, (uint64_t)count * size, size, access);
+}
+
+const void *si_kernel_input_array(si_launch *l, uint64_t address, int64_t count, uint64_t size) {
+    return array(l, address, count, size, SI_READ);
+}
+
+void *si_kernel_output_array(si_launch *l, uint64_t address, int64_t count, uint64_t size) {
+    return array(l, address, count, size, SI_WRITE);
 }

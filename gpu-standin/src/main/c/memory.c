@@ -9,7 +9,9 @@
 //   from pageable memory is staged (the source may be reused once the call returns), a
 //   device-to-host copy into pageable memory returns only once the copy is done;
 // - cuMemFree waits for the owning device to drain and cuMemFreeHost for the current one,
-//   holding the launch lock.
+//   holding the launch lock;
+// - every access a stream operation makes goes through si_memory, which records it in the
+//   allocation's history for the race detector (races.c); freeing forgets the history.
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,7 @@ void si_heap_reset(si_device *device) {
     pthread_mutex_lock(&heap_lock);
     for (int i = 0; i < h->count; i++) {
         release_pages(h, h->live[i].address - (uint64_t)(uintptr_t)h->range, h->live[i].bytes);
+        si_history_free(h->live[i].history);
     }
     h->count = 0;
     h->used = 0;
@@ -116,7 +119,7 @@ SI_EXPORT int cuMemAlloc_v2(uint64_t *pointer, size_t bytes) {
     int at = 0;
     while (at < h->count && h->live[at].address < address) at++;
     memmove(&h->live[at + 1], &h->live[at], (size_t)(h->count - at) * sizeof *h->live);
-    h->live[at] = (si_allocation){address, bytes};
+    h->live[at] = (si_allocation){address, bytes, NULL};
     h->count++;
     h->used += rounded;
     h->next = (uint64_t)offset + rounded;
@@ -144,6 +147,7 @@ SI_EXPORT int cuMemFree_v2(uint64_t address) {
         return SI_ERROR_INVALID_VALUE;
     }
     uint64_t bytes = h->live[at].bytes;
+    si_history_free(h->live[at].history);
     memmove(&h->live[at], &h->live[at + 1], (size_t)(h->count - at - 1) * sizeof *h->live);
     h->count--;
     h->used -= (bytes + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
@@ -169,19 +173,22 @@ SI_EXPORT int cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes) {
 
 typedef struct pinned {
     struct pinned *next;
-    uint8_t *base;
-    uint64_t bytes, mapped;
+    si_allocation a;        // the bytes asked for, at the mapping's start
+    uint64_t mapped;
 } pinned;
 
 static pinned *pinned_list;
 
+// The pinned allocation holding [address, address + bytes), or NULL. Caller holds heap_lock.
+static pinned *pinned_at(uint64_t address, uint64_t bytes) {
+    pinned *p = pinned_list;
+    while (p && !(address >= p->a.address && address + bytes <= p->a.address + p->a.bytes)) p = p->next;
+    return p;
+}
+
 bool si_pinned_contains(uint64_t address, uint64_t bytes) {
     pthread_mutex_lock(&heap_lock);
-    bool inside = false;
-    for (pinned *p = pinned_list; p && !inside; p = p->next) {
-        uint64_t base = (uint64_t)(uintptr_t)p->base;
-        inside = address >= base && address + bytes <= base + p->bytes;
-    }
+    bool inside = pinned_at(address, bytes) != NULL;
     pthread_mutex_unlock(&heap_lock);
     return inside;
 }
@@ -197,7 +204,7 @@ SI_EXPORT int cuMemHostAlloc(void **pointer, size_t bytes, unsigned int flags) {
     if (base == MAP_FAILED) return SI_ERROR_OUT_OF_MEMORY;
     memset(base, SI_POISON, bytes);
     pinned *p = malloc(sizeof *p);
-    *p = (pinned){.base = base, .bytes = bytes, .mapped = mapped};
+    *p = (pinned){.a = {(uint64_t)(uintptr_t)base, bytes, NULL}, .mapped = mapped};
     pthread_mutex_lock(&heap_lock);
     p->next = pinned_list;
     pinned_list = p;
@@ -214,7 +221,7 @@ SI_EXPORT int cuMemFreeHost(void *pointer) {
     si_device_drain(ctx->device);  // as cuCtxSynchronize: the current context's work may read it
     pthread_mutex_lock(&heap_lock);
     pinned **link = &pinned_list;
-    while (*link && (*link)->base != pointer) link = &(*link)->next;
+    while (*link && (*link)->a.address != (uint64_t)(uintptr_t)pointer) link = &(*link)->next;
     pinned *p = *link;
     if (p) *link = p->next;
     pthread_mutex_unlock(&heap_lock);
@@ -223,7 +230,8 @@ SI_EXPORT int cuMemFreeHost(void *pointer) {
         si_log("cuMemFreeHost: %p is not pinned memory from cuMemHostAlloc", pointer);
         return SI_ERROR_INVALID_VALUE;
     }
-    munmap(p->base, p->mapped);
+    munmap((void *)(uintptr_t)p->a.address, p->mapped);
+    si_history_free(p->a.history);
     free(p);
     return SI_SUCCESS;
 }
@@ -247,38 +255,42 @@ int si_memory_device(uint64_t address) {
     return d ? d->ordinal : -1;
 }
 
-void *si_memory(uint64_t address, uint64_t bytes, uint64_t align, int *error, char *why) {
+void *si_memory(uint64_t address, uint64_t bytes, uint64_t align, si_access access, int *error, char *why) {
     if (align > 1 && address % align != 0) {
         *error = SI_ERROR_MISALIGNED_ADDRESS;
         snprintf(why, 256, "0x%llx is not aligned to %llu bytes", (unsigned long long)address, (unsigned long long)align);
         return NULL;
     }
     si_device *d = device_owning(address);
+    pthread_mutex_lock(&heap_lock);  // also serialises the accesses' race checks
     if (d != NULL) {
         si_heap *h = &d->heap;
-        pthread_mutex_lock(&heap_lock);
         int at = allocation_at(h, address);
-        si_allocation a = at >= 0 ? h->live[at] : (si_allocation){0, 0};
-        pthread_mutex_unlock(&heap_lock);
-        if (at < 0) {
+        si_allocation *a = at >= 0 ? &h->live[at] : NULL;
+        if (a == NULL) {
             *error = SI_ERROR_ILLEGAL_ADDRESS;
             snprintf(why, 256, "0x%llx on device %d is not allocated (freed, or never)", (unsigned long long)address, d->ordinal);
-            return NULL;
-        }
-        if (address + bytes > a.address + a.bytes) {
+        } else if (address + bytes > a->address + a->bytes) {
             *error = SI_ERROR_ILLEGAL_ADDRESS;
             snprintf(why, 256, "%llu bytes at 0x%llx run %llu bytes past the end of a %llu-byte allocation on device %d",
                      (unsigned long long)bytes, (unsigned long long)address,
-                     (unsigned long long)(address + bytes - a.address - a.bytes), (unsigned long long)a.bytes, d->ordinal);
-            return NULL;
+                     (unsigned long long)(address + bytes - a->address - a->bytes), (unsigned long long)a->bytes, d->ordinal);
+        } else {
+            *error = si_history_access(a, d->ordinal, address, bytes, access, why);
         }
-        return h->backing + (address - (uint64_t)(uintptr_t)h->range);
+        pthread_mutex_unlock(&heap_lock);
+        return *error == SI_SUCCESS ? h->backing + (address - (uint64_t)(uintptr_t)h->range) : NULL;
     }
-    if (si_pinned_contains(address, bytes == 0 ? 1 : bytes)) return (void *)(uintptr_t)address;
-    *error = SI_ERROR_ILLEGAL_ADDRESS;
-    snprintf(why, 256, "%llu bytes at 0x%llx are neither device memory nor pinned host memory",
-             (unsigned long long)bytes, (unsigned long long)address);
-    return NULL;
+    pinned *p = pinned_at(address, bytes == 0 ? 1 : bytes);
+    if (p == NULL) {
+        *error = SI_ERROR_ILLEGAL_ADDRESS;
+        snprintf(why, 256, "%llu bytes at 0x%llx are neither device memory nor pinned host memory",
+                 (unsigned long long)bytes, (unsigned long long)address);
+    } else {
+        *error = si_history_access(&p->a, -1, address, bytes, access, why);
+    }
+    pthread_mutex_unlock(&heap_lock);
+    return *error == SI_SUCCESS ? (void *)(uintptr_t)address : NULL;
 }
 
 // ---- copies and fills --------------------------------------------------------------------
@@ -293,10 +305,11 @@ typedef struct {
 static int run_copy(void *arg) {
     copy_work *c = arg;
     int error = SI_SUCCESS;
-    void *dst = c->dst_host ? (void *)(uintptr_t)c->dst : si_memory(c->dst, c->bytes, 1, &error, si_work_reason());
+    void *dst = c->dst_host ? (void *)(uintptr_t)c->dst : si_memory(c->dst, c->bytes, 1, SI_WRITE, &error, si_work_reason());
     if (dst == NULL) return error;
-    const void *src = c->staged ? c->staged
-                      : c->src_host ? (const void *)(uintptr_t)c->src : si_memory(c->src, c->bytes, 1, &error, si_work_reason());
+    const void *src = c->staged   ? c->staged
+                      : c->src_host ? (const void *)(uintptr_t)c->src
+                                    : si_memory(c->src, c->bytes, 1, SI_READ, &error, si_work_reason());
     if (src == NULL) return error;
     memmove(dst, src, c->bytes);
     return SI_SUCCESS;
@@ -376,7 +389,7 @@ typedef struct {
 static int run_fill(void *arg) {
     fill_work *f = arg;
     int error = SI_SUCCESS;
-    uint8_t *dst = si_memory(f->dst, f->count * (uint64_t)f->width, (uint64_t)f->width, &error, si_work_reason());
+    uint8_t *dst = si_memory(f->dst, f->count * (uint64_t)f->width, (uint64_t)f->width, SI_WRITE, &error, si_work_reason());
     if (dst == NULL) return error;
     if (f->width == 1) {
         memset(dst, (int)f->value, f->count);

@@ -409,10 +409,10 @@ typedef struct {
     uint8_t params[];
 } launch_work;
 
-static void *launch_memory(si_launch *l, uint64_t address, uint64_t bytes, uint64_t align) {
+static void *launch_memory(si_launch *l, uint64_t address, uint64_t bytes, uint64_t align, si_access access) {
     int error = SI_SUCCESS;
     char why[256];
-    void *p = si_memory(address, bytes, align, &error, why);
+    void *p = si_memory(address, bytes, align, access, &error, why);
     if (p == NULL) si_kernel_fail(l, error, "%s: %s", l->kernel, why);
     return p;
 }

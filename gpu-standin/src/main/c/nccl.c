@@ -29,6 +29,14 @@
 //   + rank * count) are exact. Other overlaps of the two buffers are refused: NCCL leaves them
 //   undefined. Floating types reduce in fp32 (fp64 for float64) rounded once to nearest even;
 //   integers wrap; avg divides the sum (integers: the wrapped sum, truncated).
+// - For the driver's race detector (races.c) a rank's collective reads its sendbuff and writes
+//   its recvbuff, and its send/recv reads its send buffers and writes its receive buffers: the
+//   reads peers make of a rank's send buffer are charged to that rank's own operation, which
+//   cannot complete before them. The rendezvous orders the ranks: on arrival at a collective each
+//   rank's stream joins every rank's clock (everything each rank did before the collective, and
+//   the collective itself, happens before what any rank does after it; joining again once all
+//   have read would add nothing, as no clock moves in between), and a send and its matching
+//   receive join each other's.
 // - The k-th send from A to B pairs with the k-th recv at B from A; their byte sizes must agree
 //   (else ncclInvalidUsage). A send or recv outside a group waits on its stream for its partner,
 //   so two ranks that each send first deadlock as they do on GPUs. The calls of a group are
@@ -94,6 +102,7 @@ typedef struct {           // one rank's side of a rendezvous
     int kind, dtype, op;   // a collective: what the rank called
     size_t count;
     const uint8_t *send;   // its send buffer, as the stand-in reads it
+    si_clock *clock;       // its stream's clock on arrival
     int color, key;        // a split: its arguments and its new communicator (or NULL)
     ncclComm *result;
 } part;
@@ -112,6 +121,7 @@ typedef struct msg {       // the seq-th send from src to dst and the seq-th rec
     uint64_t seq;
     const uint8_t *from;
     uint8_t *to;
+    si_clock *send_clock, *recv_clock;  // the two streams' clocks when they posted
     size_t send_bytes, recv_bytes;
     bool sent, received, copying, done, failed, abandoned;
 } msg;
@@ -232,17 +242,28 @@ static clique *new_clique(int nranks) {
     return q;
 }
 
+static void free_slot(const clique *q, slot *s) {
+    for (int r = 0; r < q->nranks; r++) si_clock_free(s->parts[r].clock);
+    free(s);
+}
+
+static void free_msg(msg *m) {
+    si_clock_free(m->send_clock);
+    si_clock_free(m->recv_clock);
+    free(m);
+}
+
 static void unref_clique(clique *q) {
     if (--q->refs > 0) return;
     while (q->slots) {
         slot *s = q->slots;
         q->slots = s->next;
-        free(s);
+        free_slot(q, s);
     }
     while (q->msgs) {
         msg *m = q->msgs;
         q->msgs = m->next;
-        free(m);
+        free_msg(m);
     }
     free(q->present);
     free(q->missing);
@@ -319,7 +340,7 @@ static void leave_slot(clique *q, slot *s) {
             break;
         }
     }
-    free(s);
+    free_slot(q, s);
 }
 
 static msg *msg_of(clique *q, int src, int dst, uint64_t seq) {
@@ -341,7 +362,7 @@ static void leave_msg(clique *q, msg *m) {
             break;
         }
     }
-    free(m);
+    free_msg(m);
 }
 
 // ---- data --------------------------------------------------------------------------------
@@ -409,10 +430,10 @@ static void reduce(const part *parts, int n, size_t first, size_t count, int dty
 
 // The stand-in's view of a buffer an operation touches: device memory of the communicator's
 // device, or pinned host memory, aligned to its elements. NULL after writing the fault.
-static uint8_t *buffer(const ncclComm *c, uint64_t address, size_t bytes, int dtype, const char *name, int *error) {
+static uint8_t *buffer(const ncclComm *c, uint64_t address, size_t bytes, int dtype, si_access access, const char *name, int *error) {
     if (bytes == 0) return (uint8_t *)&types;  // touched by nobody: any non-NULL pointer
     char detail[256];
-    uint8_t *p = si_memory(address, bytes, types[dtype].size, error, detail);
+    uint8_t *p = si_memory(address, bytes, types[dtype].size, access, error, detail);
     if (p == NULL) {
         snprintf(si_work_reason(), 512, "rank %d's %s: %s", c->rank, name, detail);
         return NULL;
@@ -438,8 +459,8 @@ static int run_collective(void *arg) {
     int n = q->nranks, error = SI_SUCCESS;
     size_t size = types[k->dtype].size, in = k->kind == REDUCE_SCATTER ? n * k->count : k->count,
            out = k->kind == ALL_GATHER ? n * k->count : k->count;
-    const uint8_t *send = buffer(c, k->send, in * size, k->dtype, "sendbuff", &error);
-    uint8_t *recv = send ? buffer(c, k->recv, out * size, k->dtype, "recvbuff", &error) : NULL;
+    const uint8_t *send = buffer(c, k->send, in * size, k->dtype, SI_READ, "sendbuff", &error);
+    uint8_t *recv = send ? buffer(c, k->recv, out * size, k->dtype, SI_WRITE, "recvbuff", &error) : NULL;
     if (recv == NULL) return error;
     part call_part = {.present = true, .kind = k->kind, .count = k->count, .dtype = k->dtype, .op = k->op, .send = send};
     char *why = si_work_reason(), what[128], who[256];
@@ -450,6 +471,7 @@ static int run_collective(void *arg) {
     slot *s = aborted ? NULL : slot_of(q, false, seq);
     if (s != NULL) {
         s->parts[c->rank] = call_part;
+        s->parts[c->rank].clock = si_clock_snapshot();
         s->arrived++;
         pthread_cond_broadcast(&changed);
         struct timespec until = deadline();
@@ -494,6 +516,7 @@ static int run_collective(void *arg) {
             return SI_ERROR_LAUNCH_FAILED;
         }
     }
+    for (int r = 0; r < n; r++) si_clock_join_running(s->parts[r].clock);
     pthread_mutex_unlock(&lock);
 
     // Every rank has arrived and waits below until all have read: the send buffers are stable.
@@ -549,7 +572,10 @@ static int progress(op *o, msg **msgs, bool *finished) {
                 pthread_mutex_lock(&lock);
                 m->done = again = true;
             }
-            finished[i] = m->done;
+            if (m->done) {  // the pair is complete: each side knows what the other knew
+                finished[i] = true;
+                si_clock_join_running(receives ? m->send_clock : m->recv_clock);
+            }
             pending += !m->done;
         }
     }
@@ -566,8 +592,9 @@ static int run_p2p(void *arg) {
     bool *finished = calloc((size_t)o->n, sizeof *finished);
     for (int i = 0; i < o->n && error == SI_SUCCESS; i++) {
         const call *k = &o->items[i].c;
-        data[i] = buffer(c, k->kind == SEND ? k->send : k->recv, k->count * types[k->dtype].size, k->dtype,
-                         k->kind == SEND ? "send buffer" : "recv buffer", &error);
+        bool sends = k->kind == SEND;
+        data[i] = buffer(c, sends ? k->send : k->recv, k->count * types[k->dtype].size, k->dtype, sends ? SI_READ : SI_WRITE,
+                         sends ? "send buffer" : "recv buffer", &error);
     }
     pthread_mutex_lock(&lock);
     bool aborted = c->aborted;  // reached after ncclCommAbort: nothing to do
@@ -579,10 +606,12 @@ static int run_p2p(void *arg) {
             if (sends) {
                 m->from = data[i];
                 m->send_bytes = k->count * types[k->dtype].size;
+                m->send_clock = si_clock_snapshot();
                 m->sent = true;
             } else {
                 m->to = data[i];
                 m->recv_bytes = k->count * types[k->dtype].size;
+                m->recv_clock = si_clock_snapshot();
                 m->received = true;
             }
         }

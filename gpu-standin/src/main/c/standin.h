@@ -41,6 +41,7 @@ enum {
 typedef struct si_device si_device;
 typedef struct si_context si_context;
 typedef struct si_stream si_stream;
+typedef struct si_clock si_clock;
 
 // ---- configuration -----------------------------------------------------------------------
 
@@ -105,13 +106,17 @@ SI_EXPORT void si_launch_unlock(void);
 
 // ---- memory ------------------------------------------------------------------------------
 
+// How an operation touches a range of memory. A read-modify-write is a write.
+typedef enum { SI_READ = 1, SI_WRITE = 2 } si_access;
+
 // Memory a stream operation may touch: [address, address + bytes) must lie inside one live
 // device allocation of any device, or inside pinned host memory (cuMemHostAlloc: mapped into
 // every device's address space). Returns the host-visible pointer the stand-in reads and writes
 // it through, or NULL after writing the reason into `why` (256 bytes) and setting *error to
 // SI_ERROR_ILLEGAL_ADDRESS or, when address % align != 0, SI_ERROR_MISALIGNED_ADDRESS.
-// bytes == 0 checks only the address.
-SI_EXPORT void *si_memory(uint64_t address, uint64_t bytes, uint64_t align, int *error, char *why);
+// bytes == 0 checks only the address. `access` is what the operation does with the range: an
+// access that races with another stream's (races.c) is SI_ERROR_LAUNCH_FAILED.
+SI_EXPORT void *si_memory(uint64_t address, uint64_t bytes, uint64_t align, si_access access, int *error, char *why);
 
 // Whether [address, address + bytes) is device memory (a live allocation), pinned host memory,
 // or neither (pageable host memory or garbage).
@@ -125,3 +130,14 @@ SI_EXPORT int si_memory_device(uint64_t address);
 // The byte freshly allocated and freed memory is filled with: 0xFF, a NaN in every float type
 // and -1 in every integer, so reading memory nobody wrote shows.
 #define SI_POISON 0xFF
+
+// ---- happens-before ------------------------------------------------------------------------
+
+// The race detector (races.c) orders stream operations by vector clocks. What orders streams
+// outside the driver, NCCL's rendezvous, tells it through these, called from stream operations.
+
+// A copy of the running operation's clock (an empty clock outside one), to give to a peer.
+SI_EXPORT si_clock *si_clock_snapshot(void);
+// Joins `clock` into the running operation's: what it had seen now happens before.
+SI_EXPORT void si_clock_join_running(const si_clock *clock);
+SI_EXPORT void si_clock_free(si_clock *clock);

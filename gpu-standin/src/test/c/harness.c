@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -15,6 +16,22 @@ typedef struct {
 static buffer buffers[256];
 static int buffer_count;
 static int failures, checks;
+
+// The ranges the running launch declared, so that a range declared as input can be checked to
+// be unchanged afterwards (a kernel reading that writes an input would hide races from the
+// driver's detector).
+typedef struct {
+    uint64_t address, bytes, hash;
+    si_access access;
+} declared;
+static declared ranges[64];
+static int range_count;
+
+static uint64_t hash_of(uint64_t address, uint64_t bytes) {
+    uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
+    for (uint64_t i = 0; i < bytes; i++) h = (h ^ ((const uint8_t *)(uintptr_t)address)[i]) * 0x100000001b3ull;
+    return h;
+}
 
 void *harness_alloc(uint64_t bytes, uint64_t misalign) {
     if (buffer_count == 256) {
@@ -32,7 +49,7 @@ void harness_free_all(void) {
     buffer_count = 0;
 }
 
-static void *memory(si_launch *l, uint64_t address, uint64_t bytes, uint64_t align) {
+static void *memory(si_launch *l, uint64_t address, uint64_t bytes, uint64_t align, si_access access) {
     for (int i = 0; i < buffer_count; i++) {
         buffer *b = &buffers[i];
         if (address >= b->start && address < b->start + b->bytes) {
@@ -45,6 +62,9 @@ static void *memory(si_launch *l, uint64_t address, uint64_t bytes, uint64_t ali
                 si_kernel_fail(l, SI_ERROR_MISALIGNED_ADDRESS, "%s: 0x%llx is not aligned to %llu bytes", l->kernel,
                                (unsigned long long)address, (unsigned long long)align);
                 return NULL;
+            }
+            if (range_count < 64) {
+                ranges[range_count++] = (declared){address, bytes, access == SI_READ ? hash_of(address, bytes) : 0, access};
             }
             return (void *)(uintptr_t)address;
         }
@@ -82,8 +102,20 @@ int harness_launch(const si_kernel *table, const char *name, si_dim3 grid, si_di
     va_end(args);
     si_launch l = {.kernel = name, .grid = grid, .block = block, .dynamic_shared = shared, .params = params,
                    .param_offsets = offsets, .param_count = count, .memory = memory};
+    range_count = 0;
     int result = k->run(&l);
     if (result != 0) fprintf(stderr, "harness: %s -> %d: %s\n", name, result, l.message);
+    for (int i = 0; i < range_count; i++) {  // inputs that no output overlaps must be unchanged
+        declared *in = &ranges[i];
+        bool overlapped = false;
+        for (int j = 0; j < range_count; j++) {
+            declared *out = &ranges[j];
+            overlapped |= out->access == SI_WRITE && out->address < in->address + in->bytes && in->address < out->address + out->bytes;
+        }
+        harness_check(in->access != SI_READ || overlapped || hash_of(in->address, in->bytes) == in->hash,
+                      "%s wrote %llu bytes at 0x%llx, which it declares as an input", name, (unsigned long long)in->bytes,
+                      (unsigned long long)in->address);
+    }
     return result;
 }
 

@@ -14,6 +14,8 @@ void harness_free_all(void);
 // ('p', 'i', 'l', 'f' as in si_kernel), from the variadic values (pointers as void*, 'i' as
 // int, 'l' as long long, 'f' as double), and runs the kernel named `name` from `table` with the
 // given geometry. Returns the launch's CUresult; prints the fault message if there is one.
+// Counts a failed check when the kernel changed a range it declared as an input (and no output
+// of the launch overlaps it).
 int harness_launch(const si_kernel *table, const char *name, si_dim3 grid, si_dim3 block, uint32_t shared, ...);
 
 // Counts a failed check and prints it; harness_exit() returns nonzero if any failed.

@@ -9,10 +9,11 @@ static int adamw(si_launch *l, si_float_type gt) {
     float lr = si_param_f32(l, 5), b1 = si_param_f32(l, 6), b2 = si_param_f32(l, 7), eps = si_param_f32(l, 8);
     float wd = si_param_f32(l, 9), bc1 = si_param_f32(l, 10), bc2 = si_param_f32(l, 11);
     if (si_require_dims(l, 1)) return l->error;
-    float *param = si_kernel_array(l, si_param_ptr(l, 0), n, 4);
-    const void *grad = si_kernel_array(l, si_param_ptr(l, 1), n, si_float_size(gt));
-    float *m = si_kernel_array(l, si_param_ptr(l, 2), n, 4);
-    float *v = si_kernel_array(l, si_param_ptr(l, 3), n, 4);
+    // param, m and v are updated in place.
+    float *param = si_kernel_output_array(l, si_param_ptr(l, 0), n, 4);
+    const void *grad = si_kernel_input_array(l, si_param_ptr(l, 1), n, si_float_size(gt));
+    float *m = si_kernel_output_array(l, si_param_ptr(l, 2), n, 4);
+    float *v = si_kernel_output_array(l, si_param_ptr(l, 3), n, 4);
     if (!param || !grad || !m || !v) return l->error;
     for (int64_t i = 0; i < n; i++) {
         float g = si_load(gt, grad, i);

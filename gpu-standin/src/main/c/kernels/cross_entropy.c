@@ -13,9 +13,9 @@ static int cross_entropy(si_launch *l, si_float_type t) {
     float grad_scale = si_param_f32(l, 5);
     if (si_require_dims(l, 1) || si_require_warps(l)) return l->error;
     uint64_t address = si_param_ptr(l, 0);
-    void *logits = si_kernel_array(l, address, si_count(rows, vocab), si_float_size(t));
-    const int32_t *targets = si_kernel_array(l, si_param_ptr(l, 1), rows, 4);
-    float *losses = si_kernel_array(l, si_param_ptr(l, 2), rows, 4);
+    void *logits = si_kernel_output_array(l, address, si_count(rows, vocab), si_float_size(t));  // the gradient replaces them
+    const int32_t *targets = si_kernel_input_array(l, si_param_ptr(l, 1), rows, 4);
+    float *losses = si_kernel_output_array(l, si_param_ptr(l, 2), rows, 4);
     if (!logits || !targets || !losses) return l->error;
     int64_t threads = l->block.x, pack = 16 / (int64_t)si_float_size(t);
     int vectorised = vocab % pack == 0 && address % 16 == 0;

@@ -9,8 +9,8 @@
 static int convert(si_launch *l, si_float_type s, si_float_type d) {
     int64_t n = si_param_i64(l, 2);
     if (si_require_dims(l, 1)) return l->error;
-    const void *src = si_kernel_array(l, si_param_ptr(l, 0), n, si_float_size(s));
-    void *dst = si_kernel_array(l, si_param_ptr(l, 1), n, si_float_size(d));
+    const void *src = si_kernel_input_array(l, si_param_ptr(l, 0), n, si_float_size(s));
+    void *dst = si_kernel_output_array(l, si_param_ptr(l, 1), n, si_float_size(d));
     if (!src || !dst) return l->error;
     for (int64_t i = 0; i < n; i++) si_store(d, dst, i, si_load(s, src, i));
     return 0;
@@ -20,8 +20,8 @@ static int axpy(si_launch *l, si_float_type xt, si_float_type yt) {
     float alpha = si_param_f32(l, 0);
     int64_t n = si_param_i64(l, 3);
     if (si_require_dims(l, 1)) return l->error;
-    const void *x = si_kernel_array(l, si_param_ptr(l, 1), n, si_float_size(xt));
-    void *y = si_kernel_array(l, si_param_ptr(l, 2), n, si_float_size(yt));
+    const void *x = si_kernel_input_array(l, si_param_ptr(l, 1), n, si_float_size(xt));
+    void *y = si_kernel_output_array(l, si_param_ptr(l, 2), n, si_float_size(yt));  // y += alpha x
     if (!x || !y) return l->error;
     for (int64_t i = 0; i < n; i++) si_store(yt, y, i, fmaf(alpha, si_load(xt, x, i), si_load(yt, y, i)));
     return 0;
@@ -31,7 +31,7 @@ static int fill(si_launch *l, si_float_type t) {
     int64_t n = si_param_i64(l, 1);
     float value = si_param_f32(l, 2);
     if (si_require_dims(l, 1)) return l->error;
-    void *p = si_kernel_array(l, si_param_ptr(l, 0), n, si_float_size(t));
+    void *p = si_kernel_output_array(l, si_param_ptr(l, 0), n, si_float_size(t));
     if (!p) return l->error;
     for (int64_t i = 0; i < n; i++) si_store(t, p, i, value);
     return 0;
@@ -42,7 +42,7 @@ static int fill_i32(si_launch *l) {
     int64_t n = si_param_i64(l, 1);
     float value = si_param_f32(l, 2);
     if (si_require_dims(l, 1)) return l->error;
-    int32_t *p = si_kernel_array(l, si_param_ptr(l, 0), n, 4);
+    int32_t *p = si_kernel_output_array(l, si_param_ptr(l, 0), n, 4);
     if (!p) return l->error;
     int32_t v = value != value ? 0 : value >= 0x1p31f ? INT32_MAX : value <= -0x1p31f ? INT32_MIN : (int32_t)value;
     for (int64_t i = 0; i < n; i++) p[i] = v;
@@ -53,7 +53,7 @@ static int scale(si_launch *l, si_float_type t) {
     int64_t n = si_param_i64(l, 1);
     float alpha = si_param_f32(l, 2);
     if (si_require_dims(l, 1)) return l->error;
-    void *p = si_kernel_array(l, si_param_ptr(l, 0), n, si_float_size(t));
+    void *p = si_kernel_output_array(l, si_param_ptr(l, 0), n, si_float_size(t));  // scaled in place
     if (!p) return l->error;
     for (int64_t i = 0; i < n; i++) si_store(t, p, i, alpha * si_load(t, p, i));
     return 0;
@@ -76,8 +76,8 @@ static int sum_of_squares_partial(si_launch *l, si_float_type t) {
     int64_t n = si_param_i64(l, 1);
     if (si_require_dims(l, 1) || si_require_warps(l)) return l->error;
     uint64_t address = si_param_ptr(l, 0);
-    const void *x = si_kernel_array(l, address, n, si_float_size(t));
-    double *partials = si_kernel_array(l, si_param_ptr(l, 2), l->grid.x, 8);
+    const void *x = si_kernel_input_array(l, address, n, si_float_size(t));
+    double *partials = si_kernel_output_array(l, si_param_ptr(l, 2), l->grid.x, 8);
     if (!x || !partials) return l->error;
     int64_t block = l->block.x, threads = (int64_t)l->grid.x * block, pack = 16 / (int64_t)si_float_size(t);
     int64_t packs = address % 16 == 0 && n > 0 ? n / pack : 0;
@@ -94,8 +94,8 @@ static int sum_of_squares_partial(si_launch *l, si_float_type t) {
 static int sum_partials_f64(si_launch *l) {
     int count = si_param_i32(l, 1);
     if (si_require_dims(l, 1) || si_require_warps(l)) return l->error;
-    const double *partials = si_kernel_array(l, si_param_ptr(l, 0), count, 8);
-    double *result = si_kernel_array(l, si_param_ptr(l, 2), 1, 8);
+    const double *partials = si_kernel_input_array(l, si_param_ptr(l, 0), count, 8);
+    double *result = si_kernel_output_array(l, si_param_ptr(l, 2), 1, 8);
     if (!partials || !result) return l->error;
     double acc = 0;
     for (int i = 0; i < count; i++) acc += partials[i];

@@ -10,9 +10,9 @@
 static int embedding_forward(si_launch *l, si_float_type t, si_float_type o) {
     int64_t count = si_param_i64(l, 3), vocab = si_param_i64(l, 4), d = si_param_i64(l, 5);
     if (si_require_dims(l, 2)) return l->error;
-    const void *table = si_kernel_array(l, si_param_ptr(l, 0), count > 0 ? si_count(vocab, d) : 0, si_float_size(t));
-    const int32_t *tokens = si_kernel_array(l, si_param_ptr(l, 1), count, 4);
-    void *out = si_kernel_array(l, si_param_ptr(l, 2), si_count(count, d), si_float_size(o));
+    const void *table = si_kernel_input_array(l, si_param_ptr(l, 0), count > 0 ? si_count(vocab, d) : 0, si_float_size(t));
+    const int32_t *tokens = si_kernel_input_array(l, si_param_ptr(l, 1), count, 4);
+    void *out = si_kernel_output_array(l, si_param_ptr(l, 2), si_count(count, d), si_float_size(o));
     if (!table || !tokens || !out) return l->error;
     for (int64_t s = 0; s < count; s++) {
         int64_t token = tokens[s];
@@ -25,9 +25,9 @@ static int embedding_forward(si_launch *l, si_float_type t, si_float_type o) {
 static int embedding_backward(si_launch *l, si_float_type t) {
     int64_t count = si_param_i64(l, 3), vocab = si_param_i64(l, 4), d = si_param_i64(l, 5);
     if (si_require_dims(l, 2)) return l->error;
-    const int32_t *tokens = si_kernel_array(l, si_param_ptr(l, 0), count, 4);
-    const void *dout = si_kernel_array(l, si_param_ptr(l, 1), si_count(count, d), si_float_size(t));
-    float *dtable = si_kernel_array(l, si_param_ptr(l, 2), count > 0 ? si_count(vocab, d) : 0, 4);
+    const int32_t *tokens = si_kernel_input_array(l, si_param_ptr(l, 0), count, 4);
+    const void *dout = si_kernel_input_array(l, si_param_ptr(l, 1), si_count(count, d), si_float_size(t));
+    float *dtable = si_kernel_output_array(l, si_param_ptr(l, 2), count > 0 ? si_count(vocab, d) : 0, 4);  // added to
     if (!tokens || !dout || !dtable) return l->error;
     for (int64_t s = 0; s < count; s++) {
         int64_t token = tokens[s];

@@ -31,11 +31,11 @@
 #define BN 128 // key rows per CTA
 #define THREADS 256
 
-// A flash tensor: count elements of `size` bytes, 16-byte aligned (FLASH_ABI.md); an extent past
-// 2^63 bytes stays past the end of any allocation instead of wrapping.
-static void *tensor(si_launch *l, int param, int64_t count, uint64_t size) {
+// A flash tensor: count elements of `size` bytes, 16-byte aligned (FLASH_ABI.md), read or
+// written; an extent past 2^63 bytes stays past the end of any allocation instead of wrapping.
+static void *tensor(si_launch *l, int param, int64_t count, uint64_t size, si_access access) {
     uint64_t bytes = (uint64_t)count > INT64_MAX / size ? INT64_MAX : (uint64_t)count * size;
-    return si_kernel_memory(l, si_param_ptr(l, param), bytes, 16);
+    return si_kernel_range(l, si_param_ptr(l, param), bytes, 16, access);
 }
 
 static float rounded(si_float_type t, float x) {
@@ -162,9 +162,10 @@ static int bwd(si_launch *l, si_float_type t, int d) {
     const int nk = (a.sk + BN - 1) / BN, group = a.hq / a.hkv;
     const int64_t head_bytes = (int64_t)group * a.sq * d * (2 * 2 + 4);  // Q and dO in T, dq in fp32
     const int64_t rows = si_count(a.sq, a.hq), qn = si_count(rows, d), kn = si_count(si_count(a.sk, a.hkv), d);
-    a.q = tensor(l, 0, qn, 2), a.k = tensor(l, 1, kn, 2), a.v = tensor(l, 2, kn, 2), a.dout = tensor(l, 3, qn, 2);
-    a.lse = tensor(l, 4, rows, 4), a.delta = tensor(l, 5, rows, 4);
-    a.dq = tensor(l, 6, qn, 4), a.dk = tensor(l, 7, kn, 4), a.dv = tensor(l, 8, kn, 4);
+    a.q = tensor(l, 0, qn, 2, SI_READ), a.k = tensor(l, 1, kn, 2, SI_READ), a.v = tensor(l, 2, kn, 2, SI_READ);
+    a.dout = tensor(l, 3, qn, 2, SI_READ), a.lse = tensor(l, 4, rows, 4, SI_READ), a.delta = tensor(l, 5, rows, 4, SI_READ);
+    // dq, dk and dv are added to: read and written.
+    a.dq = tensor(l, 6, qn, 4, SI_WRITE), a.dk = tensor(l, 7, kn, 4, SI_WRITE), a.dv = tensor(l, 8, kn, 4, SI_WRITE);
     if (!a.q || !a.k || !a.v || !a.dout || !a.lse || !a.delta || !a.dq || !a.dk || !a.dv) return l->error;
     bwd_work *w = malloc(sizeof *w);
     if (!w) return si_kernel_fail(l, SI_ERROR_OUT_OF_MEMORY, "%s: no memory for the CPU work buffers", l->kernel);
@@ -189,8 +190,8 @@ static int delta(si_launch *l, si_float_type t) {
         return si_kernel_fail(l, SI_ERROR_MISALIGNED_ADDRESS, "%s: d %d is not a multiple of 8: the kernel reads rows as "
                               "16-byte words", l->kernel, d);
     const int64_t pairs = si_count(sq, hq), width = d > 0 ? d : 0;  // d <= 0: delta 0, nothing read
-    const void *out = tensor(l, 0, si_count(pairs, width), 2), *dout = tensor(l, 1, si_count(pairs, width), 2);
-    float *dl = tensor(l, 2, pairs, 4);
+    const void *out = tensor(l, 0, si_count(pairs, width), 2, SI_READ), *dout = tensor(l, 1, si_count(pairs, width), 2, SI_READ);
+    float *dl = tensor(l, 2, pairs, 4, SI_WRITE);
     if (!out || !dout || !dl) return l->error;
     for (uint32_t bid = 0; bid < l->grid.x; bid++) {
         const int64_t first = (int64_t)bid * (THREADS / 32);  // one warp per pair

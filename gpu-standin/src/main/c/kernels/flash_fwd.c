@@ -28,11 +28,11 @@
 static int warps_of(int d) { return d == 128 ? 8 : 4; }
 static int keys_of(int d) { return d == 128 ? 128 : 64; }
 
-// A flash tensor: count elements of `size` bytes, 16-byte aligned (FLASH_ABI.md); an extent past
-// 2^63 bytes stays past the end of any allocation instead of wrapping.
-static void *tensor(si_launch *l, int param, int64_t count, uint64_t size) {
+// A flash tensor: count elements of `size` bytes, 16-byte aligned (FLASH_ABI.md), read or
+// written; an extent past 2^63 bytes stays past the end of any allocation instead of wrapping.
+static void *tensor(si_launch *l, int param, int64_t count, uint64_t size, si_access access) {
     uint64_t bytes = (uint64_t)count > INT64_MAX / size ? INT64_MAX : (uint64_t)count * size;
-    return si_kernel_memory(l, si_param_ptr(l, param), bytes, 16);
+    return si_kernel_range(l, si_param_ptr(l, param), bytes, 16, access);
 }
 
 static float rounded(si_float_type t, float x) {
@@ -154,8 +154,8 @@ static int fwd(si_launch *l, si_float_type t, int d, int f32out) {
     const int nm = (a.sq + BM - 1) / BM;
     a.diff = clamp_diff(q_start, k_start, a.sq, a.sk);
     const int64_t rows = si_count(a.sq, a.hq), qn = si_count(rows, d), kn = si_count(si_count(a.sk, a.hkv), d);
-    a.q = tensor(l, 0, qn, 2), a.k = tensor(l, 1, kn, 2), a.v = tensor(l, 2, kn, 2);
-    a.out = tensor(l, 3, qn, f32out ? 4 : 2), a.lse = tensor(l, 4, rows, 4);
+    a.q = tensor(l, 0, qn, 2, SI_READ), a.k = tensor(l, 1, kn, 2, SI_READ), a.v = tensor(l, 2, kn, 2, SI_READ);
+    a.out = tensor(l, 3, qn, f32out ? 4 : 2, SI_WRITE), a.lse = tensor(l, 4, rows, 4, SI_WRITE);
     if (!a.q || !a.k || !a.v || !a.out || !a.lse) return l->error;
     fwd_work *w = malloc(sizeof *w);
     if (!w) return si_kernel_fail(l, SI_ERROR_OUT_OF_MEMORY, "%s: no memory for the CPU work buffers", l->kernel);

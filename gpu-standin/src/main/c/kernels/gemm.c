@@ -85,9 +85,9 @@ static int gemm(si_launch *l, si_float_type t, si_float_type ct, bool a_k, bool 
     float alpha = si_param_f32(l, 6), beta = si_param_f32(l, 7);
     // Negative extents touch nothing, as in the .cu (its bounds checks are all "< extent").
     int64_t mm = m > 0 ? m : 0, nn = n > 0 ? n : 0, kk = k > 0 ? k : 0;
-    const void *a = si_kernel_array(l, si_param_ptr(l, 0), si_count(mm, kk), size);
-    const void *b = si_kernel_array(l, si_param_ptr(l, 1), si_count(nn, kk), size);
-    void *c = si_kernel_array(l, si_param_ptr(l, 2), si_count(mm, nn), csize);
+    const void *a = si_kernel_input_array(l, si_param_ptr(l, 0), si_count(mm, kk), size);
+    const void *b = si_kernel_input_array(l, si_param_ptr(l, 1), si_count(nn, kk), size);
+    void *c = si_kernel_output_array(l, si_param_ptr(l, 2), si_count(mm, nn), csize);  // also read when beta != 0
     if (!a || !b || !c) return l->error;
     gemm_work *w = malloc(sizeof *w);
     if (!w) return si_kernel_fail(l, SI_ERROR_OUT_OF_MEMORY, "%s: no memory for the CPU work buffers", l->kernel);

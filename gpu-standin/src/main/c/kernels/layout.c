@@ -21,8 +21,8 @@ static int copy_rows(si_launch *l, uint64_t word, int swap) {
         }
         source_rows = (rows - 1) / b + 1;
     }
-    const uint8_t *src = si_kernel_array(l, si_param_ptr(l, 0), si_count(source_rows, words), word);
-    uint8_t *dst = si_kernel_array(l, si_param_ptr(l, 1), si_count(rows, words), word);
+    const uint8_t *src = si_kernel_input_array(l, si_param_ptr(l, 0), si_count(source_rows, words), word);
+    uint8_t *dst = si_kernel_output_array(l, si_param_ptr(l, 1), si_count(rows, words), word);
     if (!src || !dst) return l->error;
     if (words <= 0) return 0;
     uint64_t row_bytes = (uint64_t)words * word;
@@ -59,8 +59,8 @@ static int copy_rows_resized(si_launch *l, uint64_t word) {
 static int sum_repeated_heads(si_launch *l, si_float_type t) {
     int64_t rows = si_param_i64(l, 2), repeats = si_param_i64(l, 3), d = si_param_i64(l, 4);
     if (si_require_dims(l, 2)) return l->error;
-    const void *src = si_kernel_array(l, si_param_ptr(l, 0), si_count(si_count(rows, repeats), d), si_float_size(t));
-    void *dst = si_kernel_array(l, si_param_ptr(l, 1), si_count(rows, d), si_float_size(t));
+    const void *src = si_kernel_input_array(l, si_param_ptr(l, 0), si_count(si_count(rows, repeats), d), si_float_size(t));
+    void *dst = si_kernel_output_array(l, si_param_ptr(l, 1), si_count(rows, d), si_float_size(t));
     if (!src || !dst) return l->error;
     for (int64_t row = 0; row < rows; row++) {
         for (int64_t j = 0; j < d; j++) {

@@ -10,10 +10,10 @@ static int merge(si_launch *l, si_float_type t) {
     int64_t rows = si_param_i64(l, 4);
     int d = si_param_i32(l, 5);
     if (si_require_dims(l, 1) || si_require_warps(l)) return l->error;
-    float *out = si_kernel_array(l, si_param_ptr(l, 0), si_count(rows, d), 4);
-    float *lse = si_kernel_array(l, si_param_ptr(l, 1), rows, 4);
-    const void *part_out = si_kernel_array(l, si_param_ptr(l, 2), si_count(rows, d), si_float_size(t));
-    const float *part_lse = si_kernel_array(l, si_param_ptr(l, 3), rows, 4);
+    float *out = si_kernel_output_array(l, si_param_ptr(l, 0), si_count(rows, d), 4);  // out, lse: merged in place
+    float *lse = si_kernel_output_array(l, si_param_ptr(l, 1), rows, 4);
+    const void *part_out = si_kernel_input_array(l, si_param_ptr(l, 2), si_count(rows, d), si_float_size(t));
+    const float *part_lse = si_kernel_input_array(l, si_param_ptr(l, 3), rows, 4);
     if (!out || !lse || !part_out || !part_lse) return l->error;
     for (int64_t row = 0; row < rows; row++) {
         float a = lse[row], b = part_lse[row];

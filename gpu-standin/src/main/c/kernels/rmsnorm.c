@@ -11,10 +11,10 @@ static int rmsnorm_forward(si_launch *l, si_float_type t) {
     float eps = si_param_f32(l, 6);
     if (si_require_dims(l, 1) || si_require_warps(l)) return l->error;
     uint64_t size = si_float_size(t);
-    const void *x = si_kernel_array(l, si_param_ptr(l, 0), si_count(rows, d), size);
-    const float *w = si_kernel_array(l, si_param_ptr(l, 1), rows > 0 ? d : 0, 4);
-    void *y = si_kernel_array(l, si_param_ptr(l, 2), si_count(rows, d), size);
-    float *rstd = si_kernel_array(l, si_param_ptr(l, 3), rows, 4);
+    const void *x = si_kernel_input_array(l, si_param_ptr(l, 0), si_count(rows, d), size);
+    const float *w = si_kernel_input_array(l, si_param_ptr(l, 1), rows > 0 ? d : 0, 4);
+    void *y = si_kernel_output_array(l, si_param_ptr(l, 2), si_count(rows, d), size);
+    float *rstd = si_kernel_output_array(l, si_param_ptr(l, 3), rows, 4);
     if (!x || !w || !y || !rstd) return l->error;
     for (int64_t row = 0; row < rows; row++) {
         double ss = 0;
@@ -35,12 +35,12 @@ static int rmsnorm_backward(si_launch *l, si_float_type t) {
     int64_t rows = si_param_i64(l, 6), d = si_param_i64(l, 7), blocks = l->grid.x;
     if (si_require_dims(l, 1) || si_require_warps(l)) return l->error;
     uint64_t size = si_float_size(t);
-    const void *x = si_kernel_array(l, si_param_ptr(l, 0), si_count(rows, d), size);
-    const float *w = si_kernel_array(l, si_param_ptr(l, 1), rows > 0 ? d : 0, 4);
-    const float *rstd = si_kernel_array(l, si_param_ptr(l, 2), rows, 4);
-    const void *dy = si_kernel_array(l, si_param_ptr(l, 3), si_count(rows, d), size);
-    void *dx = si_kernel_array(l, si_param_ptr(l, 4), si_count(rows, d), size);
-    float *partial = si_kernel_array(l, si_param_ptr(l, 5), si_count(blocks, d), 4);
+    const void *x = si_kernel_input_array(l, si_param_ptr(l, 0), si_count(rows, d), size);
+    const float *w = si_kernel_input_array(l, si_param_ptr(l, 1), rows > 0 ? d : 0, 4);
+    const float *rstd = si_kernel_input_array(l, si_param_ptr(l, 2), rows, 4);
+    const void *dy = si_kernel_input_array(l, si_param_ptr(l, 3), si_count(rows, d), size);
+    void *dx = si_kernel_output_array(l, si_param_ptr(l, 4), si_count(rows, d), size);
+    float *partial = si_kernel_output_array(l, si_param_ptr(l, 5), si_count(blocks, d), 4);
     if (!x || !w || !rstd || !dy || !dx || !partial) return l->error;
     for (int64_t b = 0; b < blocks; b++) {
         for (int64_t j = 0; j < d; j++) partial[b * d + j] = 0.f;
@@ -63,8 +63,8 @@ static int rmsnorm_backward(si_launch *l, si_float_type t) {
 static int column_sum_f32(si_launch *l) {
     int64_t blocks = si_param_i64(l, 1), d = si_param_i64(l, 2);
     if (si_require_dims(l, 1)) return l->error;
-    const float *partial = si_kernel_array(l, si_param_ptr(l, 0), si_count(blocks, d), 4);
-    float *acc = si_kernel_array(l, si_param_ptr(l, 3), d, 4);
+    const float *partial = si_kernel_input_array(l, si_param_ptr(l, 0), si_count(blocks, d), 4);
+    float *acc = si_kernel_output_array(l, si_param_ptr(l, 3), d, 4);  // added to
     if (!partial || !acc) return l->error;
     for (int64_t j = 0; j < d; j++) {
         float s = 0.f;

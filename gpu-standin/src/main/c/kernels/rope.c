@@ -12,8 +12,8 @@ static int rope(si_launch *l, si_float_type t) {
     if (si_require_dims(l, 1)) return l->error;
     int half = d / 2;
     int64_t touched = half > 0 ? si_count(si_count(tokens, heads), d) - d % 2 : 0;  // through the last row's x[2 half - 1]
-    void *x = si_kernel_array(l, si_param_ptr(l, 0), touched, si_float_size(t));
-    const int32_t *positions = si_kernel_array(l, si_param_ptr(l, 1), half > 0 ? tokens : 0, 4);
+    void *x = si_kernel_output_array(l, si_param_ptr(l, 0), touched, si_float_size(t));  // rotated in place
+    const int32_t *positions = si_kernel_input_array(l, si_param_ptr(l, 1), half > 0 ? tokens : 0, 4);
     if (!x || !positions) return l->error;
     double log_theta = log((double)theta);
     for (int64_t s = 0; s < tokens; s++) {

@@ -11,9 +11,9 @@ static int swiglu_forward(si_launch *l, si_float_type t) {
     int64_t n = si_param_i64(l, 3);
     if (si_require_dims(l, 1)) return l->error;
     uint64_t size = si_float_size(t);
-    const void *gate = si_kernel_array(l, si_param_ptr(l, 0), n, size);
-    const void *up = si_kernel_array(l, si_param_ptr(l, 1), n, size);
-    void *out = si_kernel_array(l, si_param_ptr(l, 2), n, size);
+    const void *gate = si_kernel_input_array(l, si_param_ptr(l, 0), n, size);
+    const void *up = si_kernel_input_array(l, si_param_ptr(l, 1), n, size);
+    void *out = si_kernel_output_array(l, si_param_ptr(l, 2), n, size);
     if (!gate || !up || !out) return l->error;
     for (int64_t i = 0; i < n; i++) {
         float g = si_load(t, gate, i);
@@ -27,11 +27,11 @@ static int swiglu_backward(si_launch *l, si_float_type t) {
     int64_t n = si_param_i64(l, 5);
     if (si_require_dims(l, 1)) return l->error;
     uint64_t size = si_float_size(t);
-    const void *gate = si_kernel_array(l, si_param_ptr(l, 0), n, size);
-    const void *up = si_kernel_array(l, si_param_ptr(l, 1), n, size);
-    const void *dout = si_kernel_array(l, si_param_ptr(l, 2), n, size);
-    void *dgate = si_kernel_array(l, si_param_ptr(l, 3), n, size);
-    void *dup = si_kernel_array(l, si_param_ptr(l, 4), n, size);
+    const void *gate = si_kernel_input_array(l, si_param_ptr(l, 0), n, size);
+    const void *up = si_kernel_input_array(l, si_param_ptr(l, 1), n, size);
+    const void *dout = si_kernel_input_array(l, si_param_ptr(l, 2), n, size);
+    void *dgate = si_kernel_output_array(l, si_param_ptr(l, 3), n, size);
+    void *dup = si_kernel_output_array(l, si_param_ptr(l, 4), n, size);
     if (!gate || !up || !dout || !dgate || !dup) return l->error;
     for (int64_t i = 0; i < n; i++) {
         float g = si_load(t, gate, i), u = si_load(t, up, i), d = si_load(t, dout, i);

@@ -11,8 +11,8 @@ static int saxpy(si_launch *l) {
     int64_t covered = (int64_t)l->grid.x * l->block.x;
     int64_t count = n < covered ? n : covered;
     if (count <= 0) return 0;
-    const float *x = si_kernel_memory(l, si_param_ptr(l, 1), (uint64_t)count * 4, 4);
-    float *y = si_kernel_memory(l, si_param_ptr(l, 2), (uint64_t)count * 4, 4);
+    const float *x = si_kernel_input(l, si_param_ptr(l, 1), (uint64_t)count * 4, 4);
+    float *y = si_kernel_output(l, si_param_ptr(l, 2), (uint64_t)count * 4, 4);  // y = a x + y
     if (!x || !y) return l->error;
     for (int64_t i = 0; i < count; i++) y[i] = a * x[i] + y[i];
     return 0;
@@ -21,7 +21,7 @@ static int saxpy(si_launch *l) {
 // echo_args(int i, long long l, float f, const float* p, long long* out): out[0..3] = i, l, the
 // bits of f, p (never dereferenced).
 static int echo_args(si_launch *l) {
-    int64_t *out = si_kernel_memory(l, si_param_ptr(l, 4), 4 * 8, 8);
+    int64_t *out = si_kernel_output(l, si_param_ptr(l, 4), 4 * 8, 8);
     if (!out) return l->error;
     float f = si_param_f32(l, 2);
     int32_t bits;
