@@ -43,8 +43,8 @@ static int copy_rows_resized(si_launch *l, uint64_t word) {
     int64_t kept = src_words < dst_words ? src_words : dst_words, src_extent = 0;
     if (kept < 0) kept = 0;
     if (rows > 0 && kept > 0 && __builtin_add_overflow(si_count(rows - 1, src_words), kept, &src_extent)) src_extent = INT64_MAX;
-    const uint8_t *src = si_kernel_array(l, si_param_ptr(l, 0), src_extent, word);
-    uint8_t *dst = si_kernel_array(l, si_param_ptr(l, 1), si_count(rows, dst_words), word);
+    const uint8_t *src = si_kernel_input_array(l, si_param_ptr(l, 0), src_extent, word);
+    uint8_t *dst = si_kernel_output_array(l, si_param_ptr(l, 1), si_count(rows, dst_words), word);
     if (!src || !dst) return l->error;
     if (rows <= 0 || dst_words <= 0) return 0;
     for (int64_t j = 0; j < rows; j++) {
