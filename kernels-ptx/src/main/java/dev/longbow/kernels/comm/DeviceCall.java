@@ -1,11 +1,13 @@
 package dev.longbow.kernels.comm;
 
+import dev.longbow.comm.Meetings;
+
 /**
  * One rank's collective call on a device group, as the ranks compare it when they meet: the
  * how-many-th collective of this rank on the group, its kind, what must agree across ranks
  * (dtype and element counts), and which of the call's meetings this is.
  */
-record DeviceCall(long ordinal, String kind, String signature, String stage) {
+record DeviceCall(long ordinal, String kind, String signature, String stage) implements Meetings.Call<DeviceCall> {
     /** The meeting every call starts with: ranks bring their buffers and ready events. */
     static final String START = "";
 
@@ -15,7 +17,8 @@ record DeviceCall(long ordinal, String kind, String signature, String stage) {
     }
 
     /** Whether two ranks are at the same meeting of the same call. */
-    boolean sameAs(DeviceCall other) {
+    @Override
+    public boolean sameAs(DeviceCall other) {
         return ordinal == other.ordinal && kind.equals(other.kind) && signature.equals(other.signature) && stage.equals(other.stage);
     }
 

@@ -9,7 +9,7 @@ import dev.longbow.comm.Communicator;
 import dev.longbow.comm.Traffic;
 import dev.longbow.comm.local.GroupAbortedException;
 import dev.longbow.cuda.DeviceMemory;
-import dev.longbow.kernels.comm.DeviceGroup.Meeting;
+import dev.longbow.comm.Meetings.Meeting;
 import dev.longbow.kernels.comm.PointToPoint.Half;
 import dev.longbow.tensor.Allocation;
 import dev.longbow.tensor.DType;
@@ -262,7 +262,7 @@ public final class DeviceCommunicator implements Communicator {
         DeviceCall call = new DeviceCall(++collectives, "barrier", "", DeviceCall.START);
         streams.makeCurrent();
         streams.commWaitsFor(streams.afterCompute(1));
-        Meeting m = group.meet(rank, call, streams.afterComm(size()));
+        Meeting<DeviceCall> m = group.meet(rank, call, streams.afterComm(size()));
         for (int q = 0; q < size(); q++) {
             streams.commWaitsFor(m.of(q, SharedEvent.class));
         }
@@ -290,11 +290,11 @@ public final class DeviceCommunicator implements Communicator {
             throw new IllegalArgumentException("split color " + color + " must be >= 0");
         }
         DeviceCall call = new DeviceCall(++collectives, "split", "", DeviceCall.START);
-        Meeting asked = group.meet(rank, call, new int[] {color, key});
+        Meeting<DeviceCall> asked = group.meet(rank, call, new int[] {color, key});
         List<Integer> members = IntStream.range(0, size()).filter(r -> asked.of(r, int[].class)[0] == color).boxed()
                 .sorted(Comparator.comparingInt((Integer r) -> asked.of(r, int[].class)[1]).thenComparingInt(r -> r)).toList();
         int newRank = members.indexOf(rank);
-        Meeting made = group.meet(rank, call.at("group made"), newRank == 0 ? group.split(members.size()) : null);
+        Meeting<DeviceCall> made = group.meet(rank, call.at("group made"), newRank == 0 ? group.split(members.size()) : null);
         return new DeviceCommunicator(made.of(members.getFirst(), DeviceGroup.class), newRank, streams);
     }
 
@@ -367,7 +367,7 @@ public final class DeviceCommunicator implements Communicator {
     /** Steps 1 and 2: READY after the compute so far, the first meeting, the check, the communication stream after every READY. */
     private Buffers[] start(DeviceCall call, Tensor send, Tensor recv, Runnable check) {
         streams.makeCurrent();
-        Meeting m = group.meet(rank, call, new Buffers(send, recv, streams.afterCompute(size())));
+        Meeting<DeviceCall> m = group.meet(rank, call, new Buffers(send, recv, streams.afterCompute(size())));
         check.run();
         Buffers[] all = new Buffers[size()];
         for (int q = 0; q < size(); q++) {
@@ -379,7 +379,7 @@ public final class DeviceCommunicator implements Communicator {
 
     /** Step 3: READ after this rank's reads, and the second meeting; returns every rank's READ. */
     private SharedEvent[] readsIssued(DeviceCall call) {
-        Meeting m = group.meet(rank, call.at("reads issued"), streams.afterComm(size()));
+        Meeting<DeviceCall> m = group.meet(rank, call.at("reads issued"), streams.afterComm(size()));
         SharedEvent[] read = new SharedEvent[size()];
         for (int q = 0; q < size(); q++) {
             read[q] = m.of(q, SharedEvent.class);

@@ -109,7 +109,7 @@ public final class LocalCommunicator implements Communicator {
     @Override
     public void allToAll(Tensor send, Tensor recv) {
         Call call = call("allToAll", send, recv);
-        Object[] all = group.meet(rank, call, new Tensor[] {send, recv}).payloads();
+        Object[] all = group.meet(rank, call, new Tensor[] {send, recv});
         long total = requireUniform("allToAll", all, b -> b[0].byteSize(), b -> b[1].byteSize(), 1);
         if (send.shape().rank() == 0 || send.dim(0) % size() != 0) {
             throw new IllegalArgumentException("allToAll: leading dimension of " + send + " not divisible by group size " + size());
@@ -126,7 +126,7 @@ public final class LocalCommunicator implements Communicator {
     @Override
     public void allGather(Tensor send, Tensor recv) {
         Call call = call("allGather", send, recv);
-        Object[] all = group.meet(rank, call, new Tensor[] {send, recv}).payloads();
+        Object[] all = group.meet(rank, call, new Tensor[] {send, recv});
         long block = requireUniform("allGather", all, b -> b[0].byteSize(), b -> b[1].byteSize(), size());
         for (int i = 0; i < size(); i++) {
             MemorySegment.copy(((Tensor[]) all[i])[0].data(), 0, recv.data(), i * block, block);
@@ -138,7 +138,7 @@ public final class LocalCommunicator implements Communicator {
     @Override
     public void reduceScatter(Tensor send, Tensor recv) {
         Call call = call("reduceScatter", send, recv);
-        Object[] all = group.meet(rank, call, new Tensor[] {send, recv}).payloads();
+        Object[] all = group.meet(rank, call, new Tensor[] {send, recv});
         long block = requireUniform("reduceScatter", all, b -> b[1].byteSize(), b -> b[0].byteSize(), size());
         List<Tensor> blocks = new ArrayList<>();
         for (Object o : all) {
@@ -153,7 +153,7 @@ public final class LocalCommunicator implements Communicator {
     @Override
     public void allReduce(Tensor inout) {
         Call call = call("allReduce", inout);
-        Object[] all = group.meet(rank, call, new Tensor[] {inout, inout}).payloads();
+        Object[] all = group.meet(rank, call, new Tensor[] {inout, inout});
         long bytes = requireUniform("allReduce", all, b -> b[0].byteSize(), b -> b[1].byteSize(), 1);
         try (Arena scratch = Arena.ofConfined()) {
             Tensor sum = new Tensor(scratch.allocate(bytes, 64), inout.dtype(), inout.shape(), Placement.HOST);
@@ -180,12 +180,12 @@ public final class LocalCommunicator implements Communicator {
             throw new IllegalArgumentException("split color " + color + " must be >= 0");
         }
         Call call = call("split");
-        Object[] all = group.meet(rank, call, new int[] {color, key}).payloads();
+        Object[] all = group.meet(rank, call, new int[] {color, key});
         List<Integer> members = IntStream.range(0, size()).filter(r -> ((int[]) all[r])[0] == color).boxed()
                 .sorted(Comparator.comparingInt((Integer r) -> ((int[]) all[r])[1]).thenComparingInt(r -> r)).toList();
         int newRank = members.indexOf(rank);
         group.meet(rank, call, null);
-        Object[] made = group.meet(rank, call, newRank == 0 ? group.split(members.size()) : null).payloads();
+        Object[] made = group.meet(rank, call, newRank == 0 ? group.split(members.size()) : null);
         LocalGroup mine = (LocalGroup) made[members.getFirst()];
         group.meet(rank, call, null);
         return new LocalCommunicator(mine, newRank);

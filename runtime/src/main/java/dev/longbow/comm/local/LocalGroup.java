@@ -1,13 +1,13 @@
 package dev.longbow.comm.local;
 
 import dev.longbow.comm.CollectiveMismatchException;
+import dev.longbow.comm.Meetings;
 import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.CollectiveTimeoutException;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -15,20 +15,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.IntStream;
 
 /**
- * The state the ranks of one in-process group share: meetings for collectives (every rank
- * publishes its call and buffers, and gets everyone's once all have arrived) and one FIFO
- * channel per ordered pair of ranks for point-to-point transfers, which run on the transfer
- * executor while the ranks compute.
- *
- * <p>Nothing waits forever. Ranks that meet with different calls (kind, sizes, dtype, or a
- * different count of calls so far) all fail naming both sides; a rank that waits longer than the
- * group's timeout, or for a rank that has closed its endpoint, fails the group naming the ranks
- * that did not arrive. A failure anywhere aborts the group: blocked ranks wake with a
- * {@link GroupAbortedException} and every later call fails at once. Sub-groups made by
- * {@code split} are aborted with it.
+ * The state the ranks of one in-process group share: the {@link Meetings} of its collectives
+ * (every rank publishes its call and buffers, and gets everyone's once all have arrived; calls
+ * compared, a deadline, ranks that left) and one FIFO channel per ordered pair of ranks for
+ * point-to-point transfers, which run on the transfer executor while the ranks compute. A failure
+ * anywhere aborts the group: blocked ranks wake with a {@link GroupAbortedException}, every later
+ * call fails at once, and sub-groups made by {@code split} are aborted with it.
  */
 final class LocalGroup {
     final int size;
@@ -38,22 +32,7 @@ final class LocalGroup {
     private final AtomicInteger open;
     private final Map<Long, Channel> channels = new ConcurrentHashMap<>();
     private final List<LocalGroup> children = new CopyOnWriteArrayList<>();
-
-    // The meeting in progress, guarded by this.
-    private final Call[] calls;
-    private final Object[] payloads;
-    private final boolean[] present;
-    /** The last call each rank entered, for messages about the ranks that did not come. */
-    private final Call[] lastCall;
-    private final boolean[] left;
-    private int arrived;
-    private long generation;
-    private Meeting completed;
-    private volatile RuntimeException failure;
-
-    /** What every rank brought to one meeting, in rank order. */
-    record Meeting(Call[] calls, Object[] payloads) {
-    }
+    private final Meetings<Call> meetings;
 
     /** A group made by {@code parent}'s split, or with {@code parent == null} a new world that owns {@code transfers}. */
     LocalGroup(int size, ExecutorService transfers, Duration timeout, LocalGroup parent) {
@@ -62,130 +41,35 @@ final class LocalGroup {
         this.timeout = timeout;
         this.parent = parent;
         this.open = new AtomicInteger(size);
-        this.calls = new Call[size];
-        this.payloads = new Object[size];
-        this.present = new boolean[size];
-        this.lastCall = new Call[size];
-        this.left = new boolean[size];
+        this.meetings = new Meetings<>("a group of " + size + " ranks", size, timeout, this::abort);
     }
 
     /**
-     * Publishes rank {@code rank}'s {@code call} and {@code payload} and returns every rank's
-     * once all have arrived with the same call. Fails every rank when the calls differ, when the
-     * timeout passes first, or when a rank that has not come closed its endpoint.
+     * Publishes rank {@code rank}'s {@code call} and {@code payload} and returns every rank's, in
+     * rank order, once all have arrived with the same call.
      */
-    Meeting meet(int rank, Call call, Object payload) {
-        Meeting m = arrive(rank, call, payload);
-        Call first = m.calls[0];
-        for (int r = 1; r < size; r++) {
-            if (!m.calls[r].sameAs(first)) {
-                CollectiveMismatchException e = new CollectiveMismatchException(mismatch(0, first, r, m.calls[r]));
-                abort(e);
-                throw e;
-            }
-        }
-        return m;
-    }
-
-    private synchronized Meeting arrive(int rank, Call call, Object payload) {
-        failIfAborted();
-        long arrival = generation;
-        calls[rank] = call;
-        payloads[rank] = payload;
-        present[rank] = true;
-        lastCall[rank] = call;
-        if (++arrived == size) {
-            completed = new Meeting(calls.clone(), payloads.clone());
-            Arrays.fill(present, false);
-            Arrays.fill(payloads, null);
-            arrived = 0;
-            generation++;
-            notifyAll();
-            return completed;
-        }
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (arrival == generation && failure == null) {
-            int gone = IntStream.range(0, size).filter(r -> left[r] && !present[r]).findFirst().orElse(-1);
-            if (gone >= 0) {
-                RuntimeException e = new CollectiveMismatchException(call + " cannot complete on a group of " + size
-                        + " ranks: rank " + gone + " closed its communicator without calling it (its last call: "
-                        + describe(lastCall[gone]) + "); every rank must make the same collective calls");
-                abort(e);
-                throw e;
-            }
-            long remaining = deadline - System.nanoTime();
-            if (remaining <= 0) {
-                RuntimeException e = new CollectiveTimeoutException(timedOut(call));
-                abort(e);
-                throw e;
-            }
-            try {
-                wait(Math.max(1, remaining / 1_000_000));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                abort(new GroupAbortedException("a rank was interrupted while waiting for the group", e));
-            }
-        }
-        if (arrival == generation) {
-            failIfAborted();
-        }
-        return completed;
-    }
-
-    private String timedOut(Call call) {
-        List<Integer> came = new ArrayList<>();
-        List<String> missing = new ArrayList<>();
-        for (int r = 0; r < size; r++) {
-            if (present[r]) {
-                came.add(r);
-            } else {
-                missing.add("rank " + r + " (last call: " + describe(lastCall[r]) + ")");
-            }
-        }
-        return call + " timed out after " + CollectiveTimeout.format(timeout) + " on a group of " + size + " ranks: ranks "
-                + came + " arrived, " + String.join(", ", missing) + " did not (stuck, much slower, or skipped the call); "
-                + "raise " + CollectiveTimeout.VARIABLE + " if a rank legitimately needs longer";
-    }
-
-    private String mismatch(int a, Call callA, int b, Call callB) {
-        String why = callA.ordinal() == callB.ordinal() ? ""
-                : "; rank " + b + " has made " + Math.abs(callB.ordinal() - callA.ordinal()) + " call(s) "
-                        + (callB.ordinal() > callA.ordinal() ? "more" : "fewer") + " than rank " + a + " on this group";
-        return "ranks called different collectives on a group of " + size + " ranks: rank " + a + " called " + callA
-                + " but rank " + b + " called " + callB + why + "; every rank must call the same collectives in the same order "
-                + "with the same sizes and dtype";
-    }
-
-    private static String describe(Call call) {
-        return call == null ? "none yet" : call.toString();
+    Object[] meet(int rank, Call call, Object payload) {
+        return meetings.meet(rank, call, payload).payloads().toArray();
     }
 
     /** Wakes every blocked rank with {@code cause}; later calls fail at once. The first cause wins. */
     void abort(RuntimeException cause) {
-        synchronized (this) {
-            if (failure != null) {
-                return;
-            }
-            failure = cause;
-            notifyAll();
+        if (meetings.abort(cause)) {
+            channels.values().forEach(c -> c.fail(cause));
+            children.forEach(child -> child.abort(cause));
         }
-        channels.values().forEach(c -> c.fail(cause));
-        children.forEach(child -> child.abort(cause));
     }
 
     void failIfAborted() {
-        RuntimeException f = failure;
-        if (f != null) {
-            throw f instanceof GroupAbortedException g ? new GroupAbortedException(g.getMessage(), g) : new GroupAbortedException(f);
-        }
+        meetings.failIfAborted();
     }
 
     /** A sub-group made by a split: aborted when this group is. */
     LocalGroup split(int childSize) {
         LocalGroup child = new LocalGroup(childSize, transfers, timeout, this);
         children.add(child);
-        if (failure != null) {
-            child.abort(failure);
+        if (meetings.aborted()) {
+            child.abort(meetings.failure());
         }
         return child;
     }
@@ -195,10 +79,7 @@ final class LocalGroup {
      * last one stops the world's transfer threads or detaches a sub-group.
      */
     void release(int rank) {
-        synchronized (this) {
-            left[rank] = true;
-            notifyAll();
-        }
+        meetings.left(rank);
         channels.forEach((key, channel) -> channel.peerLeft(rank, (int) (key / size), (int) (key % size)));
         if (open.decrementAndGet() == 0) {
             if (parent == null) {
@@ -218,10 +99,7 @@ final class LocalGroup {
 
     /** Why a transfer of rank {@code rank} did not complete in time, as a failure of the whole group. */
     RuntimeException transferTimedOut(int rank, String what) {
-        String last;
-        synchronized (this) {
-            last = Arrays.toString(Arrays.stream(lastCall).map(LocalGroup::describe).toArray());
-        }
+        String last = meetings.lastCalls();
         RuntimeException e = new CollectiveTimeoutException("sendRecv on rank " + rank + " of a group of " + size + ": " + what
                 + " did not complete within " + CollectiveTimeout.format(timeout) + " (no matching call on the peer; last "
                 + "collective of each rank: " + last + "); raise " + CollectiveTimeout.VARIABLE + " if a rank legitimately needs longer");
