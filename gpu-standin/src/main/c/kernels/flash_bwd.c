@@ -24,46 +24,13 @@
 // and write outside k, v, dk and dv).
 #include <stdlib.h>
 
+#include "flash_common.h"
 #include "kernel.h"
 #include "standin.h"
 
 #define BM 64  // query rows per step
 #define BN 128 // key rows per CTA
 #define THREADS 256
-
-// A flash tensor: count elements of `size` bytes, 16-byte aligned (FLASH_ABI.md), read or
-// written; an extent past 2^63 bytes stays past the end of any allocation instead of wrapping.
-static void *tensor(si_launch *l, int param, int64_t count, uint64_t size, si_access access) {
-    uint64_t bytes = (uint64_t)count > INT64_MAX / size ? INT64_MAX : (uint64_t)count * size;
-    return si_kernel_range(l, si_param_ptr(l, param), bytes, 16, access);
-}
-
-static float rounded(si_float_type t, float x) {
-    return t == SI_BF16 ? si_bf16_to_f32(si_f32_to_bf16(x)) : si_f16_to_f32(si_f32_to_f16(x));
-}
-
-// flash_common.cuh's clamp_diff: causal offset clamped to [-(sq + 1), sk], same answers.
-static int clamp_diff(int64_t q_start, int64_t k_start, int sq, int sk) {
-    int64_t d = q_start - k_start;
-    d = d < -(int64_t)sq - 1 ? -(int64_t)sq - 1 : d;
-    return (int)(d > sk ? sk : d);
-}
-
-// flash_common.cuh's place_block (heads in groups whose re-read data fits the 32 MiB L2 budget,
-// inside a group rank 0 of all its heads first). Returns 0 where the .cu would divide by zero
-// or give a head past nheads.
-static int place_block(int bid, int nblocks, int nheads, int64_t head_bytes, int *head, int *rank) {
-    int64_t fit = (32ll << 20) / (head_bytes > 0 ? head_bytes : 1);
-    int g = fit < 1 ? 1 : (fit > nheads ? nheads : (int)fit);
-    int per_group = g * nblocks;
-    if (per_group <= 0) return 0;
-    int group = bid / per_group, r = bid - group * per_group;
-    int gsize = g < nheads - group * g ? g : nheads - group * g;
-    if (gsize <= 0) return 0;
-    *head = group * g + r % gsize;
-    *rank = r / gsize;
-    return 1;
-}
 
 typedef struct {
     si_float_type t;
@@ -122,8 +89,8 @@ static void bwd_cta(const bwd_args *a, bwd_work *w, int hk, int n0) {
                     const int col = n0 + j;
                     float p = exp2f(fmaf(s[j], sl2, -lse2));
                     if (col >= a->sk || (a->causal && col > m0 + i + a->diff)) p = 0.f;
-                    s[j] = rounded(a->t, p);
-                    w->ds[i][j] = rounded(a->t, s[j] * (w->dp[j] - delta));
+                    s[j] = flash_rounded(a->t, p);
+                    w->ds[i][j] = flash_rounded(a->t, s[j] * (w->dp[j] - delta));
                 }
             }
             // dV += P^T dO, dK += dS^T Q (the keys' sums), dQ += scale dS K (added now, as the atomics).
@@ -158,20 +125,20 @@ static int bwd(si_launch *l, si_float_type t, int d) {
         return si_kernel_fail(l, SI_ERROR_LAUNCH_FAILED,
                               "%s: sq %d, sk %d, hq %d, hkv %d, scale %g, causal %d outside FLASH_ABI.md's requirements",
                               l->kernel, a.sq, a.sk, a.hq, a.hkv, a.scale, a.causal);
-    a.diff = clamp_diff(q_start, k_start, a.sq, a.sk);
+    a.diff = flash_clamp_diff(q_start, k_start, a.sq, a.sk);
     const int nk = (a.sk + BN - 1) / BN, group = a.hq / a.hkv;
     const int64_t head_bytes = (int64_t)group * a.sq * d * (2 * 2 + 4);  // Q and dO in T, dq in fp32
     const int64_t rows = si_count(a.sq, a.hq), qn = si_count(rows, d), kn = si_count(si_count(a.sk, a.hkv), d);
-    a.q = tensor(l, 0, qn, 2, SI_READ), a.k = tensor(l, 1, kn, 2, SI_READ), a.v = tensor(l, 2, kn, 2, SI_READ);
-    a.dout = tensor(l, 3, qn, 2, SI_READ), a.lse = tensor(l, 4, rows, 4, SI_READ), a.delta = tensor(l, 5, rows, 4, SI_READ);
+    a.q = flash_tensor(l, 0, qn, 2, SI_READ), a.k = flash_tensor(l, 1, kn, 2, SI_READ), a.v = flash_tensor(l, 2, kn, 2, SI_READ);
+    a.dout = flash_tensor(l, 3, qn, 2, SI_READ), a.lse = flash_tensor(l, 4, rows, 4, SI_READ), a.delta = flash_tensor(l, 5, rows, 4, SI_READ);
     // dq, dk and dv are added to: read and written.
-    a.dq = tensor(l, 6, qn, 4, SI_WRITE), a.dk = tensor(l, 7, kn, 4, SI_WRITE), a.dv = tensor(l, 8, kn, 4, SI_WRITE);
+    a.dq = flash_tensor(l, 6, qn, 4, SI_WRITE), a.dk = flash_tensor(l, 7, kn, 4, SI_WRITE), a.dv = flash_tensor(l, 8, kn, 4, SI_WRITE);
     if (!a.q || !a.k || !a.v || !a.dout || !a.lse || !a.delta || !a.dq || !a.dk || !a.dv) return l->error;
     bwd_work *w = malloc(sizeof *w);
     if (!w) return si_kernel_fail(l, SI_ERROR_OUT_OF_MEMORY, "%s: no memory for the CPU work buffers", l->kernel);
     for (uint32_t bid = 0; bid < l->grid.x && !l->error; bid++) {
         int h, rank;
-        if (place_block((int)bid, nk, a.hkv, head_bytes, &h, &rank))
+        if (flash_place_block((int)bid, nk, a.hkv, head_bytes, &h, &rank))
             bwd_cta(&a, w, h, rank * BN);  // rank 0: keys 0..
         else
             si_kernel_fail(l, SI_ERROR_ILLEGAL_ADDRESS,
@@ -190,8 +157,8 @@ static int delta(si_launch *l, si_float_type t) {
         return si_kernel_fail(l, SI_ERROR_MISALIGNED_ADDRESS, "%s: d %d is not a multiple of 8: the kernel reads rows as "
                               "16-byte words", l->kernel, d);
     const int64_t pairs = si_count(sq, hq), width = d > 0 ? d : 0;  // d <= 0: delta 0, nothing read
-    const void *out = tensor(l, 0, si_count(pairs, width), 2, SI_READ), *dout = tensor(l, 1, si_count(pairs, width), 2, SI_READ);
-    float *dl = tensor(l, 2, pairs, 4, SI_WRITE);
+    const void *out = flash_tensor(l, 0, si_count(pairs, width), 2, SI_READ), *dout = flash_tensor(l, 1, si_count(pairs, width), 2, SI_READ);
+    float *dl = flash_tensor(l, 2, pairs, 4, SI_WRITE);
     if (!out || !dout || !dl) return l->error;
     for (uint32_t bid = 0; bid < l->grid.x; bid++) {
         const int64_t first = (int64_t)bid * (THREADS / 32);  // one warp per pair

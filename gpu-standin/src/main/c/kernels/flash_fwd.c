@@ -19,6 +19,7 @@
 // place_block).
 #include <stdlib.h>
 
+#include "flash_common.h"
 #include "kernel.h"
 #include "standin.h"
 
@@ -27,40 +28,6 @@
 // FwdCfg<D> of flash_fwd.cu: warps per CTA and keys per step.
 static int warps_of(int d) { return d == 128 ? 8 : 4; }
 static int keys_of(int d) { return d == 128 ? 128 : 64; }
-
-// A flash tensor: count elements of `size` bytes, 16-byte aligned (FLASH_ABI.md), read or
-// written; an extent past 2^63 bytes stays past the end of any allocation instead of wrapping.
-static void *tensor(si_launch *l, int param, int64_t count, uint64_t size, si_access access) {
-    uint64_t bytes = (uint64_t)count > INT64_MAX / size ? INT64_MAX : (uint64_t)count * size;
-    return si_kernel_range(l, si_param_ptr(l, param), bytes, 16, access);
-}
-
-static float rounded(si_float_type t, float x) {
-    return t == SI_BF16 ? si_bf16_to_f32(si_f32_to_bf16(x)) : si_f16_to_f32(si_f32_to_f16(x));
-}
-
-// flash_common.cuh's clamp_diff: causal offset clamped to [-(sq + 1), sk], same answers.
-static int clamp_diff(int64_t q_start, int64_t k_start, int sq, int sk) {
-    int64_t d = q_start - k_start;
-    d = d < -(int64_t)sq - 1 ? -(int64_t)sq - 1 : d;
-    return (int)(d > sk ? sk : d);
-}
-
-// flash_common.cuh's place_block (heads in groups whose re-read data fits the 32 MiB L2 budget,
-// inside a group the highest ranks of all its heads first). Returns 0 where the .cu would divide
-// by zero or give a head past nheads.
-static int place_block(int bid, int nblocks, int nheads, int64_t head_bytes, int *head, int *rank) {
-    int64_t fit = (32ll << 20) / (head_bytes > 0 ? head_bytes : 1);
-    int g = fit < 1 ? 1 : (fit > nheads ? nheads : (int)fit);
-    int per_group = g * nblocks;
-    if (per_group <= 0) return 0;
-    int group = bid / per_group, r = bid - group * per_group;
-    int gsize = g < nheads - group * g ? g : nheads - group * g;
-    if (gsize <= 0) return 0;
-    *head = group * g + r % gsize;
-    *rank = r / gsize;
-    return 1;
-}
 
 typedef struct {
     si_float_type t;
@@ -121,7 +88,7 @@ static void fwd_cta(const fwd_args *a, fwd_work *w, int h, int m0) {
             for (int j = 0; j < visible; j++) {
                 float p = exp2f(fmaf(s[j], sl2, -base));
                 sum += p;
-                s[j] = rounded(a->t, p);  // P enters the P v product as T
+                s[j] = flash_rounded(a->t, p);  // P enters the P v product as T
             }
             w->m[i] = mx;
             w->l[i] = w->l[i] * alpha + sum;
@@ -152,16 +119,16 @@ static int fwd(si_launch *l, si_float_type t, int d, int f32out) {
                               "%s: sq %d, sk %d, hq %d, hkv %d, scale %g, causal %d outside FLASH_ABI.md's requirements",
                               l->kernel, a.sq, a.sk, a.hq, a.hkv, a.scale, a.causal);
     const int nm = (a.sq + BM - 1) / BM;
-    a.diff = clamp_diff(q_start, k_start, a.sq, a.sk);
+    a.diff = flash_clamp_diff(q_start, k_start, a.sq, a.sk);
     const int64_t rows = si_count(a.sq, a.hq), qn = si_count(rows, d), kn = si_count(si_count(a.sk, a.hkv), d);
-    a.q = tensor(l, 0, qn, 2, SI_READ), a.k = tensor(l, 1, kn, 2, SI_READ), a.v = tensor(l, 2, kn, 2, SI_READ);
-    a.out = tensor(l, 3, qn, f32out ? 4 : 2, SI_WRITE), a.lse = tensor(l, 4, rows, 4, SI_WRITE);
+    a.q = flash_tensor(l, 0, qn, 2, SI_READ), a.k = flash_tensor(l, 1, kn, 2, SI_READ), a.v = flash_tensor(l, 2, kn, 2, SI_READ);
+    a.out = flash_tensor(l, 3, qn, f32out ? 4 : 2, SI_WRITE), a.lse = flash_tensor(l, 4, rows, 4, SI_WRITE);
     if (!a.q || !a.k || !a.v || !a.out || !a.lse) return l->error;
     fwd_work *w = malloc(sizeof *w);
     if (!w) return si_kernel_fail(l, SI_ERROR_OUT_OF_MEMORY, "%s: no memory for the CPU work buffers", l->kernel);
     for (uint32_t bid = 0; bid < l->grid.x && !l->error; bid++) {
         int h, rank;
-        if (place_block((int)bid, nm, a.hq, (int64_t)a.sk * d * 2 * 2, &h, &rank) && rank < nm)  // K and V
+        if (flash_place_block((int)bid, nm, a.hq, (int64_t)a.sk * d * 2 * 2, &h, &rank) && rank < nm)  // K and V
             fwd_cta(&a, w, h, (nm - 1 - rank) * BM);  // rank 0: the last query block
         else
             si_kernel_fail(l, SI_ERROR_ILLEGAL_ADDRESS,
