@@ -5,6 +5,7 @@ import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.RankLauncher;
 import dev.longbow.comm.RankTask;
 import dev.longbow.cuda.Cuda;
+import dev.longbow.kernels.CudaBackendProvider;
 import java.time.Duration;
 import java.util.List;
 
@@ -39,13 +40,10 @@ public final class DeviceLauncher implements RankLauncher {
         return NAME;
     }
 
+    /** The device communicator runs wherever the cuda backend does. */
     @Override
     public String unavailableReason() {
-        try {
-            return Cuda.unavailableReason();
-        } catch (RuntimeException | LinkageError e) {
-            return "the CUDA driver cannot be used: " + e;
-        }
+        return new CudaBackendProvider().unavailableReason();
     }
 
     @Override
