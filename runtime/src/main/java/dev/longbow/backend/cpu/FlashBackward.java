@@ -24,6 +24,7 @@ final class FlashBackward {
 
     private final AttentionDims dims;
     private final AttentionParams params;
+    private final MicroGemm.Blocking blocking;
     private final int dp;
     private final float c;
     private final int queryRows;
@@ -37,10 +38,11 @@ final class FlashBackward {
     private final float[][] lse2;
     private final float[][] delta;
 
-    private FlashBackward(AttentionDims dims, AttentionParams params, Tensor q, Tensor k, Tensor v,
-                          Tensor out, Tensor lse, Tensor dout) {
+    private FlashBackward(AttentionDims dims, AttentionParams params, MicroGemm.Blocking blocking, Tensor q, Tensor k,
+                          Tensor v, Tensor out, Tensor lse, Tensor dout) {
         this.dims = dims;
         this.params = params;
+        this.blocking = blocking;
         this.dp = Tiling.paddedDim(dims.d());
         this.c = params.scale() * SoftmaxRows.LOG2_E;
         this.queryRows = Tiling.roundUp(dims.sq(), QUERIES);
@@ -76,7 +78,13 @@ final class FlashBackward {
 
     static void run(AttentionDims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dout,
                     Tensor dq, Tensor dk, Tensor dv, AttentionParams params) {
-        new FlashBackward(dims, params, q, k, v, out, lse, dout).compute(dq, dk, dv);
+        run(dims, q, k, v, out, lse, dout, dq, dk, dv, params, MicroGemm.Blocking.PREFERRED);
+    }
+
+    /** With the micro-kernel's register blocking chosen by the caller (tests run every one). */
+    static void run(AttentionDims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dout,
+                    Tensor dq, Tensor dk, Tensor dv, AttentionParams params, MicroGemm.Blocking blocking) {
+        new FlashBackward(dims, params, blocking, q, k, v, out, lse, dout).compute(dq, dk, dv);
     }
 
     /** One worker's tiles. */
@@ -142,15 +150,15 @@ final class FlashBackward {
                 }
                 int qAt = (q0 + first) * dp;
                 int tileAt = first * KEYS;
-                MicroGemm.multiply(m, cols, d, queries[h], qAt, dp, 1, keysT[g], k0 * d, KEYS, t.p, tileAt, KEYS, false);
-                MicroGemm.multiply(m, cols, d, douts[h], qAt, dp, 1, valuesT[g], k0 * d, KEYS, t.ds, tileAt, KEYS, false);
+                MicroGemm.multiply(blocking, m, cols, d, queries[h], qAt, dp, 1, keysT[g], k0 * d, KEYS, t.p, tileAt, KEYS, false);
+                MicroGemm.multiply(blocking, m, cols, d, douts[h], qAt, dp, 1, valuesT[g], k0 * d, KEYS, t.ds, tileAt, KEYS, false);
                 for (int i = first; i < rows; i++) {
                     gradientRow(t, i, Tiling.visibleKeys(qPos + i, kPos, kn, params.causal()), cols,
                             lse2[h][q0 + i], delta[h][q0 + i]);
                 }
-                MicroGemm.multiply(d, cols, m, douts[h], qAt, 1, dp, t.p, tileAt, KEYS, t.dvT, 0, KEYS, true);
-                MicroGemm.multiply(d, cols, m, queries[h], qAt, 1, dp, t.ds, tileAt, KEYS, t.dkT, 0, KEYS, true);
-                MicroGemm.multiply(m, dp, cols, t.ds, tileAt, KEYS, 1, keys[g], k0 * dp, dp,
+                MicroGemm.multiply(blocking, d, cols, m, douts[h], qAt, 1, dp, t.p, tileAt, KEYS, t.dvT, 0, KEYS, true);
+                MicroGemm.multiply(blocking, d, cols, m, queries[h], qAt, 1, dp, t.ds, tileAt, KEYS, t.dkT, 0, KEYS, true);
+                MicroGemm.multiply(blocking, m, dp, cols, t.ds, tileAt, KEYS, 1, keys[g], k0 * dp, dp,
                         dqPart, (member * queryRows + q0 + first) * dp, dp, true);
             }
         }

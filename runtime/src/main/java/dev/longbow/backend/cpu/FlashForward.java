@@ -31,15 +31,17 @@ final class FlashForward {
 
     private final AttentionDims dims;
     private final AttentionParams params;
+    private final MicroGemm.Blocking blocking;
     private final int dp;
     private final float c;
     /** Per key/value head, as padded rows. */
     private final float[][] keys;
     private final float[][] values;
 
-    private FlashForward(AttentionDims dims, AttentionParams params, Tensor k, Tensor v) {
+    private FlashForward(AttentionDims dims, AttentionParams params, MicroGemm.Blocking blocking, Tensor k, Tensor v) {
         this.dims = dims;
         this.params = params;
+        this.blocking = blocking;
         this.dp = Tiling.paddedDim(dims.d());
         this.c = params.scale() * SoftmaxRows.LOG2_E;
         this.keys = new float[dims.hkv()][];
@@ -52,7 +54,13 @@ final class FlashForward {
     }
 
     static void run(AttentionDims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, AttentionParams params) {
-        new FlashForward(dims, params, k, v).compute(q, out, lse);
+        run(dims, q, k, v, out, lse, params, MicroGemm.Blocking.PREFERRED);
+    }
+
+    /** With the micro-kernel's register blocking chosen by the caller (tests run every one). */
+    static void run(AttentionDims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, AttentionParams params,
+                    MicroGemm.Blocking blocking) {
+        new FlashForward(dims, params, blocking, k, v).compute(q, out, lse);
     }
 
     /** One worker's tiles, all with the item's queries as the fastest dimension. */
@@ -92,12 +100,12 @@ final class FlashForward {
             // Queries before `first` see none of this block: start at the vector holding it.
             int first = params.causal() ? (int) Math.clamp(kPos - qPos, 0, rows) & -L : 0;
             int n = cols - first;
-            MicroGemm.multiply(kn, n, d, keys[g], k0 * dp, dp, 1, t.qT, first, ROWS, t.sT, first, ROWS, false);
+            MicroGemm.multiply(blocking, kn, n, d, keys[g], k0 * dp, dp, 1, t.qT, first, ROWS, t.sT, first, ROWS, false);
             if (params.causal() && kPos + kn - 1 > qPos + first) {
                 maskDiagonal(t.sT, kn, first, cols, kPos - qPos);
             }
             softmaxColumns(t, kn, first, cols);
-            MicroGemm.multiply(d, n, kn, values[g], k0 * dp, 1, dp, t.sT, first, ROWS, t.oT, first, ROWS, true);
+            MicroGemm.multiply(blocking, d, n, kn, values[g], k0 * dp, 1, dp, t.sT, first, ROWS, t.oT, first, ROWS, true);
         }
         for (int i = 0; i < rows; i++) {
             long row = (long) (q0 + i) * dims.hq() + h;

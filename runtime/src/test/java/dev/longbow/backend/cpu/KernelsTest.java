@@ -6,6 +6,8 @@ import dev.longbow.testing.HostTensors;
 import java.util.Random;
 import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The vector building blocks against float64. */
 class KernelsTest {
@@ -34,18 +36,21 @@ class KernelsTest {
         assertEquals(0f, y[lanes - 1]);
     }
 
-    @Test
-    void microGemmWithTransposedAAndTails() {
-        Random random = new Random(HostTensors.seed("KernelsTest.microGemm"));
-        int m = 7;
+    /** Every register blocking, whatever this machine prefers: the AVX2 one runs on AVX-512 machines too. */
+    @ParameterizedTest
+    @EnumSource(MicroGemm.Blocking.class)
+    void microGemmWithTransposedAAndTails(MicroGemm.Blocking blocking) {
+        Random random = new Random(HostTensors.seed("KernelsTest.microGemm " + blocking));
+        // 21 rows take the eight-row blocks (where the blocking has them), then four-row ones, then single rows.
+        int m = 21;
         int k = 11;
-        // Five vectors of columns take the three- and two-vector panels, four the three- and one-.
-        for (int n : new int[] {5 * MicroGemm.LANES, 4 * MicroGemm.LANES}) {
-            checkMicroGemm(random, m, n, k);
+        // Five vectors of columns take the three- and two-vector panels, four two two-vector ones, one the one-vector one.
+        for (int n : new int[] {5 * MicroGemm.LANES, 4 * MicroGemm.LANES, MicroGemm.LANES}) {
+            checkMicroGemm(blocking, random, m, n, k);
         }
     }
 
-    private static void checkMicroGemm(Random random, int m, int n, int k) {
+    private static void checkMicroGemm(MicroGemm.Blocking blocking, Random random, int m, int n, int k) {
         float[] a = new float[m * k];
         float[] b = new float[k * n];
         float[] c = new float[m * n];
@@ -60,14 +65,14 @@ class KernelsTest {
             int aRow = transposed ? 1 : k;
             int aCol = transposed ? m : 1;
             java.util.Arrays.fill(c, 1f);
-            MicroGemm.multiply(m, n, k, a, 0, aRow, aCol, b, 0, n, c, 0, n, true);
+            MicroGemm.multiply(blocking, m, n, k, a, 0, aRow, aCol, b, 0, n, c, 0, n, true);
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) {
                     double expected = 1;
                     for (int p = 0; p < k; p++) {
                         expected += (double) a[i * aRow + p * aCol] * b[p * n + j];
                     }
-                    assertEquals(expected, c[i * n + j], 1e-5, "C[" + i + "][" + j + "] transposed=" + transposed);
+                    assertEquals(expected, c[i * n + j], 1e-5, "C[" + i + "][" + j + "] n=" + n + " transposed=" + transposed);
                 }
             }
         }
