@@ -1,0 +1,174 @@
+"""Drives bench/side-by-side.sh: Longbow's and PyTorch's servers, one per thread count each,
+interleaved round by round on the same workloads; prints medians, ranges and ratios as Markdown.
+
+Quiet-machine rule: before the first round it waits until the 1-minute load average is below
+--max-load; during every round it measures the CPU time that processes other than the four
+servers took (from /proc), and a round in which they took more than --max-foreign CPUs on average
+is discarded and run again after the machine is quiet once more.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HEADS = 8
+ATTENTION = [(s, d, p) for d in (64, 128) for s in (4096, 16384) for p in ("fwd", "fwdbwd")]
+TRAIN = [(m, s) for m in ("tiny", "small") for s in (4096, 16384)]
+
+
+class Server:
+    def __init__(self, name, argv, env=None):
+        self.name = name
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, bufsize=1)
+        self.hello = self.proc.stdout.readline().strip()
+        if not self.hello.startswith("ready"):
+            raise SystemExit(f"{name} did not start: {self.hello!r}")
+
+    def run(self, command):
+        self.proc.stdin.write(command + "\n")
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"{self.name} died on: {command}")
+        return [float(x) for x in line.split()]
+
+    def cpu_ticks(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+
+    def close(self):
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+            self.proc.wait(timeout=60)
+        except (BrokenPipeError, subprocess.TimeoutExpired):
+            self.proc.kill()
+
+
+def busy_ticks():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v) - v[3] - v[4]  # all but idle and iowait
+
+
+def wait_quiet(max_load, log):
+    while os.getloadavg()[0] >= max_load:
+        log(f"waiting: 1-minute load average {os.getloadavg()[0]:.2f} >= {max_load}")
+        time.sleep(120)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jar", required=True)
+    ap.add_argument("--java", required=True)
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--parts", nargs="+", default=["attention", "train"])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[4096, 16384])
+    ap.add_argument("--max-load", type=float, default=1.0)
+    ap.add_argument("--max-foreign", type=float, default=0.2, help="CPUs other processes may use during a round")
+    ap.add_argument("--peak", type=float, default=0.0, help="fp32 FMA peak per core in GFLOP/s, for the %% of peak column")
+    a = ap.parse_args()
+    log = lambda m: print(f"[{time.strftime('%H:%M:%S')}] {m}", file=sys.stderr, flush=True)
+
+    peer_env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OPENBLAS_CORETYPE": "SkylakeX",
+                "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=68719476736"}
+    servers = {}
+    for n in a.threads:
+        servers[("longbow", n)] = Server(f"longbow x{n}", [a.java, "--add-modules", "jdk.incubator.vector",
+                                          "--enable-native-access=ALL-UNNAMED", "-Xmx16g", f"-Dlongbow.cpu.threads={n}",
+                                          "-cp", a.jar, "dev.longbow.bench.sidebyside.LongbowPeerServer"])
+        servers[("torch", n)] = Server(f"pytorch x{n}", ["chroot", a.root, "env", f"OMP_NUM_THREADS={n}"]
+                                       + [f"{k}={v}" for k, v in peer_env.items()]
+                                       + ["python3", "/opt/longbow-peer/torch_peer.py", str(n)])
+    lanes = servers[("longbow", a.threads[0])].hello.split("lanes=")[1].split()[0]
+
+    work = []
+    if "attention" in a.parts:
+        work += [("attn", s, d, p) for (s, d, p) in ATTENTION if s in a.sizes]
+    if "train" in a.parts:
+        work += [("train", m, s) for (m, s) in TRAIN if s in a.sizes]
+
+    def command(w, reps):
+        return " ".join(map(str, w + (reps,)))
+
+    def reps(w):
+        return 1 if (w[0] == "attn" and w[1] >= 16384) or (w[0] == "train" and w[2] >= 16384) else 2
+
+    log("warm-up: every workload once on every server, at 4096 tokens")
+    for w in {(x[0], 4096) + x[2:] if x[0] == "attn" else (x[0], x[1], 4096) for x in work}:
+        for srv in servers.values():
+            srv.run(command(w, 1))
+
+    results = {}  # (framework, threads, work) -> per-round values (ms, best of the round's reps)
+    foreign_log = []
+    wait_quiet(a.max_load, log)
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load_before = os.getloadavg()
+    r = 0
+    while r < a.rounds:
+        t0, b0 = time.time(), busy_ticks()
+        own0 = sum(s.cpu_ticks() for s in servers.values())
+        round_values = {}
+        for n in a.threads:
+            for w in work:
+                order = ["longbow", "torch"] if r % 2 == 0 else ["torch", "longbow"]
+                for fw in order:
+                    round_values[(fw, n, w)] = min(servers[(fw, n)].run(command(w, reps(w))))
+        hz = os.sysconf("SC_CLK_TCK")
+        foreign = ((busy_ticks() - b0) - (sum(s.cpu_ticks() for s in servers.values()) - own0)) / hz / (time.time() - t0)
+        log(f"round {r + 1}: {time.time() - t0:.0f} s, other processes used {foreign:.2f} CPUs, load {os.getloadavg()[0]:.2f}")
+        if foreign > a.max_foreign:
+            log("round discarded: the machine was not quiet")
+            time.sleep(60)
+            wait_quiet(a.max_load, log)
+            continue
+        foreign_log.append(foreign)
+        for k, v in round_values.items():
+            results.setdefault(k, []).append(v)
+        r += 1
+    for s in servers.values():
+        s.close()
+
+    model = next((l.split(":", 1)[1].strip() for l in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+                  if l.startswith("Model name")), "?")
+    print(f"Machine: {model}, {os.cpu_count()} CPUs, Vector API {lanes} float lanes. Taken {started}, {a.rounds} rounds, "
+          f"1-minute load average {load_before[0]:.2f} before; other processes used at most {max(foreign_log):.2f} CPUs in a round.")
+    print("Values: median of the rounds (each round the best of its repetitions), range in brackets; "
+          "ratio = PyTorch time / Longbow time (above 1: Longbow faster).\n")
+
+    def fmt(v):
+        return f"{statistics.median(v):.1f} [{min(v):.1f}-{max(v):.1f}]"
+
+    attn = [w for w in work if w[0] == "attn"]
+    if attn:
+        print("| S, D | pass | threads | Longbow ms | PyTorch ms | Longbow / PyTorch | Longbow GFLOP/s | PyTorch GFLOP/s |"
+              + (" Longbow % of peak |" if a.peak else ""))
+        print("|---|---|---|---|---|---|---|---|" + ("---|" if a.peak else ""))
+        for w in attn:
+            _, s, d, p = w
+            flops = 2.0 * HEADS * s * s * d * (3.5 if p == "fwdbwd" else 1)
+            for n in a.threads:
+                lb, pt = results[("longbow", n, w)], results[("torch", n, w)]
+                glb, gpt = flops / statistics.median(lb) / 1e6, flops / statistics.median(pt) / 1e6
+                row = (f"| {s}, {d} | {p.replace('fwdbwd', 'fwd+bwd')} | {n} | {fmt(lb)} | {fmt(pt)} | "
+                       f"{statistics.median(pt) / statistics.median(lb):.2f} | {glb:.0f} | {gpt:.0f} |")
+                print(row + (f" {100 * glb / (a.peak * n):.0f}% |" if a.peak else ""))
+        print()
+    train = [w for w in work if w[0] == "train"]
+    if train:
+        print("| model | sequence | threads | Longbow step ms | PyTorch step ms | Longbow tokens/s | PyTorch tokens/s | Longbow / PyTorch |")
+        print("|---|---|---|---|---|---|---|---|")
+        for w in train:
+            _, m, s = w
+            for n in a.threads:
+                lb, pt = results[("longbow", n, w)], results[("torch", n, w)]
+                print(f"| {m} | {s} | {n} | {fmt(lb)} | {fmt(pt)} | {s / statistics.median(lb) * 1e3:.0f} | "
+                      f"{s / statistics.median(pt) * 1e3:.0f} | {statistics.median(pt) / statistics.median(lb):.2f} |")
+
+
+if __name__ == "__main__":
+    main()

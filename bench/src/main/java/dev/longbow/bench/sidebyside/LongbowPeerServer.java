@@ -1,0 +1,142 @@
+package dev.longbow.bench.sidebyside;
+
+import dev.longbow.backend.AttentionOps;
+import dev.longbow.backend.AttentionParams;
+import dev.longbow.backend.Backend;
+import dev.longbow.backend.Backends;
+import dev.longbow.comm.local.LocalCommunicator;
+import dev.longbow.data.TokenSequence;
+import dev.longbow.model.ModelConfig;
+import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.tensor.DType;
+import dev.longbow.tensor.Slab;
+import dev.longbow.tensor.Tensor;
+import dev.longbow.train.OnNonFinite;
+import dev.longbow.train.OptimizerConfig;
+import dev.longbow.train.RankTrainer;
+import dev.longbow.train.TrainConfig;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Longbow's side of {@code bench/side-by-side.sh}: reads one command a line on stdin, runs it and
+ * answers one line of milliseconds per repetition, so that the driver can interleave it with the
+ * peer's server (bench/peer/torch_peer.py, same protocol) round by round. The thread count is the
+ * JVM's {@code -Dlongbow.cpu.threads}.
+ *
+ * <pre>
+ * attn S D fwd|fwdbwd REPS     B=1, H=8, fp32, causal flash attention on [S, H, D] tensors
+ * train PRESET SEQ REPS        one optimizer step of the preset Llama (r50k vocabulary), one rank
+ * quit
+ * </pre>
+ */
+public final class LongbowPeerServer {
+    static final int HEADS = 8;
+    static final int VOCAB = 50257;
+    /** Rows of logits per chunk of the loss: the CLI's default --logit-chunk. */
+    static final int LOGIT_CHUNK = 256;
+
+    private Backend cpu;
+    private String attentionKey;
+    private Slab attentionSlab;
+    private String trainKey;
+    private RankTrainer trainer;
+    private TokenSequence sequence;
+
+    public static void main(String[] args) throws Exception {
+        LongbowPeerServer server = new LongbowPeerServer();
+        server.cpu = Backends.open("cpu", 0);
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        System.out.println("ready lanes=" + FloatVector.SPECIES_PREFERRED.length() + " threads=" + Integer.getInteger("longbow.cpu.threads", Runtime.getRuntime().availableProcessors()));
+        for (String line; (line = in.readLine()) != null && !line.equals("quit"); ) {
+            String[] w = line.trim().split("\\s+");
+            List<Double> millis = switch (w[0]) {
+                case "attn" -> server.attention(Integer.parseInt(w[1]), Integer.parseInt(w[2]), w[3].equals("fwdbwd"), Integer.parseInt(w[4]));
+                case "train" -> server.train(w[1], Integer.parseInt(w[2]), Integer.parseInt(w[3]));
+                default -> throw new IllegalArgumentException("unknown command: " + line);
+            };
+            System.out.println(String.join(" ", millis.stream().map(m -> String.format("%.3f", m)).toList()));
+        }
+        server.release();
+        server.cpu.close();
+    }
+
+    private List<Double> attention(int s, int d, boolean backward, int reps) {
+        String key = s + "x" + d;
+        if (!key.equals(attentionKey)) {
+            release();
+            Slab.Builder b = Slab.builder();
+            for (String name : new String[] {"q", "k", "v", "out", "dout", "dq", "dk", "dv"}) {
+                b.add(name, DType.F32, s, HEADS, d);
+            }
+            attentionSlab = b.add("lse", DType.F32, s, HEADS).allocate(cpu::allocate);
+            SplittableRandom random = new SplittableRandom(42);
+            for (String name : new String[] {"q", "k", "v", "dout"}) {
+                Tensor t = attentionSlab.get(name);
+                for (long i = 0; i < t.numel(); i++) {
+                    t.setFloat(i, (float) (random.nextDouble() * 2 - 1));
+                }
+            }
+            attentionKey = key;
+        }
+        AttentionOps ops = cpu.attention();
+        AttentionParams params = AttentionParams.of(d, true);
+        Slab t = attentionSlab;
+        List<Double> millis = new ArrayList<>();
+        for (int r = 0; r < reps; r++) {
+            long start = System.nanoTime();
+            ops.forward(t.get("q"), t.get("k"), t.get("v"), t.get("out"), t.get("lse"), params);
+            if (backward) {
+                ops.backward(t.get("q"), t.get("k"), t.get("v"), t.get("out"), t.get("lse"), t.get("dout"),
+                        t.get("dq"), t.get("dk"), t.get("dv"), params);
+            }
+            millis.add((System.nanoTime() - start) / 1e6);
+        }
+        return millis;
+    }
+
+    private List<Double> train(String preset, int seq, int reps) {
+        String key = preset + "x" + seq;
+        if (!key.equals(trainKey)) {
+            release();
+            TrainConfig config = new TrainConfig(ModelConfig.named(preset, VOCAB), SchemeConfig.ring(true), 1, seq, "cpu",
+                    1_000_000, 1, OptimizerConfig.defaults(3e-3f, 5), 1234, false, LOGIT_CHUNK).validate();
+            trainer = new RankTrainer(config, cpu, LocalCommunicator.create(1).get(0));
+            SplittableRandom random = new SplittableRandom(7);
+            int[] tokens = new int[seq];
+            int[] targets = new int[seq];
+            for (int i = 0; i < seq; i++) {
+                tokens[i] = random.nextInt(VOCAB);
+                targets[i] = random.nextInt(VOCAB);
+            }
+            sequence = new TokenSequence(tokens, targets);
+            trainKey = key;
+        }
+        List<Double> millis = new ArrayList<>();
+        for (int r = 0; r < reps; r++) {
+            long start = System.nanoTime();
+            trainer.step(r, List.of(sequence), OnNonFinite.STOP);
+            millis.add((System.nanoTime() - start) / 1e6);
+        }
+        return millis;
+    }
+
+    /** One workload's buffers at a time: S = 16384 attention and a small-model step each take gigabytes. */
+    private void release() {
+        if (attentionSlab != null) {
+            attentionSlab.close();
+            attentionSlab = null;
+            attentionKey = null;
+        }
+        if (trainer != null) {
+            trainer.close();
+            trainer = null;
+            trainKey = null;
+        }
+    }
+}
