@@ -192,34 +192,47 @@ public final class CpuModelOps implements ModelOps {
             if (target < 0 || target >= vocab) {
                 throw new IllegalArgumentException("target " + target + " outside the vocabulary [0, " + vocab + ")");
             }
-            FloatVector maxes = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            // Two maxima in flight: one chain would wait out the max latency at every vector.
+            FloatVector max0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            FloatVector max1 = max0;
             int i = 0;
-            for (; i < bound; i += F.length()) {
-                maxes = maxes.max(FloatVector.fromMemorySegment(F, seg, base + i * 4L, ORDER));
+            for (; i + 2 * F.length() <= bound; i += 2 * F.length()) {
+                max0 = max0.max(FloatVector.fromMemorySegment(F, seg, base + i * 4L, ORDER));
+                max1 = max1.max(FloatVector.fromMemorySegment(F, seg, base + (i + F.length()) * 4L, ORDER));
             }
-            float max = maxes.reduceLanes(VectorOperators.MAX);
+            for (; i < bound; i += F.length()) {
+                max0 = max0.max(FloatVector.fromMemorySegment(F, seg, base + i * 4L, ORDER));
+            }
+            float max = max0.max(max1).reduceLanes(VectorOperators.MAX);
             for (; i < vocab; i++) {
                 max = Math.max(max, seg.getAtIndex(FLOAT, r * vocab + i));
             }
+            float targetLogit = seg.getAtIndex(FLOAT, r * vocab + target);
+            // e^(x - max) once, kept in place: the gradient is e / sum, one multiply more.
             FloatVector sum = FloatVector.zero(F);
             i = 0;
             for (; i < bound; i += F.length()) {
-                sum = sum.add(exp(FloatVector.fromMemorySegment(F, seg, base + i * 4L, ORDER).sub(max)));
+                long at = base + i * 4L;
+                FloatVector e = exp(FloatVector.fromMemorySegment(F, seg, at, ORDER).sub(max));
+                e.intoMemorySegment(seg, at, ORDER);
+                sum = sum.add(e);
             }
             double total = sumLanes(sum);
             for (; i < vocab; i++) {
-                total += Math.exp(seg.getAtIndex(FLOAT, r * vocab + i) - max);
+                float e = (float) Math.exp(seg.getAtIndex(FLOAT, r * vocab + i) - max);
+                seg.setAtIndex(FLOAT, r * vocab + i, e);
+                total += e;
             }
             float lse = (float) (max + Math.log(total));
-            losses.data().setAtIndex(FLOAT, r, lse - seg.getAtIndex(FLOAT, r * vocab + target));
+            losses.data().setAtIndex(FLOAT, r, lse - targetLogit);
+            float norm = (float) (gradScale / total);
             i = 0;
             for (; i < bound; i += F.length()) {
                 long at = base + i * 4L;
-                exp(FloatVector.fromMemorySegment(F, seg, at, ORDER).sub(lse)).mul(gradScale)
-                        .intoMemorySegment(seg, at, ORDER);
+                FloatVector.fromMemorySegment(F, seg, at, ORDER).mul(norm).intoMemorySegment(seg, at, ORDER);
             }
             for (; i < vocab; i++) {
-                seg.setAtIndex(FLOAT, r * vocab + i, gradScale * (float) Math.exp(seg.getAtIndex(FLOAT, r * vocab + i) - lse));
+                seg.setAtIndex(FLOAT, r * vocab + i, seg.getAtIndex(FLOAT, r * vocab + i) * norm);
             }
             long t = r * vocab + target;
             seg.setAtIndex(FLOAT, t, seg.getAtIndex(FLOAT, t) - gradScale);

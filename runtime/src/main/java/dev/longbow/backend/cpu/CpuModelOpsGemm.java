@@ -3,6 +3,7 @@ package dev.longbow.backend.cpu;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -16,20 +17,53 @@ import java.nio.ByteOrder;
  * {@code MR x NR} register-blocked micro-kernel over them. Packing turns every transpose into a
  * contiguous, aligned stream, so the kernel never sees a stride.
  *
+ * <p>The micro-tile comes from the register count ({@link Blocking}): 6 rows x 2 vectors, twelve
+ * accumulators and two B vectors in 16 registers (AVX2), or 12 rows x 2 vectors, 24 accumulators,
+ * in 32 (AVX-512), which halves the B loads and loop overhead per FMA. Two vectors, not three: the
+ * model's widths (64, 128, 192, 352) are multiples of 32 columns, not of 48. With beta = 0 the first
+ * K block stores its tile instead of adding to a zeroed C, so C is not swept an extra time (the
+ * head's logits, 256 x 50257 per chunk, are 51 MB). Reference: {@code CpuModelOpsTest} and
+ * {@code GemmBlockingTest} against float64; speed: {@code GemmBenchmark}, beside OpenBLAS sgemm.
+ *
  * <p>Every element of C sums its K products in one fixed order (K blocks in sequence, k within a
  * block in sequence), whatever the thread count: results are reproducible bit for bit.
  */
 final class CpuModelOpsGemm {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = F.length();
-    /** The micro-tile: 6 rows x 2 vectors keeps 12 accumulators and 2 B vectors in 16 registers (AVX2). */
-    static final int MR = 6;
     static final int NR = 2 * LANES;
     private static final int KC = 256;
-    private static final int MC = 12 * MR;
     private static final int NC = 128 * NR;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
+    /** Rows of the micro-tile, from the register count of the species. */
+    enum Blocking {
+        SIX_ROWS(6), TWELVE_ROWS(12);
+
+        /** 512-bit vectors come with 32 registers (AVX-512); narrower species here with 16. */
+        static final Blocking PREFERRED = F.vectorBitSize() >= 512 ? TWELVE_ROWS : SIX_ROWS;
+
+        final int mr;
+
+        Blocking(int mr) {
+            this.mr = mr;
+        }
+    }
+
+    private final Blocking blocking;
+    private final int mr;
+    /** Rows of A per task: 32 micro-panels, so that a transposed A is read in runs of 1.5 KB (AVX-512) per k. */
+    private final int mc;
+
+    CpuModelOpsGemm() {
+        this(Blocking.PREFERRED);
+    }
+
+    CpuModelOpsGemm(Blocking blocking) {
+        this.blocking = blocking;
+        this.mr = blocking.mr;
+        this.mc = 32 * mr;
+    }
 
     /** A 2-D fp32 operand read through an optional transpose: element (i, j) of op(x). */
     private record Operand(MemorySegment data, long ld, boolean trans) {
@@ -57,39 +91,49 @@ final class CpuModelOpsGemm {
         if (m > Integer.MAX_VALUE || n > Integer.MAX_VALUE || k > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("matmul extent over 2^31: " + m + "x" + n + "x" + k);
         }
-        scaleC(c.data(), m * n, beta);
         if (k == 0 || alpha == 0f) {
+            scaleC(c.data(), m * n, beta);
             return;
+        }
+        if (beta != 0f) {
+            scaleC(c.data(), m * n, beta);
         }
         Operand opA = Operand.of(a, transA), opB = Operand.of(b, transB);
         int mi = (int) m, ni = (int) n, ki = (int) k;
         for (int k0 = 0; k0 < ki; k0 += KC) {
             int kc = Math.min(KC, ki - k0);
+            // beta = 0: the first K block stores, the later ones add.
+            boolean store = k0 == 0 && beta == 0f;
             for (int n0 = 0; n0 < ni; n0 += NC) {
                 int nc = Math.min(NC, ni - n0);
                 int panels = (nc + NR - 1) / NR;
                 float[] packedB = new float[panels * NR * kc];
                 int fk0 = k0, fn0 = n0;
                 CpuThreads.parallelFor(panels, p -> packB(opB, fk0, kc, fn0 + p * NR, Math.min(NR, nc - p * NR), packedB, p * NR * kc));
-                int rowBlocks = (mi + MC - 1) / MC;
-                // Split the columns too when there are few row blocks, so small-M products (weight gradients) use every core.
-                int colGroups = Math.max(1, Math.min(panels, (CpuThreads.COUNT * 4 + rowBlocks - 1) / rowBlocks));
+                int rowBlocks = (mi + mc - 1) / mc;
+                // Split the columns too when there are fewer row blocks than threads, so small-M products
+                // use every core; no more: each group packs the A block again.
+                int colGroups = Math.max(1, Math.min(panels, (CpuThreads.COUNT + rowBlocks - 1) / rowBlocks));
                 int panelsPerGroup = (panels + colGroups - 1) / colGroups;
-                CpuThreads.parallelFor(rowBlocks * colGroups, worker -> new float[MC * KC], (packedA, task) -> {
-                    int m0 = (task / colGroups) * MC;
-                    int mc = Math.min(MC, mi - m0);
+                CpuThreads.parallelFor(rowBlocks * colGroups, worker -> new float[mc * KC + KC], (packedA, task) -> {
+                    int m0 = (task / colGroups) * mc;
+                    int rows = Math.min(mc, mi - m0);
                     int p0 = (task % colGroups) * panelsPerGroup;
                     int p1 = Math.min(panels, p0 + panelsPerGroup);
                     if (p0 >= p1) {
                         return;
                     }
-                    packA(opA, m0, mc, fk0, kc, packedA);
+                    packA(opA, m0, rows, fk0, kc, packedA);
                     for (int p = p0; p < p1; p++) {
                         int col = fn0 + p * NR;
                         int cols = Math.min(NR, ni - col);
-                        for (int r = 0; r < mc; r += MR) {
-                            kernel(packedA, r * kc, packedB, p * NR * kc, kc, c.data(), ni, m0 + r, col,
-                                    Math.min(MR, mc - r), cols, alpha);
+                        for (int r = 0; r < rows; r += mr) {
+                            Tile tile = new Tile(c.data(), ni, m0 + r, col, Math.min(mr, rows - r), cols, alpha, store);
+                            if (blocking == Blocking.TWELVE_ROWS) {
+                                kernel12x2(packedA, r * kc, packedB, p * NR * kc, kc, tile);
+                            } else {
+                                kernel6x2(packedA, r * kc, packedB, p * NR * kc, kc, tile);
+                            }
                         }
                     }
                 });
@@ -110,26 +154,32 @@ final class CpuModelOpsGemm {
         }
     }
 
-    /** op(A) rows [m0, m0+mc), columns [k0, k0+kc) into panels of MR rows, k-major within a panel, zero-padded. */
-    private static void packA(Operand a, int m0, int mc, int k0, int kc, float[] dst) {
-        int panels = (mc + MR - 1) / MR;
-        java.util.Arrays.fill(dst, 0, panels * MR * kc, 0f);
+    /**
+     * op(A) rows [m0, m0+rows), columns [k0, k0+kc) into panels of MR rows, k-major within a panel,
+     * zero-padded; {@code dst} has KC spare floats at its end for a row of A in transit.
+     */
+    private void packA(Operand a, int m0, int rows, int k0, int kc, float[] dst) {
+        int panels = (rows + mr - 1) / mr;
+        java.util.Arrays.fill(dst, (rows / mr) * mr * kc, panels * mr * kc, 0f);
+        int spare = mc * KC;
         if (a.trans) {
-            // Stored [K, M]: one bulk read of the block's mc values per k, dealt to the panels.
-            float[] row = new float[mc];
+            // Stored [K, M]: the MR values of a panel at one k are contiguous; one vector load and
+            // one masked store each (MR is at most a vector).
             for (int k = 0; k < kc; k++) {
-                MemorySegment.copy(a.data, FLOAT, ((long) (k0 + k) * a.ld + m0) * 4, row, 0, mc);
-                for (int i = 0; i < mc; i++) {
-                    dst[(i / MR) * MR * kc + k * MR + i % MR] = row[i];
+                long at = ((long) (k0 + k) * a.ld + m0) * 4;
+                for (int p = 0; p < panels; p++) {
+                    int n = Math.min(mr, rows - p * mr);
+                    VectorMask<Float> mask = F.indexInRange(0, n);
+                    FloatVector.fromMemorySegment(F, a.data, at + p * mr * 4L, ByteOrder.nativeOrder(), mask)
+                            .intoArray(dst, p * mr * kc + k * mr, mask);
                 }
             }
         } else {
-            float[] row = new float[kc];
-            for (int i = 0; i < mc; i++) {
-                MemorySegment.copy(a.data, FLOAT, ((long) (m0 + i) * a.ld + k0) * 4, row, 0, kc);
-                int base = (i / MR) * MR * kc + i % MR;
+            for (int i = 0; i < rows; i++) {
+                MemorySegment.copy(a.data, FLOAT, ((long) (m0 + i) * a.ld + k0) * 4, dst, spare, kc);
+                int base = (i / mr) * mr * kc + i % mr;
                 for (int k = 0; k < kc; k++) {
-                    dst[base + k * MR] = row[k];
+                    dst[base + k * mr] = dst[spare + k];
                 }
             }
         }
@@ -153,9 +203,33 @@ final class CpuModelOpsGemm {
         }
     }
 
-    /** C[row..row+rows, col..col+cols] += alpha * (A panel x B panel). */
-    private static void kernel(float[] a, int aOff, float[] b, int bOff, int kc, MemorySegment c, long ldc,
-                               int row, int col, int rows, int cols, float alpha) {
+    /** Where a micro-tile lands in C, how much of it is inside C, and whether it stores or adds. */
+    private record Tile(MemorySegment c, long ldc, int row, int col, int rows, int cols, float alpha, boolean store) {
+        long byteOffset() {
+            return (row * ldc + col) * 4;
+        }
+
+        void put(long byteOffset, FloatVector acc) {
+            FloatVector v = acc.mul(alpha);
+            if (!store) {
+                v = v.add(FloatVector.fromMemorySegment(F, c, byteOffset, ByteOrder.nativeOrder()));
+            }
+            v.intoMemorySegment(c, byteOffset, ByteOrder.nativeOrder());
+        }
+
+        void putEdge(float[] tile) {
+            for (int r = 0; r < rows; r++) {
+                for (int j = 0; j < cols; j++) {
+                    long at = (row + r) * ldc + col + j;
+                    float v = alpha * tile[r * NR + j];
+                    c.setAtIndex(FLOAT, at, store ? v : c.getAtIndex(FLOAT, at) + v);
+                }
+            }
+        }
+    }
+
+    /** C tile (+)= alpha * (A panel x B panel), 6 rows x 2 vectors. */
+    private static void kernel6x2(float[] a, int aOff, float[] b, int bOff, int kc, Tile t) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
@@ -166,7 +240,7 @@ final class CpuModelOpsGemm {
             int bk = bOff + k * NR;
             FloatVector b0 = FloatVector.fromArray(F, b, bk);
             FloatVector b1 = FloatVector.fromArray(F, b, bk + LANES);
-            int ak = aOff + k * MR;
+            int ak = aOff + k * 6;
             FloatVector x = FloatVector.broadcast(F, a[ak]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
@@ -186,28 +260,28 @@ final class CpuModelOpsGemm {
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
         }
-        if (rows == MR && cols == NR) {
-            long at = (row * ldc + col) * 4, next = ldc * 4, half = LANES * 4L;
-            addInto(c, at, c00, alpha);
-            addInto(c, at + half, c01, alpha);
-            addInto(c, at + next, c10, alpha);
-            addInto(c, at + next + half, c11, alpha);
-            addInto(c, at + 2 * next, c20, alpha);
-            addInto(c, at + 2 * next + half, c21, alpha);
-            addInto(c, at + 3 * next, c30, alpha);
-            addInto(c, at + 3 * next + half, c31, alpha);
-            addInto(c, at + 4 * next, c40, alpha);
-            addInto(c, at + 4 * next + half, c41, alpha);
-            addInto(c, at + 5 * next, c50, alpha);
-            addInto(c, at + 5 * next + half, c51, alpha);
+        if (t.rows == 6 && t.cols == NR) {
+            long at = t.byteOffset(), next = t.ldc * 4;
+            t.put(at, c00);
+            t.put(at + LANES * 4L, c01);
+            t.put(at + next, c10);
+            t.put(at + next + LANES * 4L, c11);
+            t.put(at + 2 * next, c20);
+            t.put(at + 2 * next + LANES * 4L, c21);
+            t.put(at + 3 * next, c30);
+            t.put(at + 3 * next + LANES * 4L, c31);
+            t.put(at + 4 * next, c40);
+            t.put(at + 4 * next + LANES * 4L, c41);
+            t.put(at + 5 * next, c50);
+            t.put(at + 5 * next + LANES * 4L, c51);
             return;
         }
         // An edge tile: spill the accumulators (no vector arrays: they would make C2 box the loop's vectors).
-        float[] tile = new float[MR * NR];
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + LANES);
+        float[] tile = new float[6 * NR];
+        c00.intoArray(tile, 0 * NR);
+        c01.intoArray(tile, 0 * NR + LANES);
+        c10.intoArray(tile, 1 * NR);
+        c11.intoArray(tile, 1 * NR + LANES);
         c20.intoArray(tile, 2 * NR);
         c21.intoArray(tile, 2 * NR + LANES);
         c30.intoArray(tile, 3 * NR);
@@ -216,16 +290,120 @@ final class CpuModelOpsGemm {
         c41.intoArray(tile, 4 * NR + LANES);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + LANES);
-        for (int r = 0; r < rows; r++) {
-            for (int j = 0; j < cols; j++) {
-                long at = (row + r) * ldc + col + j;
-                c.setAtIndex(FLOAT, at, c.getAtIndex(FLOAT, at) + alpha * tile[r * NR + j]);
-            }
-        }
+        t.putEdge(tile);
     }
 
-    private static void addInto(MemorySegment c, long byteOffset, FloatVector acc, float alpha) {
-        FloatVector.fromMemorySegment(F, c, byteOffset, ByteOrder.nativeOrder()).add(acc.mul(alpha))
-                .intoMemorySegment(c, byteOffset, ByteOrder.nativeOrder());
+    /** C tile (+)= alpha * (A panel x B panel), 12 rows x 2 vectors. */
+    private static void kernel12x2(float[] a, int aOff, float[] b, int bOff, int kc, Tile t) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
+        FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
+        FloatVector c80 = FloatVector.zero(F), c81 = FloatVector.zero(F);
+        FloatVector c90 = FloatVector.zero(F), c91 = FloatVector.zero(F);
+        FloatVector c100 = FloatVector.zero(F), c101 = FloatVector.zero(F);
+        FloatVector c110 = FloatVector.zero(F), c111 = FloatVector.zero(F);
+        for (int k = 0; k < kc; k++) {
+            int bk = bOff + k * NR;
+            FloatVector b0 = FloatVector.fromArray(F, b, bk);
+            FloatVector b1 = FloatVector.fromArray(F, b, bk + LANES);
+            int ak = aOff + k * 12;
+            FloatVector x = FloatVector.broadcast(F, a[ak]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(F, a[ak + 1]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(F, a[ak + 2]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(F, a[ak + 3]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(F, a[ak + 4]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(F, a[ak + 5]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(F, a[ak + 6]);
+            c60 = x.fma(b0, c60);
+            c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(F, a[ak + 7]);
+            c70 = x.fma(b0, c70);
+            c71 = x.fma(b1, c71);
+            x = FloatVector.broadcast(F, a[ak + 8]);
+            c80 = x.fma(b0, c80);
+            c81 = x.fma(b1, c81);
+            x = FloatVector.broadcast(F, a[ak + 9]);
+            c90 = x.fma(b0, c90);
+            c91 = x.fma(b1, c91);
+            x = FloatVector.broadcast(F, a[ak + 10]);
+            c100 = x.fma(b0, c100);
+            c101 = x.fma(b1, c101);
+            x = FloatVector.broadcast(F, a[ak + 11]);
+            c110 = x.fma(b0, c110);
+            c111 = x.fma(b1, c111);
+        }
+        if (t.rows == 12 && t.cols == NR) {
+            long at = t.byteOffset(), next = t.ldc * 4;
+            t.put(at, c00);
+            t.put(at + LANES * 4L, c01);
+            t.put(at + next, c10);
+            t.put(at + next + LANES * 4L, c11);
+            t.put(at + 2 * next, c20);
+            t.put(at + 2 * next + LANES * 4L, c21);
+            t.put(at + 3 * next, c30);
+            t.put(at + 3 * next + LANES * 4L, c31);
+            t.put(at + 4 * next, c40);
+            t.put(at + 4 * next + LANES * 4L, c41);
+            t.put(at + 5 * next, c50);
+            t.put(at + 5 * next + LANES * 4L, c51);
+            t.put(at + 6 * next, c60);
+            t.put(at + 6 * next + LANES * 4L, c61);
+            t.put(at + 7 * next, c70);
+            t.put(at + 7 * next + LANES * 4L, c71);
+            t.put(at + 8 * next, c80);
+            t.put(at + 8 * next + LANES * 4L, c81);
+            t.put(at + 9 * next, c90);
+            t.put(at + 9 * next + LANES * 4L, c91);
+            t.put(at + 10 * next, c100);
+            t.put(at + 10 * next + LANES * 4L, c101);
+            t.put(at + 11 * next, c110);
+            t.put(at + 11 * next + LANES * 4L, c111);
+            return;
+        }
+        // An edge tile: spill the accumulators (no vector arrays: they would make C2 box the loop's vectors).
+        float[] tile = new float[12 * NR];
+        c00.intoArray(tile, 0 * NR);
+        c01.intoArray(tile, 0 * NR + LANES);
+        c10.intoArray(tile, 1 * NR);
+        c11.intoArray(tile, 1 * NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + LANES);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + LANES);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + LANES);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + LANES);
+        c80.intoArray(tile, 8 * NR);
+        c81.intoArray(tile, 8 * NR + LANES);
+        c90.intoArray(tile, 9 * NR);
+        c91.intoArray(tile, 9 * NR + LANES);
+        c100.intoArray(tile, 10 * NR);
+        c101.intoArray(tile, 10 * NR + LANES);
+        c110.intoArray(tile, 11 * NR);
+        c111.intoArray(tile, 11 * NR + LANES);
+        t.putEdge(tile);
     }
+
 }
