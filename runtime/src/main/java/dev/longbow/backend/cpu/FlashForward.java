@@ -71,6 +71,8 @@ final class FlashForward {
         final float[] m = new float[ROWS];
         final float[] l = new float[ROWS];
         final float[] correction = new float[ROWS];
+        /** A tile's column maxima, then the shift of its exponentials. */
+        final float[] shift = new float[ROWS];
         final float[] row = new float[dims.d()];
     }
 
@@ -145,19 +147,59 @@ final class FlashForward {
     /**
      * Online softmax down the columns {@code [first, cols)} of the score tile's {@code keys} rows:
      * scores become probabilities against the new running max, l and the output are rescaled.
+     *
+     * <p>Four passes, each a method of its own with a handful of vector operations: written as one
+     * method, C2 ran out of its inlining budget inside it and left some Vector API calls out of
+     * line, boxed (measured: a fifth of the forward's time in the boxed fallbacks of
+     * {@code blend}, {@code sub} and {@code reinterpretAsFloats}). Each pass compiles whole.
      */
     private void softmaxColumns(Scratch t, int keys, int first, int cols) {
+        columnMaxima(t.sT, keys, first, cols, t.shift);
+        runningMaxima(t, first, cols);
+        exponentiate(t, keys, first, cols);
+        rescaleOutput(t.oT, t.correction, first, cols, dims.d());
+    }
+
+    /** {@code max[i] = max_j sT[j][i]}; four maxima in flight, one chain would wait out the max latency at every key. */
+    private static void columnMaxima(float[] sT, int keys, int first, int cols, float[] max) {
         for (int i = first; i < cols; i += L) {
-            FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-            for (int j = 0; j < keys; j++) {
-                max = max.max(FloatVector.fromArray(F, t.sT, j * ROWS + i));
+            FloatVector max0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            FloatVector max1 = max0;
+            FloatVector max2 = max0;
+            FloatVector max3 = max0;
+            int j = 0;
+            for (; j + 4 <= keys; j += 4) {
+                int at = j * ROWS + i;
+                max0 = max0.max(FloatVector.fromArray(F, sT, at));
+                max1 = max1.max(FloatVector.fromArray(F, sT, at + ROWS));
+                max2 = max2.max(FloatVector.fromArray(F, sT, at + 2 * ROWS));
+                max3 = max3.max(FloatVector.fromArray(F, sT, at + 3 * ROWS));
             }
+            for (; j < keys; j++) {
+                max0 = max0.max(FloatVector.fromArray(F, sT, j * ROWS + i));
+            }
+            max0.max(max1).max(max2.max(max3)).intoArray(max, i);
+        }
+    }
+
+    /** The new running max m, the shift the tile's exponentials use (in t.shift, over the tile's maxima) and the correction of the old sums. */
+    private void runningMaxima(Scratch t, int first, int cols) {
+        for (int i = first; i < cols; i += L) {
             FloatVector mOld = FloatVector.fromArray(F, t.m, i);
-            FloatVector mNew = mOld.max(max.mul(c));
+            FloatVector mNew = mOld.max(FloatVector.fromArray(F, t.shift, i).mul(c));
             // A query that has seen nothing yet keeps m = -inf; shift by 0 so that 2^(-inf - shift) is 0, not NaN.
             FloatVector shift = mNew.blend(0f, mNew.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY));
-            FloatVector scale = FloatVector.broadcast(F, c);
-            FloatVector minusShift = shift.neg();
+            VectorExp.exp2(mOld.sub(shift)).intoArray(t.correction, i);
+            mNew.intoArray(t.m, i);
+            shift.intoArray(t.shift, i);
+        }
+    }
+
+    /** Scores to {@code 2^(c s - shift)} in place, their column sums into l (after the correction). */
+    private void exponentiate(Scratch t, int keys, int first, int cols) {
+        FloatVector scale = FloatVector.broadcast(F, c);
+        for (int i = first; i < cols; i += L) {
+            FloatVector minusShift = FloatVector.fromArray(F, t.shift, i).neg();
             FloatVector sum = FloatVector.zero(F);
             for (int j = 0; j < keys; j++) {
                 int at = j * ROWS + i;
@@ -165,15 +207,15 @@ final class FlashForward {
                 p.intoArray(t.sT, at);
                 sum = sum.add(p);
             }
-            FloatVector correction = VectorExp.exp2(mOld.sub(shift));
-            FloatVector.fromArray(F, t.l, i).fma(correction, sum).intoArray(t.l, i);
-            mNew.intoArray(t.m, i);
-            correction.intoArray(t.correction, i);
+            FloatVector.fromArray(F, t.l, i).fma(FloatVector.fromArray(F, t.correction, i), sum).intoArray(t.l, i);
         }
-        for (int e = 0; e < dims.d(); e++) {
+    }
+
+    private static void rescaleOutput(float[] oT, float[] correction, int first, int cols, int d) {
+        for (int e = 0; e < d; e++) {
             for (int i = first; i < cols; i += L) {
                 int at = e * ROWS + i;
-                FloatVector.fromArray(F, t.oT, at).mul(FloatVector.fromArray(F, t.correction, i)).intoArray(t.oT, at);
+                FloatVector.fromArray(F, oT, at).mul(FloatVector.fromArray(F, correction, i)).intoArray(oT, at);
             }
         }
     }

@@ -1,6 +1,7 @@
 package dev.longbow.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -38,9 +39,11 @@ final class VectorExp {
         p = p.fma(f, f.broadcast(1f));
         // The rounded integer n sits in the low bits of shifted; << 23 moves it into the exponent
         // field and pushes the rounder's own bits out of the word.
-        FloatVector scaled = p.reinterpretAsInts()
-                .add(shifted.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23))
-                .reinterpretAsFloats();
-        return scaled.blend(0f, x.compare(VectorOperators.LT, LOWEST));
+        IntVector scaled = p.reinterpretAsInts().add(shifted.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23));
+        // Zero below LOWEST: x - LOWEST is negative there, its sign bit spread over the lane clears
+        // the result. Integer lanewise operations, not blend(0f, compare(...)): inside a large
+        // caller C2 has been seen to leave that blend out of line, boxed and a hundred times slower.
+        IntVector below = x.sub(LOWEST).reinterpretAsInts().lanewise(VectorOperators.ASHR, 31);
+        return scaled.lanewise(VectorOperators.AND_NOT, below).reinterpretAsFloats();
     }
 }
