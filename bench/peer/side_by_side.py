@@ -33,6 +33,10 @@ class Server:
             raise SystemExit(f"{self.name} died on: {command}")
         return [float(x) for x in line.split()]
 
+    def run_raw(self, command):
+        self.proc.stdin.write(command + "\n")
+        return self.proc.stdout.readline().strip()
+
     def cpu_ticks(self):
         with open(f"/proc/{self.proc.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
@@ -130,6 +134,11 @@ def main():
         for k, v in round_values.items():
             results.setdefault(k, []).append(v)
         r += 1
+    profiles = {}
+    for w in (x for x in work if x[0] == "train"):
+        for n in a.threads:
+            line = servers[("longbow", n)].run_raw(f"profile {w[1]} {w[2]} 2")
+            profiles[(w[1], w[2], n)] = {k: float(v) for k, v in (kv.split("=") for kv in line.split(";"))}
     for s in servers.values():
         s.close()
 
@@ -168,6 +177,13 @@ def main():
                 lb, pt = results[("longbow", n, w)], results[("torch", n, w)]
                 print(f"| {m} | {s} | {n} | {fmt(lb)} | {fmt(pt)} | {s / statistics.median(lb) * 1e3:.0f} | "
                       f"{s / statistics.median(pt) * 1e3:.0f} | {statistics.median(pt) / statistics.median(lb):.2f} |")
+        if profiles:
+            print("\nWhere Longbow's step goes (share of JFR samples over two steps, after the rounds):\n")
+            keys = list(next(iter(profiles.values())).keys())
+            print("| model, sequence, threads | " + " | ".join(keys) + " |")
+            print("|---|" + "---|" * len(keys))
+            for (m, s, n), shares in profiles.items():
+                print(f"| {m}, {s}, {n} | " + " | ".join(f"{shares[k]:.0f}%" for k in keys) + " |")
 
 
 if __name__ == "__main__":

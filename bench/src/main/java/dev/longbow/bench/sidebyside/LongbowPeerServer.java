@@ -32,6 +32,7 @@ import jdk.incubator.vector.FloatVector;
  * <pre>
  * attn S D fwd|fwdbwd REPS     B=1, H=8, fp32, causal flash attention on [S, H, D] tensors
  * train PRESET SEQ REPS        one optimizer step of the preset Llama (r50k vocabulary), one rank
+ * profile PRESET SEQ REPS      that many steps under {@link StepProfile}: "category=percent;..." back
  * quit
  * </pre>
  */
@@ -55,6 +56,12 @@ public final class LongbowPeerServer {
         System.out.println("ready lanes=" + FloatVector.SPECIES_PREFERRED.length() + " threads=" + Integer.getInteger("longbow.cpu.threads", Runtime.getRuntime().availableProcessors()));
         for (String line; (line = in.readLine()) != null && !line.equals("quit"); ) {
             String[] w = line.trim().split("\\s+");
+            if (w[0].equals("profile")) {
+                int steps = Integer.parseInt(w[3]);
+                var shares = StepProfile.of(() -> server.train(w[1], Integer.parseInt(w[2]), steps));
+                System.out.println(String.join(";", shares.entrySet().stream().map(e -> e.getKey() + "=" + String.format("%.1f", e.getValue())).toList()));
+                continue;
+            }
             List<Double> millis = switch (w[0]) {
                 case "attn" -> server.attention(Integer.parseInt(w[1]), Integer.parseInt(w[2]), w[3].equals("fwdbwd"), Integer.parseInt(w[4]));
                 case "train" -> server.train(w[1], Integer.parseInt(w[2]), Integer.parseInt(w[3]));
