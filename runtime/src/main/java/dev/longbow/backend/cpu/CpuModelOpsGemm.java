@@ -115,7 +115,8 @@ final class CpuModelOpsGemm {
                 // use every core; no more: each group packs the A block again.
                 int colGroups = Math.max(1, Math.min(panels, (CpuThreads.COUNT + rowBlocks - 1) / rowBlocks));
                 int panelsPerGroup = (panels + colGroups - 1) / colGroups;
-                CpuThreads.parallelFor(rowBlocks * colGroups, worker -> new float[mc * KC + KC], (packedA, task) -> {
+                int spillAt = mc * KC + KC;
+                CpuThreads.parallelFor(rowBlocks * colGroups, worker -> new float[spillAt + mr * NR], (packedA, task) -> {
                     int m0 = (task / colGroups) * mc;
                     int rows = Math.min(mc, mi - m0);
                     int p0 = (task % colGroups) * panelsPerGroup;
@@ -128,7 +129,7 @@ final class CpuModelOpsGemm {
                         int col = fn0 + p * NR;
                         int cols = Math.min(NR, ni - col);
                         for (int r = 0; r < rows; r += mr) {
-                            Tile tile = new Tile(c.data(), ni, m0 + r, col, Math.min(mr, rows - r), cols, alpha, store);
+                            Tile tile = new Tile(c.data(), ni, m0 + r, col, Math.min(mr, rows - r), cols, alpha, store, packedA, spillAt);
                             if (blocking == Blocking.TWELVE_ROWS) {
                                 kernel12x2(packedA, r * kc, packedB, p * NR * kc, kc, tile);
                             } else {
@@ -156,7 +157,7 @@ final class CpuModelOpsGemm {
 
     /**
      * op(A) rows [m0, m0+rows), columns [k0, k0+kc) into panels of MR rows, k-major within a panel,
-     * zero-padded; {@code dst} has KC spare floats at its end for a row of A in transit.
+     * zero-padded; {@code dst} has KC spare floats after the panels for a row of A in transit.
      */
     private void packA(Operand a, int m0, int rows, int k0, int kc, float[] dst) {
         int panels = (rows + mr - 1) / mr;
@@ -203,28 +204,39 @@ final class CpuModelOpsGemm {
         }
     }
 
-    /** Where a micro-tile lands in C, how much of it is inside C, and whether it stores or adds. */
-    private record Tile(MemorySegment c, long ldc, int row, int col, int rows, int cols, float alpha, boolean store) {
-        long byteOffset() {
-            return (row * ldc + col) * 4;
+    /**
+     * Where a micro-tile lands in C, how much of it is inside C, whether it stores or adds, and
+     * where the kernel leaves its accumulators ({@code spill}, NR floats a row). The kernel spills
+     * to an array and {@link #write()} moves the tile into C: with C's vector stores inside the
+     * kernel, C2 left their bounds checks out of line (a tenth of the head's logits product).
+     */
+    private record Tile(MemorySegment c, long ldc, int row, int col, int rows, int cols, float alpha, boolean store,
+                        float[] spill, int spillAt) {
+
+        void write() {
+            if (cols == NR) {
+                for (int r = 0; r < rows; r++) {
+                    long at = ((row + r) * ldc + col) * 4;
+                    writeVector(at, spillAt + r * NR);
+                    writeVector(at + LANES * 4L, spillAt + r * NR + LANES);
+                }
+                return;
+            }
+            for (int r = 0; r < rows; r++) {
+                for (int j = 0; j < cols; j++) {
+                    long at = (row + r) * ldc + col + j;
+                    float v = alpha * spill[spillAt + r * NR + j];
+                    c.setAtIndex(FLOAT, at, store ? v : c.getAtIndex(FLOAT, at) + v);
+                }
+            }
         }
 
-        void put(long byteOffset, FloatVector acc) {
-            FloatVector v = acc.mul(alpha);
+        private void writeVector(long byteOffset, int from) {
+            FloatVector v = FloatVector.fromArray(F, spill, from).mul(alpha);
             if (!store) {
                 v = v.add(FloatVector.fromMemorySegment(F, c, byteOffset, ByteOrder.nativeOrder()));
             }
             v.intoMemorySegment(c, byteOffset, ByteOrder.nativeOrder());
-        }
-
-        void putEdge(float[] tile) {
-            for (int r = 0; r < rows; r++) {
-                for (int j = 0; j < cols; j++) {
-                    long at = (row + r) * ldc + col + j;
-                    float v = alpha * tile[r * NR + j];
-                    c.setAtIndex(FLOAT, at, store ? v : c.getAtIndex(FLOAT, at) + v);
-                }
-            }
         }
     }
 
@@ -260,37 +272,19 @@ final class CpuModelOpsGemm {
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
         }
-        if (t.rows == 6 && t.cols == NR) {
-            long at = t.byteOffset(), next = t.ldc * 4;
-            t.put(at, c00);
-            t.put(at + LANES * 4L, c01);
-            t.put(at + next, c10);
-            t.put(at + next + LANES * 4L, c11);
-            t.put(at + 2 * next, c20);
-            t.put(at + 2 * next + LANES * 4L, c21);
-            t.put(at + 3 * next, c30);
-            t.put(at + 3 * next + LANES * 4L, c31);
-            t.put(at + 4 * next, c40);
-            t.put(at + 4 * next + LANES * 4L, c41);
-            t.put(at + 5 * next, c50);
-            t.put(at + 5 * next + LANES * 4L, c51);
-            return;
-        }
-        // An edge tile: spill the accumulators (no vector arrays: they would make C2 box the loop's vectors).
-        float[] tile = new float[6 * NR];
-        c00.intoArray(tile, 0 * NR);
-        c01.intoArray(tile, 0 * NR + LANES);
-        c10.intoArray(tile, 1 * NR);
-        c11.intoArray(tile, 1 * NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + LANES);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + LANES);
-        t.putEdge(tile);
+        c00.intoArray(t.spill, t.spillAt);
+        c01.intoArray(t.spill, t.spillAt + LANES);
+        c10.intoArray(t.spill, t.spillAt + NR);
+        c11.intoArray(t.spill, t.spillAt + NR + LANES);
+        c20.intoArray(t.spill, t.spillAt + 2 * NR);
+        c21.intoArray(t.spill, t.spillAt + 2 * NR + LANES);
+        c30.intoArray(t.spill, t.spillAt + 3 * NR);
+        c31.intoArray(t.spill, t.spillAt + 3 * NR + LANES);
+        c40.intoArray(t.spill, t.spillAt + 4 * NR);
+        c41.intoArray(t.spill, t.spillAt + 4 * NR + LANES);
+        c50.intoArray(t.spill, t.spillAt + 5 * NR);
+        c51.intoArray(t.spill, t.spillAt + 5 * NR + LANES);
+        t.write();
     }
 
     /** C tile (+)= alpha * (A panel x B panel), 12 rows x 2 vectors. */
@@ -349,61 +343,31 @@ final class CpuModelOpsGemm {
             c110 = x.fma(b0, c110);
             c111 = x.fma(b1, c111);
         }
-        if (t.rows == 12 && t.cols == NR) {
-            long at = t.byteOffset(), next = t.ldc * 4;
-            t.put(at, c00);
-            t.put(at + LANES * 4L, c01);
-            t.put(at + next, c10);
-            t.put(at + next + LANES * 4L, c11);
-            t.put(at + 2 * next, c20);
-            t.put(at + 2 * next + LANES * 4L, c21);
-            t.put(at + 3 * next, c30);
-            t.put(at + 3 * next + LANES * 4L, c31);
-            t.put(at + 4 * next, c40);
-            t.put(at + 4 * next + LANES * 4L, c41);
-            t.put(at + 5 * next, c50);
-            t.put(at + 5 * next + LANES * 4L, c51);
-            t.put(at + 6 * next, c60);
-            t.put(at + 6 * next + LANES * 4L, c61);
-            t.put(at + 7 * next, c70);
-            t.put(at + 7 * next + LANES * 4L, c71);
-            t.put(at + 8 * next, c80);
-            t.put(at + 8 * next + LANES * 4L, c81);
-            t.put(at + 9 * next, c90);
-            t.put(at + 9 * next + LANES * 4L, c91);
-            t.put(at + 10 * next, c100);
-            t.put(at + 10 * next + LANES * 4L, c101);
-            t.put(at + 11 * next, c110);
-            t.put(at + 11 * next + LANES * 4L, c111);
-            return;
-        }
-        // An edge tile: spill the accumulators (no vector arrays: they would make C2 box the loop's vectors).
-        float[] tile = new float[12 * NR];
-        c00.intoArray(tile, 0 * NR);
-        c01.intoArray(tile, 0 * NR + LANES);
-        c10.intoArray(tile, 1 * NR);
-        c11.intoArray(tile, 1 * NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + LANES);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + LANES);
-        c60.intoArray(tile, 6 * NR);
-        c61.intoArray(tile, 6 * NR + LANES);
-        c70.intoArray(tile, 7 * NR);
-        c71.intoArray(tile, 7 * NR + LANES);
-        c80.intoArray(tile, 8 * NR);
-        c81.intoArray(tile, 8 * NR + LANES);
-        c90.intoArray(tile, 9 * NR);
-        c91.intoArray(tile, 9 * NR + LANES);
-        c100.intoArray(tile, 10 * NR);
-        c101.intoArray(tile, 10 * NR + LANES);
-        c110.intoArray(tile, 11 * NR);
-        c111.intoArray(tile, 11 * NR + LANES);
-        t.putEdge(tile);
+        c00.intoArray(t.spill, t.spillAt);
+        c01.intoArray(t.spill, t.spillAt + LANES);
+        c10.intoArray(t.spill, t.spillAt + NR);
+        c11.intoArray(t.spill, t.spillAt + NR + LANES);
+        c20.intoArray(t.spill, t.spillAt + 2 * NR);
+        c21.intoArray(t.spill, t.spillAt + 2 * NR + LANES);
+        c30.intoArray(t.spill, t.spillAt + 3 * NR);
+        c31.intoArray(t.spill, t.spillAt + 3 * NR + LANES);
+        c40.intoArray(t.spill, t.spillAt + 4 * NR);
+        c41.intoArray(t.spill, t.spillAt + 4 * NR + LANES);
+        c50.intoArray(t.spill, t.spillAt + 5 * NR);
+        c51.intoArray(t.spill, t.spillAt + 5 * NR + LANES);
+        c60.intoArray(t.spill, t.spillAt + 6 * NR);
+        c61.intoArray(t.spill, t.spillAt + 6 * NR + LANES);
+        c70.intoArray(t.spill, t.spillAt + 7 * NR);
+        c71.intoArray(t.spill, t.spillAt + 7 * NR + LANES);
+        c80.intoArray(t.spill, t.spillAt + 8 * NR);
+        c81.intoArray(t.spill, t.spillAt + 8 * NR + LANES);
+        c90.intoArray(t.spill, t.spillAt + 9 * NR);
+        c91.intoArray(t.spill, t.spillAt + 9 * NR + LANES);
+        c100.intoArray(t.spill, t.spillAt + 10 * NR);
+        c101.intoArray(t.spill, t.spillAt + 10 * NR + LANES);
+        c110.intoArray(t.spill, t.spillAt + 11 * NR);
+        c111.intoArray(t.spill, t.spillAt + 11 * NR + LANES);
+        t.write();
     }
 
 }
