@@ -14,8 +14,9 @@ import java.nio.ByteOrder;
  * fp32 {@code C = alpha op(A) op(B) + beta C}, blocked the way Goto and van de Geijn describe: a
  * {@code KC x NC} block of op(B) is packed once into panels {@code NR} columns wide, then each
  * task packs an {@code MC x KC} block of op(A) into panels {@code MR} rows tall and runs the
- * {@code MR x NR} register-blocked micro-kernel over them. Packing turns every transpose into a
- * contiguous, aligned stream, so the kernel never sees a stride.
+ * {@code MR x NR} register-blocked micro-kernel over them. Packing turns every transpose into
+ * contiguous streams whose strides are the kernel's constants, or, for a plain A, its panel's
+ * rows at loop-invariant offsets: either way C2 drops the kernel's bounds checks.
  *
  * <p>The micro-tile comes from the register count ({@link Blocking}): 6 rows x 2 vectors, twelve
  * accumulators and two B vectors in 16 registers (AVX2), or 12 rows x 2 vectors, 24 accumulators,
@@ -100,6 +101,11 @@ final class CpuModelOpsGemm {
         }
         Operand opA = Operand.of(a, transA), opB = Operand.of(b, transB);
         int mi = (int) m, ni = (int) n, ki = (int) k;
+        if ((mi + mc - 1) / mc <= CpuThreads.COUNT) {
+            fewRowBlocks(opA, opB, c.data(), mi, ni, ki, alpha, beta);
+            return;
+        }
+        int spillAt = mc * KC;
         for (int k0 = 0; k0 < ki; k0 += KC) {
             int kc = Math.min(KC, ki - k0);
             // beta = 0: the first K block stores, the later ones add.
@@ -110,34 +116,74 @@ final class CpuModelOpsGemm {
                 float[] packedB = new float[panels * NR * kc];
                 int fk0 = k0, fn0 = n0;
                 CpuThreads.parallelFor(panels, p -> packB(opB, fk0, kc, fn0 + p * NR, Math.min(NR, nc - p * NR), packedB, p * NR * kc));
-                int rowBlocks = (mi + mc - 1) / mc;
-                // Split the columns too when there are fewer row blocks than threads, so small-M products
-                // use every core; no more: each group packs the A block again.
-                int colGroups = Math.max(1, Math.min(panels, (CpuThreads.COUNT + rowBlocks - 1) / rowBlocks));
-                int panelsPerGroup = (panels + colGroups - 1) / colGroups;
-                int spillAt = mc * KC + KC;
-                CpuThreads.parallelFor(rowBlocks * colGroups, worker -> new float[spillAt + mr * NR], (packedA, task) -> {
+                CpuThreads.parallelFor((mi + mc - 1) / mc, worker -> new float[spillAt + mr * NR], (packedA, task) -> {
+                    int m0 = task * mc;
+                    int rows = Math.min(mc, mi - m0);
+                    packA(opA, m0, rows, fk0, kc, packedA);
+                    for (int p = 0; p < panels; p++) {
+                        int col = fn0 + p * NR;
+                        microTiles(opA.trans, packedA, rows, packedB, p * NR * kc, kc,
+                                new Tile(c.data(), ni, m0, col, 0, Math.min(NR, ni - col), alpha, store, packedA, spillAt));
+                    }
+                });
+            }
+        }
+    }
+
+    /**
+     * No more row blocks than threads (a small M: the head's input gradient, M = 256 and K = 50257;
+     * weight gradients): the columns are split too, and each task runs every K block itself with
+     * B panels of its own, so the pool is entered once, not twice per K block (a hand-off each
+     * time, tens of microseconds in a VM); B is packed at most once per row block.
+     */
+    private void fewRowBlocks(Operand opA, Operand opB, MemorySegment c, int mi, int ni, int ki, float alpha, float beta) {
+        int rowBlocks = (mi + mc - 1) / mc;
+        int panels = (ni + NR - 1) / NR;
+        int colGroups = Math.max(1, Math.min(panels, (CpuThreads.COUNT + rowBlocks - 1) / rowBlocks));
+        int panelsPerGroup = (panels + colGroups - 1) / colGroups;
+        int spillAt = mc * KC;
+        int chunk = NC / NR;
+        CpuThreads.parallelFor(rowBlocks * colGroups, worker -> new float[][] {new float[spillAt + mr * NR], new float[NC * KC]},
+                (buffers, task) -> {
+                    float[] packedA = buffers[0];
+                    float[] packedB = buffers[1];
                     int m0 = (task / colGroups) * mc;
                     int rows = Math.min(mc, mi - m0);
                     int p0 = (task % colGroups) * panelsPerGroup;
                     int p1 = Math.min(panels, p0 + panelsPerGroup);
-                    if (p0 >= p1) {
-                        return;
-                    }
-                    packA(opA, m0, rows, fk0, kc, packedA);
-                    for (int p = p0; p < p1; p++) {
-                        int col = fn0 + p * NR;
-                        int cols = Math.min(NR, ni - col);
-                        for (int r = 0; r < rows; r += mr) {
-                            Tile tile = new Tile(c.data(), ni, m0 + r, col, Math.min(mr, rows - r), cols, alpha, store, packedA, spillAt);
-                            if (blocking == Blocking.TWELVE_ROWS) {
-                                kernel12x2(packedA, r * kc, packedB, p * NR * kc, kc, tile);
-                            } else {
-                                kernel6x2(packedA, r * kc, packedB, p * NR * kc, kc, tile);
+                    for (int k0 = 0; k0 < ki; k0 += KC) {
+                        int kc = Math.min(KC, ki - k0);
+                        boolean store = k0 == 0 && beta == 0f;
+                        packA(opA, m0, rows, k0, kc, packedA);
+                        for (int q0 = p0; q0 < p1; q0 += chunk) {
+                            int q1 = Math.min(p1, q0 + chunk);
+                            for (int p = q0; p < q1; p++) {
+                                packB(opB, k0, kc, p * NR, Math.min(NR, ni - p * NR), packedB, (p - q0) * NR * kc);
+                            }
+                            for (int p = q0; p < q1; p++) {
+                                microTiles(opA.trans, packedA, rows, packedB, (p - q0) * NR * kc, kc,
+                                        new Tile(c, ni, m0, p * NR, 0, Math.min(NR, ni - p * NR), alpha, store, packedA, spillAt));
                             }
                         }
                     }
                 });
+    }
+
+    /** The micro-tiles of one B panel down a packed A block of {@code rows} rows; {@code at} gives C's column, width and mode. */
+    private void microTiles(boolean transA, float[] packedA, int rows, float[] packedB, int bOff, int kc, Tile at) {
+        boolean twelve = blocking == Blocking.TWELVE_ROWS;
+        for (int r = 0; r < rows; r += mr) {
+            Tile tile = new Tile(at.c, at.ldc, at.row + r, at.col, Math.min(mr, rows - r), at.cols, at.alpha, at.store, at.spill, at.spillAt);
+            if (transA) {
+                if (twelve) {
+                    kernel12x2(packedA, r * kc, packedB, bOff, kc, tile);
+                } else {
+                    kernel6x2(packedA, r * kc, packedB, bOff, kc, tile);
+                }
+            } else if (twelve) {
+                kernel12x2Rows(packedA, r * kc, packedB, bOff, kc, tile);
+            } else {
+                kernel6x2Rows(packedA, r * kc, packedB, bOff, kc, tile);
             }
         }
     }
@@ -156,13 +202,12 @@ final class CpuModelOpsGemm {
     }
 
     /**
-     * op(A) rows [m0, m0+rows), columns [k0, k0+kc) into panels of MR rows, k-major within a panel,
-     * zero-padded; {@code dst} has KC spare floats after the panels for a row of A in transit.
+     * op(A) rows [m0, m0+rows), columns [k0, k0+kc) into panels of MR rows, zero-padded: k-major
+     * (MR values a k) from a transposed A, row-major (MR rows of kc) from a plain one.
      */
     private void packA(Operand a, int m0, int rows, int k0, int kc, float[] dst) {
         int panels = (rows + mr - 1) / mr;
         java.util.Arrays.fill(dst, (rows / mr) * mr * kc, panels * mr * kc, 0f);
-        int spare = mc * KC;
         if (a.trans) {
             // Stored [K, M]: the MR values of a panel at one k are contiguous; one vector load and
             // one masked store each (MR is at most a vector).
@@ -176,12 +221,11 @@ final class CpuModelOpsGemm {
                 }
             }
         } else {
+            // Stored [M, K]: panels stay row-major (MR rows of kc), one bulk copy a row; the
+            // kernel reads each row at its own offset. Transposing them to k-major cost a scalar
+            // store an element, half the kernel's time where N is 64 (the head's input gradient).
             for (int i = 0; i < rows; i++) {
-                MemorySegment.copy(a.data, FLOAT, ((long) (m0 + i) * a.ld + k0) * 4, dst, spare, kc);
-                int base = (i / mr) * mr * kc + i % mr;
-                for (int k = 0; k < kc; k++) {
-                    dst[base + k * mr] = dst[spare + k];
-                }
+                MemorySegment.copy(a.data, FLOAT, ((long) (m0 + i) * a.ld + k0) * 4, dst, (i / mr) * mr * kc + (i % mr) * kc, kc);
             }
         }
     }
@@ -240,7 +284,7 @@ final class CpuModelOpsGemm {
         }
     }
 
-    /** C tile (+)= alpha * (A panel x B panel), 6 rows x 2 vectors. */
+    /** C tile (+)= alpha * (A panel x B panel), 6 rows x 2 vectors, the A panel k-major (6 values a k). */
     private static void kernel6x2(float[] a, int aOff, float[] b, int bOff, int kc, Tile t) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
@@ -287,7 +331,7 @@ final class CpuModelOpsGemm {
         t.write();
     }
 
-    /** C tile (+)= alpha * (A panel x B panel), 12 rows x 2 vectors. */
+    /** C tile (+)= alpha * (A panel x B panel), 12 rows x 2 vectors, the A panel k-major (12 values a k). */
     private static void kernel12x2(float[] a, int aOff, float[] b, int bOff, int kc, Tile t) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
@@ -370,4 +414,133 @@ final class CpuModelOpsGemm {
         t.write();
     }
 
+    /** C tile (+)= alpha * (A panel x B panel), 6 rows x 2 vectors, the A panel row-major (6 rows of kc). */
+    private static void kernel6x2Rows(float[] a, int aOff, float[] b, int bOff, int kc, Tile t) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        for (int k = 0; k < kc; k++) {
+            int bk = bOff + k * NR;
+            FloatVector b0 = FloatVector.fromArray(F, b, bk);
+            FloatVector b1 = FloatVector.fromArray(F, b, bk + LANES);
+            int ak = aOff + k;
+            FloatVector x = FloatVector.broadcast(F, a[ak]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(F, a[ak + kc]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(F, a[ak + 2 * kc]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(F, a[ak + 3 * kc]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(F, a[ak + 4 * kc]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(F, a[ak + 5 * kc]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+        }
+        c00.intoArray(t.spill, t.spillAt);
+        c01.intoArray(t.spill, t.spillAt + LANES);
+        c10.intoArray(t.spill, t.spillAt + NR);
+        c11.intoArray(t.spill, t.spillAt + NR + LANES);
+        c20.intoArray(t.spill, t.spillAt + 2 * NR);
+        c21.intoArray(t.spill, t.spillAt + 2 * NR + LANES);
+        c30.intoArray(t.spill, t.spillAt + 3 * NR);
+        c31.intoArray(t.spill, t.spillAt + 3 * NR + LANES);
+        c40.intoArray(t.spill, t.spillAt + 4 * NR);
+        c41.intoArray(t.spill, t.spillAt + 4 * NR + LANES);
+        c50.intoArray(t.spill, t.spillAt + 5 * NR);
+        c51.intoArray(t.spill, t.spillAt + 5 * NR + LANES);
+        t.write();
+    }
+
+    /** C tile (+)= alpha * (A panel x B panel), 12 rows x 2 vectors, the A panel row-major (12 rows of kc). */
+    private static void kernel12x2Rows(float[] a, int aOff, float[] b, int bOff, int kc, Tile t) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
+        FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
+        FloatVector c80 = FloatVector.zero(F), c81 = FloatVector.zero(F);
+        FloatVector c90 = FloatVector.zero(F), c91 = FloatVector.zero(F);
+        FloatVector c100 = FloatVector.zero(F), c101 = FloatVector.zero(F);
+        FloatVector c110 = FloatVector.zero(F), c111 = FloatVector.zero(F);
+        for (int k = 0; k < kc; k++) {
+            int bk = bOff + k * NR;
+            FloatVector b0 = FloatVector.fromArray(F, b, bk);
+            FloatVector b1 = FloatVector.fromArray(F, b, bk + LANES);
+            int ak = aOff + k;
+            FloatVector x = FloatVector.broadcast(F, a[ak]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(F, a[ak + kc]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(F, a[ak + 2 * kc]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(F, a[ak + 3 * kc]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(F, a[ak + 4 * kc]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(F, a[ak + 5 * kc]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(F, a[ak + 6 * kc]);
+            c60 = x.fma(b0, c60);
+            c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(F, a[ak + 7 * kc]);
+            c70 = x.fma(b0, c70);
+            c71 = x.fma(b1, c71);
+            x = FloatVector.broadcast(F, a[ak + 8 * kc]);
+            c80 = x.fma(b0, c80);
+            c81 = x.fma(b1, c81);
+            x = FloatVector.broadcast(F, a[ak + 9 * kc]);
+            c90 = x.fma(b0, c90);
+            c91 = x.fma(b1, c91);
+            x = FloatVector.broadcast(F, a[ak + 10 * kc]);
+            c100 = x.fma(b0, c100);
+            c101 = x.fma(b1, c101);
+            x = FloatVector.broadcast(F, a[ak + 11 * kc]);
+            c110 = x.fma(b0, c110);
+            c111 = x.fma(b1, c111);
+        }
+        c00.intoArray(t.spill, t.spillAt);
+        c01.intoArray(t.spill, t.spillAt + LANES);
+        c10.intoArray(t.spill, t.spillAt + NR);
+        c11.intoArray(t.spill, t.spillAt + NR + LANES);
+        c20.intoArray(t.spill, t.spillAt + 2 * NR);
+        c21.intoArray(t.spill, t.spillAt + 2 * NR + LANES);
+        c30.intoArray(t.spill, t.spillAt + 3 * NR);
+        c31.intoArray(t.spill, t.spillAt + 3 * NR + LANES);
+        c40.intoArray(t.spill, t.spillAt + 4 * NR);
+        c41.intoArray(t.spill, t.spillAt + 4 * NR + LANES);
+        c50.intoArray(t.spill, t.spillAt + 5 * NR);
+        c51.intoArray(t.spill, t.spillAt + 5 * NR + LANES);
+        c60.intoArray(t.spill, t.spillAt + 6 * NR);
+        c61.intoArray(t.spill, t.spillAt + 6 * NR + LANES);
+        c70.intoArray(t.spill, t.spillAt + 7 * NR);
+        c71.intoArray(t.spill, t.spillAt + 7 * NR + LANES);
+        c80.intoArray(t.spill, t.spillAt + 8 * NR);
+        c81.intoArray(t.spill, t.spillAt + 8 * NR + LANES);
+        c90.intoArray(t.spill, t.spillAt + 9 * NR);
+        c91.intoArray(t.spill, t.spillAt + 9 * NR + LANES);
+        c100.intoArray(t.spill, t.spillAt + 10 * NR);
+        c101.intoArray(t.spill, t.spillAt + 10 * NR + LANES);
+        c110.intoArray(t.spill, t.spillAt + 11 * NR);
+        c111.intoArray(t.spill, t.spillAt + 11 * NR + LANES);
+        t.write();
+    }
 }

@@ -23,10 +23,15 @@ class GemmBlockingTest {
         for (CpuModelOpsGemm.Blocking blocking : CpuModelOpsGemm.Blocking.values()) {
             // Full and edge tiles in both directions, more than one K block (KC = 256), every
             // transpose, beta 0 (the first K block stores), 1 and other, alpha other than 1.
+            // Small M takes the path where each task runs every K block (and, with N over NC = 128
+            // panels, several column chunks); M over MC x threads the shared-B path.
             cases.add(Arguments.of(blocking, false, false, 150, 64, 300, 1f, 0f));
             cases.add(Arguments.of(blocking, true, false, 29, 70, 520, 0.5f, 1f));
             cases.add(Arguments.of(blocking, false, true, 37, 100, 64, 1f, 0f));
             cases.add(Arguments.of(blocking, true, true, 13, 33, 260, 2f, -0.5f));
+            cases.add(Arguments.of(blocking, false, true, 13, 128 * CpuModelOpsGemm.NR + 70, 20, 1f, 0f));
+            cases.add(Arguments.of(blocking, false, true, 1000, 40, 300, 1f, 0f));
+            cases.add(Arguments.of(blocking, true, false, 900, 33, 40, 0.5f, 1f));
         }
         return cases.build();
     }
