@@ -23,8 +23,8 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The CPU backend's flash attention, causal, B = 1, H = 8, D = 64, fp32, all cores (the backend's
- * pool). FLOPs are counted the FlashAttention way: causal forward {@code 2 * H * S^2 * D} (half of
+ * The CPU backend's flash attention, causal, B = 1, H = 8, D = 64 and 128, fp32, all cores (the
+ * backend's pool, {@code -Dlongbow.cpu.threads} to change). FLOPs are counted the FlashAttention way: causal forward {@code 2 * H * S^2 * D} (half of
  * the four S x S x D products), backward 2.5 times that.
  */
 @State(Scope.Benchmark)
@@ -35,10 +35,12 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3, time = 10)
 public class CpuAttentionBenchmark {
     static final int HEADS = 8;
-    static final int HEAD_DIM = 64;
 
     @Param({"4096", "16384"})
     public int seqLen;
+
+    @Param({"64", "128"})
+    public int headDim;
 
     private Backend cpu;
     private Slab slab;
@@ -49,10 +51,10 @@ public class CpuAttentionBenchmark {
     public void setUp() {
         cpu = Backends.open("cpu", 0);
         attention = cpu.attention();
-        params = AttentionParams.of(HEAD_DIM, true);
+        params = AttentionParams.of(headDim, true);
         Slab.Builder b = Slab.builder();
         for (String name : new String[] {"q", "k", "v", "out", "dout", "dq", "dk", "dv"}) {
-            b.add(name, DType.F32, seqLen, HEADS, HEAD_DIM);
+            b.add(name, DType.F32, seqLen, HEADS, headDim);
         }
         slab = b.add("lse", DType.F32, seqLen, HEADS).allocate(cpu::allocate);
         SplittableRandom random = new SplittableRandom(42);
@@ -83,9 +85,9 @@ public class CpuAttentionBenchmark {
                 slab.get("dq"), slab.get("dk"), slab.get("dv"), params);
     }
 
-    /** FLOPs of one invocation of {@code benchmark} at sequence length {@code seqLen}. */
-    static double flops(String benchmark, int seqLen) {
-        double forward = 2.0 * HEADS * seqLen * (double) seqLen * HEAD_DIM;
+    /** FLOPs of one invocation of {@code benchmark} at sequence length {@code seqLen} and head dim {@code headDim}. */
+    static double flops(String benchmark, int seqLen, int headDim) {
+        double forward = 2.0 * HEADS * seqLen * (double) seqLen * headDim;
         return benchmark.endsWith("forwardBackward") ? 3.5 * forward : forward;
     }
 }

@@ -40,15 +40,16 @@ public final class CpuAttentionReport {
                 continue;
             }
             int seqLen = Integer.parseInt(r.getParams().getParam("seqLen"));
+            int headDim = Integer.parseInt(r.getParams().getParam("headDim"));
             double millis = r.getPrimaryResult().getScore();
-            double gflops = CpuAttentionBenchmark.flops(name, seqLen) / (millis / 1e3) / 1e9;
-            rows.add(String.format("%-16s %7d %12.1f %10.1f %8.0f%%", name.substring(name.lastIndexOf('.') + 1), seqLen,
-                    millis, gflops, 100 * gflops / peak));
+            double gflops = CpuAttentionBenchmark.flops(name, seqLen, headDim) / (millis / 1e3) / 1e9;
+            rows.add(String.format("%-16s %7d %4d %12.1f %10.1f %8.0f%%", name.substring(name.lastIndexOf('.') + 1), seqLen,
+                    headDim, millis, gflops, 100 * gflops / peak));
         }
-        System.out.printf("%nfp32 FMA peak (Vector API, %d lanes, %d threads): %.1f GFLOP/s%n",
-                FmaPeakBenchmark.F.length(), Runtime.getRuntime().availableProcessors(), peak);
-        System.out.printf("CPU flash attention, causal, B=1 H=%d D=%d fp32%n", CpuAttentionBenchmark.HEADS, CpuAttentionBenchmark.HEAD_DIM);
-        System.out.printf("%-16s %7s %12s %10s %9s%n", "benchmark", "S", "ms/op", "GFLOP/s", "of peak");
+        System.out.printf("%nfp32 FMA peak (Vector API, %d lanes, %d chains, %d threads): %.1f GFLOP/s%n",
+                FmaPeakBenchmark.F.length(), FmaPeakBenchmark.CHAINS, Runtime.getRuntime().availableProcessors(), peak);
+        System.out.printf("CPU flash attention, causal, B=1 H=%d fp32%n", CpuAttentionBenchmark.HEADS);
+        System.out.printf("%-16s %7s %4s %12s %10s %9s%n", "benchmark", "S", "D", "ms/op", "GFLOP/s", "of peak");
         rows.forEach(System.out::println);
     }
 }
