@@ -7,7 +7,8 @@ import dev.longbow.backend.Backends;
 import dev.longbow.comm.local.LocalCommunicator;
 import dev.longbow.data.TokenSequence;
 import dev.longbow.model.ModelConfig;
-import dev.longbow.parallel.SchemeConfig;
+import dev.longbow.model.Precision;
+import dev.longbow.parallel.Ring;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Slab;
 import dev.longbow.tensor.Tensor;
@@ -111,8 +112,8 @@ public final class LongbowPeerServer {
         String key = preset + "x" + seq;
         if (!key.equals(trainKey)) {
             release();
-            TrainConfig config = new TrainConfig(ModelConfig.named(preset, VOCAB), SchemeConfig.ring(true), 1, seq, "cpu",
-                    1_000_000, 1, OptimizerConfig.defaults(3e-3f, 5), 1234, false, LOGIT_CHUNK).validate();
+            TrainConfig config = new TrainConfig(ModelConfig.named(preset, VOCAB), new Ring(), 1, seq, "cpu",
+                    1_000_000, 1, OptimizerConfig.defaults(3e-3f, 5), 1234, false, LOGIT_CHUNK, Precision.F32).validate();
             trainer = new RankTrainer(config, cpu, LocalCommunicator.create(1).get(0));
             SplittableRandom random = new SplittableRandom(7);
             int[] tokens = new int[seq];
