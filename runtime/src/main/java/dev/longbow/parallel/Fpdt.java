@@ -69,6 +69,12 @@ public record Fpdt(long chunkLen) implements Scheme {
     }
 
     @Override
+    public CallSchedule schedule(int ranks, AttentionShape shape) {
+        validate(ranks, shape);
+        return FpdtSchedule.of(shape, ranks, chunkLen);
+    }
+
+    @Override
     public String settings(int ranks) {
         return "degree " + ranks + ", chunks of " + chunkLen + " tokens per rank";
     }

@@ -52,6 +52,12 @@ public record Hybrid(int ulyssesDegree) implements Scheme {
     }
 
     @Override
+    public CallSchedule schedule(int ranks, AttentionShape shape) {
+        validate(ranks, shape);
+        return HybridSchedule.of(shape, ranks, ulyssesDegree);
+    }
+
+    @Override
     public String settings(int ranks) {
         return "ulysses " + ulyssesDegree + " x ring " + ranks / ulyssesDegree;
     }

@@ -47,6 +47,12 @@ public record Ring() implements Scheme {
     }
 
     @Override
+    public CallSchedule schedule(int ranks, AttentionShape shape) {
+        validate(ranks, shape);
+        return RingSchedule.of(shape, ranks);
+    }
+
+    @Override
     public String settings(int ranks) {
         return "size " + ranks;
     }

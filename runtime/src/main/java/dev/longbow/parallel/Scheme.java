@@ -34,6 +34,14 @@ public sealed interface Scheme permits Ulysses, Ring, WallFacer, Fpdt, Hybrid {
      */
     SequenceParallelAttention attention(AttentionShape shape, Backend backend, Communicator comm);
 
+    /**
+     * What one rank does in one attention call of {@code shape} on {@code ranks} ranks, as data:
+     * its kernel calls, transfers and host copies in order, which of them overlap, and the
+     * buffers they need. Validates first, as {@link #validate} does. A planner prices it on a
+     * machine; the schemes' tests check it against what a call measurably sends and allocates.
+     */
+    CallSchedule schedule(int ranks, AttentionShape shape);
+
     /** The settings on {@code ranks} ranks in words, for reports: "degree 8", "team size 2, sub-rings of 4, teams adjacent". */
     String settings(int ranks);
 

@@ -42,6 +42,12 @@ public record Ulysses() implements Scheme {
     }
 
     @Override
+    public CallSchedule schedule(int ranks, AttentionShape shape) {
+        validate(ranks, shape);
+        return UlyssesSchedule.of(shape, ranks);
+    }
+
+    @Override
     public String settings(int ranks) {
         return "degree " + ranks;
     }

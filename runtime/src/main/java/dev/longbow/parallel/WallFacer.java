@@ -99,6 +99,22 @@ public record WallFacer(int teamSize, Arrangement arrangement) implements Scheme
     }
 
     @Override
+    public CallSchedule schedule(int ranks, AttentionShape shape) {
+        validate(ranks, shape);
+        return WallFacerSchedule.of(shape, ranks, teamSize, arrangement);
+    }
+
+    /**
+     * Bytes a rank sends around its sub-ring in one forward call of {@code shape} on {@code ranks}
+     * ranks: P/C^2 - 1 steps of its team's K/V, the volume the paper's communication analysis
+     * counts (without the placing transfer and the team collectives).
+     */
+    public long subRingBytes(int ranks, AttentionShape shape) {
+        validate(ranks, shape);
+        return WallFacerSchedule.ringBytesForward(shape, ranks, teamSize);
+    }
+
+    @Override
     public String settings(int ranks) {
         return "team size " + teamSize + ", sub-rings of " + ranks / (teamSize * teamSize) + ", "
                 + (arrangement == Arrangement.TEAMS_ADJACENT ? "teams" : "sub-rings") + " adjacent";

@@ -1,37 +1,33 @@
 package dev.longbow.plan;
 
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 
 /**
  * The machines a plan is for. Ranks are placed node by node: rank r sits on node
- * {@code r / gpusPerNode}. Bandwidths are per GPU and per direction; kernel throughputs are what
- * the kernels achieve (measure them with the benchmarks and pass them in), not the data-sheet peak.
+ * {@code r / gpusPerNode}. Bandwidths are per GPU and per direction; throughputs are what the
+ * kernels achieve (measured, or stated as assumed), not the data-sheet peak, which only MFU uses.
  *
- * @param gpuMemory        bytes of device memory per GPU
- * @param hostMemory       bytes of host memory per node, for offloaded activations
- * @param reserved         device bytes per GPU that training cannot use (driver context, NCCL
- *                         buffers, allocator slack)
- * @param nvlink           intra-node bandwidth, bytes/s
- * @param nvlinkLatency    seconds per intra-node message
- * @param network          inter-node bandwidth, bytes/s
- * @param networkLatency   seconds per inter-node message
- * @param hostLink         device-host copy bandwidth (PCIe), bytes/s
- * @param matmulFlops      achieved matmul throughput, FLOP/s
- * @param attentionFlops   achieved flash-attention forward throughput, FLOP/s
- * @param attentionBackwardFlops achieved backward throughput, counting a backward pass as 2.5x
- *                         its forward's FLOPs
- * @param peakFlops        the data-sheet peak, for MFU
- * @param activationBytes  bytes per activation element: 2 for bf16 on a GPU, 4 for the CPU
- *                         backend's fp32
- * @param attentionRates   the attention throughputs by call shape; the two constants above
- *                         unless the kernels were measured shape by shape
+ * @param gpuMemory       bytes of device memory per GPU
+ * @param hostMemory      bytes of host memory per node, for what schemes and offload keep there
+ * @param reserved        device bytes per GPU that training cannot use (driver context, NCCL
+ *                        buffers, library workspaces, allocator slack)
+ * @param nvlink          intra-node bandwidth, bytes/s
+ * @param nvlinkLatency   seconds per intra-node message
+ * @param network         inter-node bandwidth, bytes/s
+ * @param networkLatency  seconds per inter-node message
+ * @param hostLink        device-host copy bandwidth (PCIe), bytes/s
+ * @param memoryBandwidth achieved device-memory bandwidth, bytes/s, for the optimizer's update
+ * @param matmulFlops     achieved matmul throughput, FLOP/s
+ * @param peakFlops       the data-sheet dense peak of the compute dtype, for MFU
+ * @param attentionRates  the attention kernels' throughput by call shape
+ * @param backend         the Longbow backend that trains on these machines: "cuda", or "cpu"
  */
-public record ClusterSpec(String name, int nodes, int gpusPerNode, double gpuMemory, double hostMemory, double reserved,
+public record ClusterSpec(String name, String backend, int nodes, int gpusPerNode, double gpuMemory, double hostMemory, double reserved,
                           double nvlink, double nvlinkLatency, double network, double networkLatency, double hostLink,
-                          double matmulFlops, double attentionFlops, double attentionBackwardFlops, double peakFlops, int activationBytes,
-                          AttentionRates attentionRates) {
+                          double memoryBandwidth, double matmulFlops, double peakFlops, AttentionRates attentionRates) {
 
     public static final double GIB = 1L << 30;
     private static final double GB = 1e9;
@@ -40,35 +36,42 @@ public record ClusterSpec(String name, int nodes, int gpusPerNode, double gpuMem
 
     public ClusterSpec {
         Objects.requireNonNull(attentionRates, "attentionRates");
+        Objects.requireNonNull(backend, "backend");
         if (nodes < 1 || gpusPerNode < 1) {
             throw new IllegalArgumentException("cluster " + name + ": " + nodes + " nodes of " + gpusPerNode + " GPUs");
         }
-        for (double v : new double[] {gpuMemory, hostMemory, nvlink, network, hostLink, matmulFlops, attentionFlops, attentionBackwardFlops, peakFlops}) {
+        for (double v : new double[] {gpuMemory, hostMemory, nvlink, network, hostLink, memoryBandwidth, matmulFlops, peakFlops}) {
             if (!(v > 0)) {
                 throw new IllegalArgumentException("cluster " + name + ": memories, bandwidths and throughputs must be positive");
             }
         }
-    }
-
-    /** A cluster whose attention kernels run at one forward and one backward rate whatever the call. */
-    public ClusterSpec(String name, int nodes, int gpusPerNode, double gpuMemory, double hostMemory, double reserved,
-                       double nvlink, double nvlinkLatency, double network, double networkLatency, double hostLink,
-                       double matmulFlops, double attentionFlops, double attentionBackwardFlops, double peakFlops, int activationBytes) {
-        this(name, nodes, gpusPerNode, gpuMemory, hostMemory, reserved, nvlink, nvlinkLatency, network, networkLatency, hostLink,
-                matmulFlops, attentionFlops, attentionBackwardFlops, peakFlops, activationBytes,
-                AttentionRates.constant(attentionFlops, attentionBackwardFlops));
+        if (!(reserved >= 0) || !(nvlinkLatency >= 0) || !(networkLatency >= 0)) {
+            throw new IllegalArgumentException("cluster " + name + ": reserved memory and latencies must not be negative");
+        }
     }
 
     /**
-     * Published-typical figures, until the benchmarks of this project measure the machine at hand:
-     * H100 SXM (989 TFLOP/s bf16 peak, NVLink 4 at 450 GB/s each way, eight 400 Gb/s NICs per
-     * node), A100 80 GB (312 TFLOP/s, NVLink 3 at 300 GB/s, 200 Gb/s HDR per GPU).
+     * Published figures and this project's measurements: H100 SXM 80GB (989 TFLOP/s bf16 dense,
+     * NVLink 4 at 450 GB/s each way, one 400 Gb/s NIC per GPU, attention measured by FlashBench,
+     * 3.0 TB/s device copies measured, matmul assumed at 600 of the 798 TFLOP/s cuBLAS measured on
+     * large squares); H200 (the H100's compute and links with 141 GB); A100 SXM 80GB (312 TFLOP/s,
+     * NVLink 3 at 300 GB/s, one 200 Gb/s HDR NIC per GPU, FlashAttention-2 assumed at 70% of the
+     * H100's measured rates: the FlashAttention-2 paper reports 50-73% of the A100's peak).
      */
     private static final Map<String, ClusterSpec> PRESETS = Map.of(
-            "h100", new ClusterSpec("h100", 1, 8, 80 * GIB, 2048 * GIB, 3 * GIB,
-                    450 * GB, 5 * US, 50 * GB, 10 * US, 25 * GB, 600 * TFLOPS, 400 * TFLOPS, 350 * TFLOPS, 989 * TFLOPS, 2),
-            "a100", new ClusterSpec("a100", 1, 8, 80 * GIB, 1024 * GIB, 3 * GIB,
-                    300 * GB, 5 * US, 25 * GB, 10 * US, 20 * GB, 230 * TFLOPS, 180 * TFLOPS, 150 * TFLOPS, 312 * TFLOPS, 2));
+            "h100", new ClusterSpec("h100", "cuda", 1, 8, 79.6 * GIB, 2048 * GIB, 3 * GIB,
+                    450 * GB, 5 * US, 50 * GB, 10 * US, 25 * GB, 3000 * GB, 600 * TFLOPS, 989 * TFLOPS, MeasuredRates.H100_LONGBOW),
+            "h200", new ClusterSpec("h200", "cuda", 1, 8, 140 * GIB, 2048 * GIB, 3 * GIB,
+                    450 * GB, 5 * US, 50 * GB, 10 * US, 25 * GB, 4000 * GB, 600 * TFLOPS, 989 * TFLOPS,
+                    MeasuredRates.H100_LONGBOW.scaled(1, MeasuredRates.H100_LONGBOW.describe() + ", assumed equal on the H200")),
+            "a100", new ClusterSpec("a100", "cuda", 1, 8, 80 * GIB, 1024 * GIB, 3 * GIB,
+                    300 * GB, 5 * US, 25 * GB, 10 * US, 20 * GB, 1600 * GB, 230 * TFLOPS, 312 * TFLOPS, a100Flash(0.70)));
+
+    /** FlashAttention-2 on an A100: the H100's measured FlashAttention-2 rates times {@code fraction}, which no A100 here measured. */
+    public static AttentionRates a100Flash(double fraction) {
+        return MeasuredRates.H100_FLASH2.scaled(fraction, String.format(Locale.ROOT,
+                "attention assumed at %.0f%% of %s (no A100 measured here)", 100 * fraction, MeasuredRates.H100_FLASH2.source()));
+    }
 
     public static ClusterSpec preset(String name) {
         ClusterSpec c = PRESETS.get(name);
@@ -91,49 +94,37 @@ public record ClusterSpec(String name, int nodes, int gpusPerNode, double gpuMem
     }
 
     public ClusterSpec withNodes(int n) {
-        return new ClusterSpec(name, n, gpusPerNode, gpuMemory, hostMemory, reserved, nvlink, nvlinkLatency, network,
-                networkLatency, hostLink, matmulFlops, attentionFlops, attentionBackwardFlops, peakFlops, activationBytes, attentionRates);
+        return new ClusterSpec(name, backend, n, gpusPerNode, gpuMemory, hostMemory, reserved, nvlink, nvlinkLatency, network, networkLatency,
+                hostLink, memoryBandwidth, matmulFlops, peakFlops, attentionRates);
     }
 
     public ClusterSpec withGpusPerNode(int g) {
-        return new ClusterSpec(name, nodes, g, gpuMemory, hostMemory, reserved, nvlink, nvlinkLatency, network,
-                networkLatency, hostLink, matmulFlops, attentionFlops, attentionBackwardFlops, peakFlops, activationBytes, attentionRates);
+        return new ClusterSpec(name, backend, nodes, g, gpuMemory, hostMemory, reserved, nvlink, nvlinkLatency, network, networkLatency,
+                hostLink, memoryBandwidth, matmulFlops, peakFlops, attentionRates);
     }
 
     public ClusterSpec withMemory(double gpu, double host) {
-        return new ClusterSpec(name, nodes, gpusPerNode, gpu, host, reserved, nvlink, nvlinkLatency, network,
-                networkLatency, hostLink, matmulFlops, attentionFlops, attentionBackwardFlops, peakFlops, activationBytes, attentionRates);
+        return new ClusterSpec(name, backend, nodes, gpusPerNode, gpu, host, reserved, nvlink, nvlinkLatency, network, networkLatency,
+                hostLink, memoryBandwidth, matmulFlops, peakFlops, attentionRates);
     }
 
-    public ClusterSpec withLinks(double nvlinkBandwidth, double nvlinkLat, double networkBandwidth, double networkLat) {
-        return new ClusterSpec(name, nodes, gpusPerNode, gpuMemory, hostMemory, reserved, nvlinkBandwidth, nvlinkLat,
-                networkBandwidth, networkLat, hostLink, matmulFlops, attentionFlops, attentionBackwardFlops, peakFlops, activationBytes, attentionRates);
+    public ClusterSpec withLinks(double nvlinkBandwidth, double nvlinkLat, double networkBandwidth, double networkLat, double host) {
+        return new ClusterSpec(name, backend, nodes, gpusPerNode, gpuMemory, hostMemory, reserved, nvlinkBandwidth, nvlinkLat, networkBandwidth,
+                networkLat, host, memoryBandwidth, matmulFlops, peakFlops, attentionRates);
     }
 
-    public ClusterSpec withThroughput(double matmul, double attention, double attentionBackward) {
-        return new ClusterSpec(name, nodes, gpusPerNode, gpuMemory, hostMemory, reserved, nvlink, nvlinkLatency, network,
-                networkLatency, hostLink, matmul, attention, attentionBackward, peakFlops, activationBytes);
+    public ClusterSpec withCompute(double matmul, AttentionRates rates) {
+        return new ClusterSpec(name, backend, nodes, gpusPerNode, gpuMemory, hostMemory, reserved, nvlink, nvlinkLatency, network, networkLatency,
+                hostLink, memoryBandwidth, matmul, peakFlops, rates);
     }
 
     /**
      * This machine's CPU backend: {@code ranks} threads on one host share its cores, so each gets
      * {@code 1/ranks} of the measured throughputs; "links" are memory copies between threads.
+     * {@code rates} are the whole machine's with {@code ranks} callers issuing a call at once.
      */
-    public static ClusterSpec cpu(int ranks, double memory, double copyBandwidth, double copyLatency,
-                                  double matmul, double attention, double attentionBackward) {
-        return cpu(ranks, memory, copyBandwidth, copyLatency, matmul, attention, attentionBackward,
-                AttentionRates.constant(attention, attentionBackward));
-    }
-
-    /**
-     * As above, with the attention kernels' throughputs measured call shape by call shape
-     * ({@code attention} and {@code attentionBackward} stay the headline figures): {@code rates}
-     * are the whole machine's with {@code ranks} callers issuing a call of that shape at once.
-     */
-    public static ClusterSpec cpu(int ranks, double memory, double copyBandwidth, double copyLatency,
-                                  double matmul, double attention, double attentionBackward, AttentionRates rates) {
-        return new ClusterSpec("cpu", 1, ranks, memory / ranks, memory, 0, copyBandwidth, copyLatency, copyBandwidth,
-                copyLatency, copyBandwidth, matmul / ranks, attention / ranks, attentionBackward / ranks,
-                Math.max(attention, matmul) / ranks, 4, rates.dividedBy(ranks));
+    public static ClusterSpec cpu(int ranks, double memory, double copyBandwidth, double copyLatency, double matmul, AttentionRates rates) {
+        return new ClusterSpec("cpu", "cpu", 1, ranks, memory / ranks, memory, 0, copyBandwidth, copyLatency, copyBandwidth, copyLatency,
+                copyBandwidth, copyBandwidth, matmul / ranks, matmul / ranks, rates.dividedBy(ranks));
     }
 }

@@ -1,43 +1,49 @@
 package dev.longbow.plan;
 
-import dev.longbow.parallel.Scheme;
+import java.util.Map;
 
 /**
- * The predicted cost of one training step (forward, recompute, backward of one sequence) with a
- * scheme on every rank of a cluster, per rank; or why it cannot run.
+ * The predicted cost of one training step of a run, per GPU; or why it cannot run.
  *
- * @param scheme           the scheme, as the trainer runs it
- * @param offload          activation checkpoints (and FPDT's K/V chunks) kept in host memory
- * @param ranks            the cluster's ranks, which the scheme spans
- * @param infeasible       why it cannot run, or null
- * @param stepSeconds      predicted step time
- * @param exposedSeconds   the part of it spent waiting on transfers that no compute hid
- * @param bytesSent        bytes one rank sends per step (attention schemes and ZeRO-3)
- * @param gpuBytes         peak device memory per GPU
- * @param hostBytesPerNode host memory per node
- * @param modelFlops       the step's model FLOPs per rank (no recompute), for TFLOP/s and MFU
+ * @param run            the run, as the trainer takes it
+ * @param infeasible     why it cannot run, or null
+ * @param stepSeconds    predicted step time: every group's sequences, the gradient synchronisation and the update
+ * @param exposedSeconds the part of it spent waiting on transfers that no compute hid
+ * @param bytes          bytes one GPU moves per step, by link (sent to other GPUs; copied to and from its host)
+ * @param memory         what one GPU and each node's host need, or null when the run was refused before sizing it
+ * @param modelFlops     the step's FLOPs over all GPUs, counted as {@link FlopCount#MODEL}
+ * @param peakFlops      one GPU's data-sheet peak, for MFU
  */
-public record Estimate(Scheme scheme, boolean offload, int ranks, String infeasible, double stepSeconds, double exposedSeconds, double bytesSent,
-                       double gpuBytes, double hostBytesPerNode, double modelFlops) {
+public record Estimate(Run run, String infeasible, double stepSeconds, double exposedSeconds, Map<Link, Double> bytes, Memory memory,
+                       double modelFlops, double peakFlops) {
 
     /** Waiting on transfers for more than this share of the step makes a setting communication-bound. */
     public static final double COMMUNICATION_BOUND = 0.25;
 
-    public static Estimate infeasible(Scheme scheme, boolean offload, int ranks, String reason) {
-        return new Estimate(scheme, offload, ranks, reason, Double.POSITIVE_INFINITY, 0, 0, 0, 0, 0);
+    public Estimate {
+        bytes = Map.copyOf(bytes);
     }
 
-    /** The scheme's settings in words, and whether checkpoints are offloaded: "size 8, offload". */
-    public String setting() {
-        return scheme.settings(ranks) + (offload ? ", offload" : "");
+    static Estimate infeasible(Run run, String reason, Memory memory) {
+        return new Estimate(run, reason, Double.POSITIVE_INFINITY, 0, Map.of(), memory, 0, 0);
     }
 
     public boolean feasible() {
         return infeasible == null;
     }
 
-    public double tflopsPerGpu() {
-        return modelFlops / stepSeconds / 1e12;
+    /** Tokens the whole cluster trains per second. */
+    public double tokensPerSecond() {
+        return (double) run.seqLen() * run.batch() / stepSeconds;
+    }
+
+    /** Model FLOPs utilisation: {@link FlopCount#MODEL} over the GPUs' peak. */
+    public double mfu() {
+        return modelFlops / run.ranks() / stepSeconds / peakFlops;
+    }
+
+    public double bytes(Link link) {
+        return bytes.getOrDefault(link, 0.0);
     }
 
     public boolean communicationBound() {

@@ -1,15 +1,20 @@
 package dev.longbow.plan;
 
+import dev.longbow.data.Tokenizer;
+import dev.longbow.model.ModelConfig;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * What the planner needs to know of a decoder-only transformer: its dimensions. A GPT block has a
- * two-matrix MLP (up, down), a Llama block a three-matrix SwiGLU (gate, up, down).
+ * two-matrix MLP (up, down), a Llama block a three-matrix SwiGLU (gate, up, down); Longbow trains
+ * the latter ({@link #toConfig}).
  *
  * @param mlpMatrices 2 for GPT, 3 for Llama
+ * @param tied        whether the output head reuses the token embedding
  */
-public record ModelShape(String name, int layers, int hidden, int heads, int kvHeads, int ffn, int mlpMatrices, int vocab) {
+public record ModelShape(String name, int layers, int hidden, int heads, int kvHeads, int ffn, int mlpMatrices, int vocab, boolean tied) {
 
     public ModelShape {
         if (layers < 1 || hidden < 1 || heads < 1 || kvHeads < 1 || ffn < 1 || vocab < 1) {
@@ -26,6 +31,11 @@ public record ModelShape(String name, int layers, int hidden, int heads, int kvH
         }
     }
 
+    /** A model whose output head has its own weights. */
+    public ModelShape(String name, int layers, int hidden, int heads, int kvHeads, int ffn, int mlpMatrices, int vocab) {
+        this(name, layers, hidden, heads, kvHeads, ffn, mlpMatrices, vocab, false);
+    }
+
     private static final Map<String, ModelShape> PRESETS = Map.ofEntries(
             gpt("gpt-1.2b", 24, 2048, 16),
             gpt("gpt-2.7b", 32, 2560, 32),
@@ -34,6 +44,7 @@ public record ModelShape(String name, int layers, int hidden, int heads, int kvH
             gpt("gpt-7b", 32, 4096, 32),
             gpt("gpt-13b", 40, 5120, 40),
             gpt("gpt-30b", 48, 7168, 64),
+            Map.entry("llama2-7b", new ModelShape("llama2-7b", 32, 4096, 32, 32, 11008, 3, 32000)),
             Map.entry("llama3-8b", new ModelShape("llama3-8b", 32, 4096, 32, 8, 14336, 3, 128256)),
             Map.entry("llama3-70b", new ModelShape("llama3-70b", 80, 8192, 64, 8, 28672, 3, 128256)));
 
@@ -41,16 +52,58 @@ public record ModelShape(String name, int layers, int hidden, int heads, int kvH
         return Map.entry(name, new ModelShape(name, layers, hidden, heads, heads, 4 * hidden, 2, 50304));
     }
 
+    /**
+     * A preset: the papers' GPT and Llama models, and {@code longbow train}'s own models
+     * ({@code tiny} ... {@code large}, with the vocabulary of its default tokenizer, r50k).
+     */
     public static ModelShape preset(String name) {
         ModelShape m = PRESETS.get(name);
-        if (m == null) {
-            throw new IllegalArgumentException("unknown model '" + name + "'; presets: " + presetNames());
+        if (m != null) {
+            return m;
         }
-        return m;
+        for (String trained : ModelConfig.names()) {
+            if (trained.equals(name)) {
+                return of(ModelConfig.named(name, Tokenizer.named("r50k").vocabSize()));
+            }
+        }
+        throw new IllegalArgumentException("unknown model '" + name + "'; presets: " + presetNames());
     }
 
     public static List<String> presetNames() {
-        return PRESETS.keySet().stream().sorted().toList();
+        TreeMap<String, ModelShape> all = new TreeMap<>(PRESETS);
+        ModelConfig.names().forEach(n -> all.put(n, null));
+        return List.copyOf(all.keySet());
+    }
+
+    /** The shape of a model {@code longbow train} builds (a Llama: SwiGLU, head dim = hidden / heads). */
+    public static ModelShape of(ModelConfig c) {
+        if (c.headDim() * c.heads() != c.dim()) {
+            throw new IllegalArgumentException("model " + c.name() + ": head dim " + c.headDim() + " x heads " + c.heads()
+                    + " is not the hidden size " + c.dim() + ", which the planner's shapes assume");
+        }
+        return new ModelShape(c.name(), c.layers(), c.dim(), c.heads(), c.kvHeads(), c.ffnHidden(), 3, c.vocab(), c.tied());
+    }
+
+    /** Whether {@code longbow train} can build this model: a Llama (SwiGLU) with an even head dim. */
+    public boolean trainable() {
+        return mlpMatrices == 3 && headDim() % 2 == 0;
+    }
+
+    /**
+     * The trainer's configuration of this model, for the memory it keeps; rotary base and norm
+     * epsilon do not change sizes or FLOPs.
+     */
+    public ModelConfig toConfig() {
+        if (!trainable()) {
+            throw new IllegalStateException("model " + name + " has a " + mlpMatrices + "-matrix MLP; longbow train builds SwiGLU (Llama) models");
+        }
+        return new ModelConfig(name, vocab, hidden, layers, heads, kvHeads, headDim(), ffn, 500000f, 1e-5f, tied);
+    }
+
+    /** Whether {@code other} has these dimensions, whatever it is called. */
+    public boolean sameDimensions(ModelShape other) {
+        return layers == other.layers && hidden == other.hidden && heads == other.heads && kvHeads == other.kvHeads && ffn == other.ffn
+                && mlpMatrices == other.mlpMatrices && vocab == other.vocab && tied == other.tied;
     }
 
     public int headDim() {
@@ -63,9 +116,9 @@ public record ModelShape(String name, int layers, int hidden, int heads, int kvH
         return attention + (double) mlpMatrices * hidden * ffn;
     }
 
-    /** All weights: the blocks, the embedding and an untied output head. */
+    /** All weights: the blocks, the embedding and the output head unless it is tied to the embedding. */
     public double params() {
-        return layers * layerParams() + 2.0 * vocab * hidden;
+        return layers * layerParams() + (tied ? 1.0 : 2.0) * vocab * hidden;
     }
 
     /** Matmul FLOPs of one block's forward pass per token. */
@@ -82,8 +135,9 @@ public record ModelShape(String name, int layers, int hidden, int heads, int kvH
     }
 
     /**
-     * Activation elements one block keeps per token for its backward pass: its input, the norms'
-     * outputs, q, k, v, the attention output and its projection, and the MLP's intermediates.
+     * Activation elements one block keeps per token for its backward pass in a DeepSpeed-style
+     * stack: its input, the norms' outputs, q, k, v, the attention output and its projection, and
+     * the MLP's intermediates.
      */
     public double activationElementsPerToken() {
         double attention = 5.0 * hidden + (heads + 2.0 * kvHeads) * headDim();

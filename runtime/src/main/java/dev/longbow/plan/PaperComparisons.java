@@ -1,17 +1,22 @@
 package dev.longbow.plan;
 
+import dev.longbow.model.Precision;
+import dev.longbow.parallel.AttentionShape;
 import dev.longbow.parallel.Fpdt;
 import dev.longbow.parallel.Ring;
+import dev.longbow.parallel.Scheme;
 import dev.longbow.parallel.Ulysses;
 import dev.longbow.parallel.WallFacer;
 import dev.longbow.parallel.WallFacer.Arrangement;
+import dev.longbow.tensor.DType;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The papers' published numbers beside the cost model's predictions for the same setting. The
- * published values are typed in from the papers (section or figure named in {@code source}); the
- * predictions come from {@link CostModel} and {@link Planner}.
+ * The papers' published volumes and memory limits beside the cost model's predictions for the
+ * same setting. The published values are typed in from the papers (section or figure named in
+ * {@code source}); the predictions come from the schemes' schedules, {@link CostModel} and
+ * {@link Planner}. Step times and MFU are {@link Calibration}'s.
  *
  * @param tolerance the error the comparison allows, in words
  */
@@ -25,8 +30,8 @@ public record PaperComparisons(String paper, String source, String setting, Stri
         for (int p : new int[] {8, 16, 32, 64}) {
             long n = 4096L * p;
             ClusterSpec cluster = ClusterSpec.preset("a100").withNodes(Math.max(1, p / 8));
-            double elements = new CostModel(model, n, true, cluster).attentionPass(new Ulysses()).forwardBytes()
-                    / cluster.activationBytes();
+            double elements = new SchedulePricer(cluster).price(new Ulysses().schedule(p, bf16(model, n))).forward().bytesSent()
+                    / DType.BF16.byteSize();
             double paper = 4.0 * n * model.hidden() / p;
             double megatron = 4.0 * n * model.hidden();
             rows.add(new PaperComparisons("DeepSpeed-Ulysses", "sec. 3.2", "N=" + (n >> 10) + "K, P=" + p + ", h=" + model.hidden(),
@@ -37,20 +42,25 @@ public record PaperComparisons(String paper, String source, String setting, Stri
         return rows;
     }
 
+    /** The causal bf16 attention of {@code model} over {@code seqLen} tokens. */
+    static AttentionShape bf16(ModelShape model, long seqLen) {
+        return new AttentionShape(seqLen, model.heads(), model.kvHeads(), model.headDim(), DType.BF16, true);
+    }
+
     /** WallFacer/StarTrail's communication analysis: ring P2P (P-1)2Nh/P; StarTrail P2P (P-C^2)2Nh/(CP) in P/C^2-1 steps. */
     public static List<PaperComparisons> wallFacer() {
         ModelShape model = ModelShape.preset("gpt-7b");
         long n = 256L << 10;
+        AttentionShape shape = bf16(model, n);
         List<PaperComparisons> rows = new ArrayList<>();
         for (int p : new int[] {16, 64}) {
             ClusterSpec cluster = ClusterSpec.preset("h100").withNodes(p / 8);
-            Shard shard = new Shard(model, n, p, true, cluster);
-            double ring = new CostModel(model, n, true, cluster).attentionPass(new Ring()).forwardBytes();
-            double paperRing = (p - 1) * 2.0 * n * model.hidden() / p * cluster.activationBytes();
+            double ring = new SchedulePricer(cluster).price(new Ring().schedule(p, shape)).forward().bytesSent();
+            double paperRing = (p - 1) * 2.0 * n * model.hidden() / p * DType.BF16.byteSize();
             rows.add(p2pRow("Ring (C=1)", p, paperRing, ring));
             for (int c = 2; c * c <= p; c *= 2) {
-                double predicted = WallFacerCost.ringBytesForward(shard, c);
-                double paper = (p - c * c) * 2.0 * n * model.hidden() / ((double) c * p) * cluster.activationBytes();
+                double predicted = new WallFacer(c, Arrangement.TEAMS_ADJACENT).subRingBytes(p, shape);
+                double paper = (p - c * c) * 2.0 * n * model.hidden() / ((double) c * p) * DType.BF16.byteSize();
                 rows.add(p2pRow("StarTrail C=" + c + " (" + (p / (c * c) - 1) + " steps)", p, paper, predicted));
             }
         }
@@ -79,8 +89,8 @@ public record PaperComparisons(String paper, String source, String setting, Stri
 
     /**
      * GPT-7B on H100 nodes of 8, the {@code h100} preset with {@code network} bytes/s per GPU
-     * between nodes: the fastest WallFacer setting (team size, arrangement) against Ring, at
-     * {@link #WALLFACER_POINTS}.
+     * between nodes, ZeRO-3 with recomputation: the fastest WallFacer setting (team size,
+     * arrangement) against Ring, at {@link #WALLFACER_POINTS}.
      */
     public static List<WallFacerGain> wallFacerGains(double network) {
         List<WallFacerGain> gains = new ArrayList<>();
@@ -88,15 +98,15 @@ public record PaperComparisons(String paper, String source, String setting, Stri
             int gpus = (int) point[0];
             ClusterSpec h100 = ClusterSpec.preset("h100");
             ClusterSpec cluster = h100.withNodes(gpus / h100.gpusPerNode())
-                    .withLinks(h100.nvlink(), h100.nvlinkLatency(), network, h100.networkLatency());
-            CostModel costs = new CostModel(ModelShape.preset("gpt-7b"), point[1], true, cluster);
-            double ring = costs.estimate(new Ring(), false).stepSeconds();
+                    .withLinks(h100.nvlink(), h100.nvlinkLatency(), network, h100.networkLatency(), h100.hostLink());
+            CostModel costs = new CostModel(ModelShape.preset("gpt-7b"), true, cluster, Zero3Stack.deepSpeed());
+            double ring = costs.estimate(zero3(new Ring(), gpus, point[1])).stepSeconds();
             WallFacer faster = null;
             double best = ring;
             for (int c = 2; c * c <= gpus; c *= 2) {
                 for (Arrangement arrangement : List.of(Arrangement.TEAMS_ADJACENT, Arrangement.RINGS_ADJACENT)) {
                     WallFacer wallFacer = new WallFacer(c, arrangement);
-                    double seconds = costs.estimate(wallFacer, false).stepSeconds();
+                    double seconds = costs.estimate(zero3(wallFacer, gpus, point[1])).stepSeconds();
                     if (seconds < best) {
                         faster = wallFacer;
                         best = seconds;
@@ -106,6 +116,11 @@ public record PaperComparisons(String paper, String source, String setting, Stri
             gains.add(new WallFacerGain(gpus, point[1], faster, ring, best));
         }
         return gains;
+    }
+
+    /** One sequence over all {@code gpus} GPUs, recomputed, bf16: the papers' long-sequence runs. */
+    static Run zero3(Scheme scheme, int gpus, long seqLen) {
+        return new Run(scheme, gpus, 1, seqLen, 1, true, Precision.BF16_MIXED, false);
     }
 
     private static PaperComparisons p2pRow(String scheme, int p, double paper, double predicted) {
@@ -147,12 +162,13 @@ public record PaperComparisons(String paper, String source, String setting, Stri
         return ClusterSpec.preset("a100").withGpusPerNode(Math.min(4, gpus)).withNodes(Math.max(1, gpus / 4));
     }
 
-    /** The longest length of the grid at which some FPDT setting fits. */
+    /** The longest length of the grid at which some FPDT setting fits, checkpoints on the GPU or in host memory. */
     static long longestFpdt(ModelShape model, ClusterSpec cluster) {
         long longest = 0;
+        CostModel costs = new CostModel(model, true, cluster, new Zero3Stack(FPDT_DEEPSPEED));
         for (long s : GRID) {
-            boolean fits = Planner.rank(model, s, true, cluster, FPDT_DEEPSPEED).stream()
-                    .anyMatch(e -> e.feasible() && e.scheme() instanceof Fpdt);
+            Search search = new Search(s, true, Precision.BF16_MIXED, 0, List.of(1), List.of(true), List.of(false, true));
+            boolean fits = Planner.estimates(costs, search).stream().anyMatch(e -> e.feasible() && e.run().scheme() instanceof Fpdt);
             if (fits) {
                 longest = s;
             }

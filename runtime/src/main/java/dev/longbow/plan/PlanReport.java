@@ -9,38 +9,48 @@ public final class PlanReport {
     }
 
     /**
-     * The ranked settings: the best first, each feasible one with its slowdown against the best and
-     * whether waiting on transfers dominates, then the infeasible ones with their reason.
+     * The ranked runs: the tie for the best first (fewest bytes on the slowest link first), then
+     * the other feasible ones with their slowdown against the fastest and whether waiting on
+     * transfers dominates, then the infeasible ones with their reason.
      */
-    public static String plan(List<Estimate> ranked, int limit) {
+    public static String plan(Plan plan, int limit) {
         StringBuilder b = new StringBuilder();
-        b.append("| # | scheme | setting | step (s) | TFLOP/s/GPU | sent/rank (GiB) | waits | GPU mem (GiB) | host/node (GiB) | verdict |\n");
-        b.append("|---|---|---|---:|---:|---:|---:|---:|---:|---|\n");
-        double best = ranked.isEmpty() ? 0 : ranked.getFirst().stepSeconds();
+        b.append("| # | scheme | settings | layout | step (s) | tokens/s | MFU | network GiB/GPU | NVLink GiB/GPU | waits | GPU GiB"
+                + " | host GiB/node | verdict |\n");
+        b.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        Estimate fastest = plan.fastest();
         int n = 0;
-        for (Estimate e : ranked) {
+        for (Estimate e : plan.ranked()) {
             if (++n > limit) {
-                b.append(String.format(Locale.ROOT, "| | ... %d more | | | | | | | | |%n", ranked.size() - limit));
+                b.append(String.format(Locale.ROOT, "| | ... %d more | | | | | | | | | | | |%n", plan.ranked().size() - limit));
                 break;
             }
-            if (!e.feasible() && e.gpuBytes() == 0) {
-                b.append(String.format(Locale.ROOT, "| %d | %s | %s | | | | | | | %s |%n", n, e.scheme().name(), e.setting(), e.infeasible()));
+            Run r = e.run();
+            String settings = r.scheme().settings(r.sequenceParallel());
+            if (!e.feasible()) {
+                b.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | | | | | | | %s | %s | %s |%n", n, r.scheme().name(), settings,
+                        r.settings(), e.memory() == null ? "" : gib(e.memory().gpu()),
+                        e.memory() == null ? "" : String.format(Locale.ROOT, "%.0f", e.memory().hostPerNode() / ClusterSpec.GIB),
+                        e.infeasible()));
                 continue;
             }
-            b.append(String.format(Locale.ROOT, "| %d | %s | %s | %.3g | %.0f | %.2f | %.0f%% | %.1f | %.0f | %s |%n", n,
-                    e.scheme().name(), e.setting(), e.stepSeconds(), e.tflopsPerGpu(), e.bytesSent() / ClusterSpec.GIB,
-                    100 * e.exposedSeconds() / e.stepSeconds(), e.gpuBytes() / ClusterSpec.GIB, e.hostBytesPerNode() / ClusterSpec.GIB,
-                    verdict(e, best)));
+            b.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %.3g | %.3g | %.1f%% | %.1f | %.1f | %.0f%% | %s | %.0f | %s |%n", n,
+                    r.scheme().name(), settings, r.settings(), e.stepSeconds(), e.tokensPerSecond(), 100 * e.mfu(),
+                    e.bytes(Link.NETWORK) / ClusterSpec.GIB, e.bytes(Link.NVLINK) / ClusterSpec.GIB,
+                    100 * e.exposedSeconds() / e.stepSeconds(), gib(e.memory().gpu()), e.memory().hostPerNode() / ClusterSpec.GIB,
+                    verdict(e, n <= plan.tied(), fastest, plan.tieBand())));
         }
         return b.toString();
     }
 
-    private static String verdict(Estimate e, double best) {
-        if (!e.feasible()) {
-            return e.infeasible();
-        }
+    private static String gib(double bytes) {
+        return String.format(Locale.ROOT, "%.1f", bytes / ClusterSpec.GIB);
+    }
+
+    private static String verdict(Estimate e, boolean tie, Estimate fastest, double band) {
         String bound = e.communicationBound() ? "communication-bound" : "compute-bound";
-        return e.stepSeconds() <= best ? "best, " + bound : String.format(Locale.ROOT, "+%.0f%%, %s", 100 * (e.stepSeconds() / best - 1), bound);
+        String slower = e == fastest ? "fastest" : String.format(Locale.ROOT, "+%.0f%%", 100 * (e.stepSeconds() / fastest.stepSeconds() - 1));
+        return tie ? String.format(Locale.ROOT, "tie (within %.0f%%), %s, %s", 100 * band, slower, bound) : slower + ", " + bound;
     }
 
     /** WallFacer's fastest setting against Ring, point by point. */

@@ -7,15 +7,13 @@ import dev.longbow.parallel.Scheme;
 import dev.longbow.parallel.Ulysses;
 import dev.longbow.parallel.WallFacer;
 import dev.longbow.parallel.WallFacer.Arrangement;
-
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 /**
- * Enumerates every scheme and setting that spans the whole cluster, predicts each with the
- * {@link CostModel} and ranks them: feasible settings by predicted step time, then the others
- * with the reason they cannot run.
+ * Enumerates every run a search allows on a cluster (data-parallel layouts, schemes and their
+ * settings, recomputation, offload), predicts each with the {@link CostModel} and ranks them
+ * ({@link Plan}).
  */
 public final class Planner {
     /**
@@ -27,48 +25,74 @@ public final class Planner {
     private Planner() {
     }
 
-    public static List<Estimate> rank(ModelShape model, long seqLen, boolean causal, ClusterSpec cluster) {
-        return rank(model, seqLen, causal, cluster, Footprint.LONGBOW);
+    public static Plan plan(CostModel costs, Search search) {
+        return Plan.rank(estimates(costs, search), Plan.TIE_BAND);
     }
 
-    public static List<Estimate> rank(ModelShape model, long seqLen, boolean causal, ClusterSpec cluster, Footprint footprint) {
-        CostModel costs = new CostModel(model, seqLen, causal, cluster, footprint);
+    /** Every run of the search, predicted, in enumeration order. */
+    static List<Estimate> estimates(CostModel costs, Search search) {
+        ClusterSpec cluster = costs.cluster();
         List<Estimate> all = new ArrayList<>();
-        for (boolean offload : new boolean[] {false, true}) {
-            for (Scheme s : schemes(cluster, seqLen)) {
-                all.add(costs.estimate(s, offload));
+        for (int dp : search.dataParallel()) {
+            int sp = cluster.ranks() / dp;
+            if (cluster.ranks() % dp != 0 || !placeable(sp, cluster.gpusPerNode())) {
+                continue;
+            }
+            for (Scheme scheme : schemes(sp, search.seqLen(), cluster.nodes() > 1)) {
+                for (boolean recompute : search.recompute()) {
+                    for (boolean offload : search.offload()) {
+                        if (offload && !recompute) {
+                            continue;   // only checkpoints (the inputs recomputation starts from) are offloaded
+                        }
+                        int batch = search.batchFor(dp);
+                        if (batch % dp != 0) {
+                            continue;
+                        }
+                        all.add(costs.estimate(new Run(scheme, sp, dp, search.seqLen(), batch, recompute, search.precision(), offload)));
+                    }
+                }
             }
         }
-        // on a tie, keep activations on the GPU and move fewer bytes
-        all.sort(Comparator.comparing((Estimate e) -> !e.feasible()).thenComparingDouble(Estimate::stepSeconds)
-                .thenComparing(Estimate::offload).thenComparingDouble(Estimate::bytesSent));
         return all;
     }
 
-    /** Every candidate for {@code cluster}'s P ranks. */
-    static List<Scheme> schemes(ClusterSpec cluster, long seqLen) {
-        int p = cluster.ranks();
+    /** Groups of {@code sp} consecutive GPUs fill nodes evenly: each node holds whole groups, or each group whole nodes. */
+    private static boolean placeable(int sp, int gpusPerNode) {
+        return gpusPerNode % sp == 0 || sp % gpusPerNode == 0;
+    }
+
+    /** Every scheme and setting for a group of {@code sp} ranks. */
+    static List<Scheme> schemes(int sp, long seqLen, boolean severalNodes) {
         List<Scheme> schemes = new ArrayList<>();
         schemes.add(new Ulysses());
+        if (sp == 1) {
+            // one rank: every scheme is plain attention but FPDT, which still chunks and offloads
+            addFpdt(schemes, sp, seqLen);
+            return schemes;
+        }
         schemes.add(new Ring());
-        for (int u = 2; u < p; u++) {
-            if (p % u == 0) {
+        for (int u = 2; u < sp; u++) {
+            if (sp % u == 0) {
                 schemes.add(new Hybrid(u));
             }
         }
-        for (int c = 2; c * c <= p; c++) {
-            if (p % (c * c) == 0) {
+        for (int c = 2; c * c <= sp; c++) {
+            if (sp % (c * c) == 0) {
                 schemes.add(new WallFacer(c, Arrangement.TEAMS_ADJACENT));
-                if (cluster.nodes() > 1) {
+                if (severalNodes) {
                     schemes.add(new WallFacer(c, Arrangement.RINGS_ADJACENT));
                 }
             }
         }
+        addFpdt(schemes, sp, seqLen);
+        return schemes;
+    }
+
+    private static void addFpdt(List<Scheme> schemes, int sp, long seqLen) {
         for (long chunk : FPDT_CHUNK_TOKENS) {
-            if (seqLen % chunk == 0 && seqLen / chunk >= 2 && chunk % p == 0) {
-                schemes.add(new Fpdt(chunk / p));
+            if (seqLen % chunk == 0 && seqLen / chunk >= 2 && chunk % sp == 0) {
+                schemes.add(new Fpdt(chunk / sp));
             }
         }
-        return schemes;
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.longbow.backend.Backend;
 import dev.longbow.comm.local.LocalRanks;
 import dev.longbow.parallel.AttentionShape;
+import dev.longbow.parallel.CallSchedule;
 import dev.longbow.parallel.CallStats;
 import dev.longbow.parallel.Fpdt;
 import dev.longbow.parallel.Hybrid;
@@ -24,9 +25,9 @@ import java.util.function.ToLongFunction;
 import org.junit.jupiter.api.Test;
 
 /**
- * The cost model's bytes per rank equal what the schemes measurably send when they run (on CPU
- * ranks, which count every transfer), and its buffer memory per call what the schemes' slabs
- * allocate: the model prices the schedule Longbow executes. For WallFacer the model prices a member
+ * The schemes' schedules, priced, send the bytes per rank that the schemes measurably send when
+ * they run (on CPU ranks, which count every transfer), and declare the buffer memory per call
+ * that their slabs allocate: the planner prices the schedule Longbow executes. For WallFacer the model prices a member
  * at position > 0, the one that also makes the placing transfers and holds their buffers, so it is
  * compared with the rank that sends and holds the most.
  */
@@ -34,7 +35,6 @@ class ModelTrafficTest {
     private static final int HEADS = 8;
     private static final int HEAD_DIM = 64;
     private static final long SEQ = 128;
-    private static final ModelShape MODEL = new ModelShape("traffic", 1, HEADS * HEAD_DIM, HEADS, HEADS, 4 * HEADS * HEAD_DIM, 2, 1000);
 
     private static void assertModelCounts(int ranks, Scheme scheme) {
         AttentionShape shape = new AttentionShape(SEQ, HEADS, HEADS, HEAD_DIM, DType.F32, true);
@@ -50,14 +50,15 @@ class ModelTrafficTest {
                 return stats;
             }
         });
-        ClusterSpec cpu = ClusterSpec.cpu(ranks, 1L << 34, 1e9, 1e-6, 1e9, 1e9, 1e9);
-        CostModel.AttentionPass pass = new CostModel(MODEL, SEQ, true, cpu).attentionPass(scheme);
+        ClusterSpec cpu = ClusterSpec.cpu(ranks, 1L << 34, 1e9, 1e-6, 1e9, AttentionRates.constant(1e9, 1e9));
+        CallSchedule schedule = scheme.schedule(ranks, shape);
+        SchedulePricer.Priced pass = new SchedulePricer(cpu).price(schedule);
         String what = scheme.name() + " (" + scheme.settings(ranks) + "): ";
-        assertEquals(max(calls, s -> s[0].traffic().bytesSent()), pass.forwardBytes(), 0.5, what + "forward bytes sent, measured vs model");
-        assertEquals(max(calls, s -> s[1].traffic().bytesSent()), pass.backwardBytes(), 0.5, what + "backward bytes sent, measured vs model");
-        assertEquals(max(calls, s -> device(s[0])), pass.forwardDeviceBytes(), 0.5, what + "forward device buffers, allocated vs model");
-        assertEquals(max(calls, s -> device(s[1])), pass.backwardDeviceBytes(), 0.5, what + "backward device buffers, allocated vs model");
-        assertEquals(max(calls, s -> s[1].hostBufferBytes()), pass.hostBytes(), 0.5, what + "host buffers, allocated vs model");
+        assertEquals(max(calls, s -> s[0].traffic().bytesSent()), pass.forward().bytesSent(), 0.5, what + "forward bytes sent, measured vs model");
+        assertEquals(max(calls, s -> s[1].traffic().bytesSent()), pass.backward().bytesSent(), 0.5, what + "backward bytes sent, measured vs model");
+        assertEquals(max(calls, s -> device(s[0])), schedule.forwardDeviceBytes(), what + "forward device buffers, allocated vs schedule");
+        assertEquals(max(calls, s -> device(s[1])), schedule.backwardDeviceBytes(), what + "backward device buffers, allocated vs schedule");
+        assertEquals(max(calls, s -> s[1].hostBufferBytes()), schedule.hostBytes(), what + "host buffers, allocated vs schedule");
     }
 
     private static long max(List<CallStats[]> calls, ToLongFunction<CallStats[]> measure) {

@@ -1,5 +1,6 @@
 package dev.longbow.plan;
 
+import dev.longbow.model.Precision;
 import dev.longbow.parallel.Fpdt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -41,8 +42,9 @@ class PaperComparisonsTest {
     @Test
     void theFittedFootprintReproducesItsOwnMeasurement() {
         // table 5 of the FPDT paper: Llama-3 8B, 8 GPUs, 4M tokens, 68.0 GiB of HBM
-        Estimate e = new CostModel(ModelShape.preset("llama3-8b"), 4L << 20, true, PaperComparisons.fpdtCluster(8),
-                PaperComparisons.FPDT_DEEPSPEED).estimate(new Fpdt((4L << 20) / (8 * 64)), true);
-        assertEquals(68.0, e.gpuBytes() / ClusterSpec.GIB, 0.5);
+        Run run = new Run(new Fpdt((4L << 20) / (8 * 64)), 8, 1, 4L << 20, 1, true, Precision.BF16_MIXED, true);
+        Estimate e = new CostModel(ModelShape.preset("llama3-8b"), true, PaperComparisons.fpdtCluster(8),
+                new Zero3Stack(PaperComparisons.FPDT_DEEPSPEED)).estimate(run);
+        assertEquals(68.0, e.memory().gpu() / ClusterSpec.GIB, 0.5);
     }
 }

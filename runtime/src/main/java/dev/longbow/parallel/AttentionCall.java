@@ -1,4 +1,4 @@
-package dev.longbow.plan;
+package dev.longbow.parallel;
 
 /**
  * One attention kernel call as a scheme issues it: {@code queries} rows against {@code keys} rows

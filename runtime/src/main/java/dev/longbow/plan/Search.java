@@ -1,0 +1,59 @@
+package dev.longbow.plan;
+
+import dev.longbow.model.Precision;
+import java.util.List;
+import java.util.Objects;
+import java.util.stream.IntStream;
+
+/**
+ * What a plan searches over, besides the schemes: the sequence, the precision, the batch, and
+ * which layouts, recomputation and offload settings to try.
+ *
+ * @param seqLen        tokens per sequence
+ * @param causal        whether attention is causal
+ * @param precision     what the model computes in
+ * @param batch         sequences per optimizer step over all groups; 0: one per data-parallel group
+ * @param dataParallel  the data-parallel degrees to try (each dividing the GPUs)
+ * @param recompute     the recomputation settings to try
+ * @param offload       the checkpoint-offload settings to try
+ */
+public record Search(long seqLen, boolean causal, Precision precision, int batch, List<Integer> dataParallel, List<Boolean> recompute,
+                     List<Boolean> offload) {
+
+    public Search {
+        Objects.requireNonNull(precision, "precision");
+        if (seqLen < 1 || batch < 0) {
+            throw new IllegalArgumentException("sequence length " + seqLen + " must be positive and batch " + batch + " not negative");
+        }
+        dataParallel = List.copyOf(dataParallel);
+        recompute = List.copyOf(recompute);
+        offload = List.copyOf(offload);
+        if (dataParallel.isEmpty() || recompute.isEmpty() || offload.isEmpty()) {
+            throw new IllegalArgumentException("a search needs at least one layout, recomputation and offload setting");
+        }
+    }
+
+    /** Every layout of {@code gpus} GPUs, with and without recomputation, without offload: what {@code longbow plan} tries by default. */
+    public static Search everything(long seqLen, boolean causal, Precision precision, int gpus) {
+        return new Search(seqLen, causal, precision, 0, divisors(gpus), List.of(false, true), List.of(false));
+    }
+
+    /** This search for another sequence length. */
+    public Search withSeqLen(long n) {
+        return new Search(n, causal, precision, batch, dataParallel, recompute, offload);
+    }
+
+    /** This search with these data-parallel degrees. */
+    public Search withDataParallel(List<Integer> degrees) {
+        return new Search(seqLen, causal, precision, batch, degrees, recompute, offload);
+    }
+
+    /** The batch of a run with {@code groups} data-parallel groups. */
+    int batchFor(int groups) {
+        return batch == 0 ? groups : batch;
+    }
+
+    static List<Integer> divisors(int n) {
+        return IntStream.rangeClosed(1, n).filter(d -> n % d == 0).boxed().toList();
+    }
+}
