@@ -9,6 +9,29 @@ public final class PlanReport {
     }
 
     /**
+     * What a plan was asked and everything it assumed: the model, the sequence and the cluster;
+     * the stack's memory and traffic; the throughputs and links; how MFU counts; what a tie is.
+     */
+    public static String header(CostModel costs, Search search) {
+        ModelShape m = costs.model();
+        ClusterSpec c = costs.cluster();
+        return String.format(Locale.ROOT, """
+                        %s (%.2fB parameters), %d-token%s sequences, batch %s, on %d x %d %s GPUs (%.0f GiB each, %.0f GiB host per node)
+                        Assumed:
+                        - stack: %s
+                        - matmul %.0f TFLOP/s achieved; MFU's peak %.0f TFLOP/s
+                        - %s
+                        - links per GPU each way: NVLink %.0f GB/s (%.0f us), network %.0f GB/s (%.0f us), host %.0f GB/s; transfers overlap                         compute only where the scheme's schedule overlaps them
+                        - MFU and tokens/s count %s
+                        - runs within %.0f%% of the fastest (the model's error) are a tie, listed by fewest bytes on the network, then                         NVLink, then the host link
+                        """, m.name(), m.params() / 1e9, search.seqLen(), search.causal() ? " causal" : "",
+                search.batch() == 0 ? "one per group" : search.batch(), c.nodes(), c.gpusPerNode(), c.name(), c.gpuMemory() / ClusterSpec.GIB,
+                c.hostMemory() / ClusterSpec.GIB, costs.stack().describe(), c.matmulFlops() / 1e12, c.peakFlops() / 1e12,
+                c.attentionRates().describe(), c.nvlink() / 1e9, c.nvlinkLatency() * 1e6, c.network() / 1e9, c.networkLatency() * 1e6,
+                c.hostLink() / 1e9, FlopCount.MODEL.describe(), 100 * Plan.TIE_BAND);
+    }
+
+    /**
      * The ranked runs: the tie for the best first (fewest bytes on the slowest link first), then
      * the other feasible ones with their slowdown against the fastest and whether waiting on
      * transfers dominates, then the infeasible ones with their reason.

@@ -48,12 +48,23 @@ public record Search(long seqLen, boolean causal, Precision precision, int batch
         return new Search(seqLen, causal, precision, batch, degrees, recompute, offload);
     }
 
+    /** This search with these recomputation settings. */
+    public Search withRecompute(List<Boolean> settings) {
+        return new Search(seqLen, causal, precision, batch, dataParallel, settings, offload);
+    }
+
+    /** This search with these checkpoint-offload settings. */
+    public Search withOffload(List<Boolean> settings) {
+        return new Search(seqLen, causal, precision, batch, dataParallel, recompute, settings);
+    }
+
     /** The batch of a run with {@code groups} data-parallel groups. */
     int batchFor(int groups) {
         return batch == 0 ? groups : batch;
     }
 
-    static List<Integer> divisors(int n) {
+    /** The divisors of {@code n}, ascending: every data-parallel degree of {@code n} GPUs. */
+    public static List<Integer> divisors(int n) {
         return IntStream.rangeClosed(1, n).filter(d -> n % d == 0).boxed().toList();
     }
 }

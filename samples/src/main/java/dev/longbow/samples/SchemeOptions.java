@@ -62,6 +62,22 @@ public final class SchemeOptions {
         return maker.make(this, ranks, Math.max(1, seqLen / Math.max(1, ranks)));
     }
 
+    /**
+     * The options that make {@code scheme} here, every setting spelled out so that no default
+     * depends on the ranks or the sequence: {@code --scheme hybrid --ulysses-degree 8}. The inverse
+     * of {@link #scheme}, beside it so that a scheme's options are named in one place.
+     */
+    public static String arguments(Scheme scheme) {
+        String settings = switch (scheme) {
+            case Ulysses u -> "";
+            case Ring r -> "";
+            case WallFacer w -> " --team-size " + w.teamSize() + " --arrangement " + w.arrangement();
+            case Fpdt f -> " --chunk-size " + f.chunkLen();
+            case Hybrid h -> " --ulysses-degree " + h.ulyssesDegree();
+        };
+        return "--scheme " + scheme.name() + settings;
+    }
+
     /** The schemes' names, for {@code ${COMPLETION-CANDIDATES}} in the help of the option or parameter that names one. */
     public static final class Names implements Iterable<String> {
         @Override

@@ -26,7 +26,7 @@ final class PlanChart {
         chart.getStyler().setStacked(true);
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         chart.getStyler().setXAxisLabelRotation(60);
-        List<String> names = shown.stream().map(e -> e.scheme().name() + " " + e.setting()).toList();
+        List<String> names = shown.stream().map(e -> e.run().schemeSettings() + ", " + e.run().settings()).toList();
         chart.addSeries("compute and hidden transfers", names, shown.stream().map(e -> e.stepSeconds() - e.exposedSeconds()).toList());
         chart.addSeries("waiting on transfers", names, shown.stream().map(Estimate::exposedSeconds).toList());
         BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);

@@ -4,7 +4,7 @@ import dev.longbow.backend.AttentionOps;
 import dev.longbow.backend.AttentionParams;
 import dev.longbow.backend.Backend;
 import dev.longbow.backend.Backends;
-import dev.longbow.plan.AttentionCall;
+import dev.longbow.parallel.AttentionCall;
 import dev.longbow.plan.AttentionRates;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Slab;
@@ -62,6 +62,11 @@ final class CallRates implements AttentionRates {
     @Override
     public double backward(AttentionCall call) {
         return callers * 2.5 * call.flops() / CpuCheck.median(of(call).get(1));
+    }
+
+    @Override
+    public String describe() {
+        return "the CPU backend's attention by call shape, measured with " + callers + " callers at once";
     }
 
     private List<List<Double>> of(AttentionCall call) {

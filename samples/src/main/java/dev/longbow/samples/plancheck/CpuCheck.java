@@ -1,6 +1,7 @@
 package dev.longbow.samples.plancheck;
 
 import dev.longbow.comm.RankLaunchers;
+import dev.longbow.parallel.AttentionCall;
 import dev.longbow.parallel.AttentionShape;
 import dev.longbow.parallel.Fpdt;
 import dev.longbow.parallel.Hybrid;
@@ -8,21 +9,17 @@ import dev.longbow.parallel.Ring;
 import dev.longbow.parallel.Scheme;
 import dev.longbow.parallel.Ulysses;
 import dev.longbow.parallel.WallFacer;
-import dev.longbow.plan.AttentionCall;
 import dev.longbow.plan.AttentionRates;
 import dev.longbow.plan.ClusterSpec;
-import dev.longbow.plan.CostModel;
-import dev.longbow.plan.ModelShape;
+import dev.longbow.plan.SchedulePricer;
 import dev.longbow.samples.SchemeTimes;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Slab;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The cost model's forward and backward times for one attention layer on the CPU backend (ranks
@@ -50,13 +47,11 @@ public final class CpuCheck {
         int headDim = Integer.parseInt(args[3]);
         int rounds = Integer.parseInt(args[4]);
         int iterations = Integer.parseInt(args[5]);
-        // attention only: the model's other dimensions do not enter an attention pass
-        ModelShape shape = new ModelShape("sample", 1, heads * headDim, heads, heads, 4 * heads * headDim, 2, 1);
         // FPDT in four chunks per rank
         List<Scheme> schemes = List.of(new Ulysses(), new Ring(), new Hybrid(2), new WallFacer(2, WallFacer.Arrangement.TEAMS_ADJACENT),
                 new Fpdt(seqLen / ranks / 4));
-        List<AttentionCall> calls = callsPriced(shape, seqLen, ranks, schemes);
         AttentionShape attention = new AttentionShape(seqLen, heads, heads, headDim, DType.F32, true);
+        List<AttentionCall> calls = schemes.stream().flatMap(s -> s.schedule(ranks, attention).calls()).distinct().toList();
 
         new Samples(calls, ranks, schemes, attention, iterations).round(0);
         Samples m = new Samples(calls, ranks, schemes, attention, iterations);
@@ -68,9 +63,9 @@ public final class CpuCheck {
         double latency = median(m.latencies);
         double oneForward = m.oneRank.forwardFlopsPerSecond(seqLen, heads, headDim);
         double oneBackward = 2.5 * oneForward * m.oneRank.forwardMedian() / m.oneRank.backwardMedian();
-        CostModel costs = new CostModel(shape, seqLen, true, cpu(ranks, copy, latency, m.rates));
-        CostModel oneRate = new CostModel(shape, seqLen, true,
-                ClusterSpec.cpu(ranks, 16 * ClusterSpec.GIB, copy, latency, oneForward, oneForward, oneBackward));
+        SchedulePricer costs = new SchedulePricer(ClusterSpec.cpu(ranks, 16 * ClusterSpec.GIB, copy, latency, oneForward, m.rates));
+        SchedulePricer oneRate = new SchedulePricer(ClusterSpec.cpu(ranks, 16 * ClusterSpec.GIB, copy, latency, oneForward,
+                AttentionRates.constant(oneForward, oneBackward)));
 
         System.out.printf(Locale.ROOT, "S=%d H=%d D=%d causal, %d ranks, one JVM: a warm-up round, then %d rounds of %d iterations"
                         + " (medians of %d); one rank: forward %.2f GFLOP/s, backward %.2f GFLOP/s; copy %.2f GB/s, %.1f us a message%n",
@@ -84,14 +79,14 @@ public final class CpuCheck {
         System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (Scheme s : schemes) {
             Times t = m.times.get(s);
-            CostModel.AttentionPass p = costs.attentionPass(s);
-            CostModel.AttentionPass flat = oneRate.attentionPass(s);
+            SchedulePricer.Priced p = costs.price(s.schedule(ranks, attention));
+            SchedulePricer.Priced flat = oneRate.price(s.schedule(ranks, attention));
             double mf = t.forwardMedian();
             double mb = t.backwardMedian();
             System.out.printf(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f | %+.0f%% | %+.0f%% | %+.0f%% | %+.0f%% |%n", s.name(),
-                    mf * 1e3, p.forwardSeconds() * 1e3, mb * 1e3, p.backwardSeconds() * 1e3, error(p.forwardSeconds(), mf),
-                    error(p.backwardSeconds(), mb), error(p.forwardSeconds() + p.backwardSeconds(), mf + mb),
-                    error(flat.forwardSeconds() + flat.backwardSeconds(), mf + mb));
+                    mf * 1e3, p.forward().seconds() * 1e3, mb * 1e3, p.backward().seconds() * 1e3, error(p.forward().seconds(), mf),
+                    error(p.backward().seconds(), mb), error(p.forward().seconds() + p.backward().seconds(), mf + mb),
+                    error(flat.forward().seconds() + flat.backward().seconds(), mf + mb));
         }
     }
 
@@ -163,34 +158,6 @@ public final class CpuCheck {
 
     private static double error(double predicted, double measured) {
         return 100 * (predicted / measured - 1);
-    }
-
-    /** The CPU backend on {@code ranks} threads at {@code rates}; the headline figures are the fastest shape's. */
-    private static ClusterSpec cpu(int ranks, double copy, double latency, CallRates rates) {
-        double forward = rates.table().values().stream().mapToDouble(r -> r[0]).max().orElseThrow();
-        double backward = rates.table().values().stream().mapToDouble(r -> r[1]).max().orElseThrow();
-        return ClusterSpec.cpu(ranks, 16 * ClusterSpec.GIB, copy, latency, forward, forward, backward, rates);
-    }
-
-    /** The call shapes the model prices for {@code schemes}: it is asked for them with rates that record each. */
-    private static List<AttentionCall> callsPriced(ModelShape shape, long seqLen, int ranks, List<Scheme> schemes) {
-        Set<AttentionCall> calls = new LinkedHashSet<>();
-        AttentionRates recording = new AttentionRates() {
-            @Override
-            public double forward(AttentionCall call) {
-                calls.add(call);
-                return 1;
-            }
-
-            @Override
-            public double backward(AttentionCall call) {
-                calls.add(call);
-                return 1;
-            }
-        };
-        CostModel costs = new CostModel(shape, seqLen, true, ClusterSpec.cpu(ranks, 16 * ClusterSpec.GIB, 1, 0, 1, 1, 1, recording));
-        schemes.forEach(costs::attentionPass);
-        return new ArrayList<>(calls);
     }
 
     /**
