@@ -26,7 +26,7 @@ public final class Remedies {
         List<String> remedies = new ArrayList<>();
         ClusterSpec cluster = costs.cluster();
         if (!search.recompute().contains(true)) {
-            answer(costs, search.withRecompute(List.of(true))).ifPresent(e -> remedies.add("recomputation (--recompute): " + brief(e)));
+            answer(costs, search.withRecompute(List.of(true))).ifPresent(e -> remedies.add("recomputation: " + brief(e)));
         }
         if (!search.offload().contains(true)) {
             Search offloaded = search.withRecompute(List.of(true)).withOffload(List.of(true));
@@ -50,7 +50,8 @@ public final class Remedies {
                 Math.ceil(m.gpu() / ClusterSpec.GIB), m.describe())));
         smallest.filter(m -> m.states() + m.reserved() > cluster.gpuMemory()).ifPresent(m -> remedies.add(String.format(Locale.ROOT,
                 "the model states alone (%.1f GiB) exceed a GPU's %.1f GiB under %s: more GPUs, recomputation or a shorter sequence "
-                        + "cannot help; a smaller model or sharded model states can", m.states() / ClusterSpec.GIB,
+                        + "cannot help; a smaller model or sharded model states can (--stack zero3 prices DeepSpeed ZeRO-3, which longbow "
+                        + "train does not run yet)", m.states() / ClusterSpec.GIB,
                 cluster.gpuMemory() / ClusterSpec.GIB, costs.stack().name())));
         for (long n = search.seqLen() / 2; n >= Math.max(1, search.seqLen() / MAX_SHORTENING); n /= 2) {
             Optional<Estimate> fit = answer(costs, search.withSeqLen(n));

@@ -117,8 +117,11 @@ public final class PlanCommand implements Callable<Integer> {
         if (seqLen < 1) {
             throw new IllegalArgumentException("--seq-len is required: the tokens per sequence, like 131072, 128K or 2M");
         }
-        if (top < 1 || batch < 1) {
-            throw new IllegalArgumentException("--top " + top + " and --batch " + batch + " must be at least 1");
+        if (top < 1) {
+            throw new IllegalArgumentException("--top " + top + " must be at least 1: the rows of the ranking shown");
+        }
+        if (batch < 1) {
+            throw new IllegalArgumentException("--batch " + batch + " must be at least 1: the sequences per optimizer step");
         }
         if (chart != null) {
             requireWritableFolder(chart.toAbsolutePath().getParent());

@@ -182,6 +182,10 @@ class BadInputsTest {
         plan(all, "--seq-len 1M --model custom --layers 0 --hidden 0 --heads 0 --ffn 0 --vocab 0", "every dimension must be positive");
         plan(all, "--seq-len 1M --chart /no/such/folder/x.png", "--chart /no/such/folder/x.png: cannot write into /no/such/folder");
         plan(all, "--seq-len 1M --nodes many", "'many' is not a whole number");
+        plan(all, "--seq-len 1M --batch 0", "--batch 0 must be at least 1");
+        plan(all, "--seq-len 1M --attention-tflops 300", "--attention-tflops and --attention-bwd-tflops go together");
+        plan(all, "--seq-len 1M --network-gbps 50", "Unknown options: '--network-gbps'");
+        plan(all, "--seq-len 1M --stack megatron", "--stack");
         return all.stream();
     }
 

@@ -1,0 +1,159 @@
+package dev.longbow.samples.cli;
+
+import dev.longbow.hf.HfConfig;
+import dev.longbow.model.Precision;
+import dev.longbow.plan.ClusterSpec;
+import dev.longbow.plan.CostModel;
+import dev.longbow.plan.LongbowStack;
+import dev.longbow.plan.ModelShape;
+import dev.longbow.plan.Plan;
+import dev.longbow.plan.Planner;
+import dev.longbow.plan.Run;
+import dev.longbow.plan.Search;
+import dev.longbow.train.TrainConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.OptionSpec;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code longbow plan} answers with a command {@code longbow train} accepts for the very run it ranked first. */
+class PlanCommandTest {
+
+    /** What one plan command printed and its exit code. */
+    private record Printed(int code, String out) {
+        /** The train command under "Run it:", without the launcher's path. */
+        String trainArguments() {
+            List<String> lines = out.lines().toList();
+            int i = lines.indexOf("Run it:");
+            assertTrue(i >= 0, "no command printed:\n" + out);
+            String command = lines.get(i + 1).strip();
+            assertTrue(command.startsWith("samples/longbow train "), command);
+            return command.substring("samples/longbow ".length());
+        }
+    }
+
+    private static Printed plan(String args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream stdout = System.out;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        try {
+            int code = Longbow.commandLine().execute(("plan " + args).split(" "));
+            return new Printed(code, out.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(stdout);
+        }
+    }
+
+    /** The configuration the real train command makes of {@code arguments}, checked as it checks before training. */
+    private static TrainConfig trainConfig(String arguments) {
+        CommandLine cli = Longbow.commandLine();
+        cli.parseArgs(arguments.split(" "));
+        return cli.getSubcommands().get("train").<TrainCommand>getCommand().configure();
+    }
+
+    /** The planner's own answer for the same question, asked of the library. */
+    private static Run answer(ModelShape model, long seqLen, ClusterSpec cluster) {
+        Search search = new Search(seqLen, true, Precision.BF16_MIXED, 1, List.of(1), List.of(false, true), List.of(false));
+        Plan plan = Planner.plan(new CostModel(model, true, cluster, new LongbowStack()), search);
+        assertNotNull(plan.answer(), "something fits");
+        return plan.answer().run();
+    }
+
+    @Test
+    void theCommandPrintedForATrainerPresetTrainsThePlansAnswer() {
+        Printed p = plan("--model large --seq-len 64K --nodes 2");
+        assertEquals(0, p.code(), p.out());
+        TrainConfig config = trainConfig(p.trainArguments());
+        assertEquals(answer(ModelShape.preset("large"), 64 << 10, ClusterSpec.preset("h100").withNodes(2)), Run.of(config));
+        assertEquals("cuda", config.backend());
+        assertTrue(ModelShape.of(config.model()).sameDimensions(ModelShape.preset("large")));
+    }
+
+    /** A model train has no preset of comes from a Hugging Face folder: with one written for it, the command trains the answer. */
+    @Test
+    void theCommandPrintedForAHuggingFaceModelTrainsThePlansAnswer(@TempDir Path dir) throws IOException {
+        ModelShape llama = ModelShape.preset("llama3-8b");
+        Files.writeString(dir.resolve(HfConfig.FILE), HfConfig.write(llama.toConfig(), 1 << 20, null, null));
+        Printed p = plan("--model llama3-8b --seq-len 128K --gpu-memory-gib 400");
+        assertEquals(0, p.code(), p.out());
+        assertTrue(p.out().contains(TrainCommandLine.MODEL_DIR + ": a Hugging Face folder of llama3-8b"), p.out());
+        TrainConfig config = trainConfig(p.trainArguments().replace(TrainCommandLine.MODEL_DIR, dir.toString()));
+        ClusterSpec big = ClusterSpec.preset("h100").withMemory(400 * ClusterSpec.GIB, ClusterSpec.preset("h100").hostMemory());
+        assertEquals(answer(llama, 128 << 10, big), Run.of(config));
+        assertTrue(ModelShape.of(config.model()).sameDimensions(llama));
+    }
+
+    /**
+     * Llama-3 8B keeps 18 bytes a parameter on every GPU under longbow train (fp32 weights,
+     * gradients and two AdamW moments, a bf16 copy): 8,030,261,248 parameters (Meta's model card)
+     * are 134.6 GiB, more than an H100 holds however many there are.
+     */
+    @Test
+    void nothingFitsSaysWhatWouldAndWhyMoreGpusDoNot() {
+        Printed p = plan("--model llama3-8b --seq-len 1M --nodes 4 --top 3");
+        assertEquals(3, p.code(), p.out());
+        assertTrue(p.out().contains("Nothing fits. What would"), p.out());
+        String states = String.format(Locale.ROOT, "%.1f GiB", 18.0 * 8_030_261_248L / ClusterSpec.GIB);
+        assertTrue(p.out().contains("the model states alone (" + states + ")"), p.out());
+        assertTrue(p.out().contains("more GPUs, recomputation or a shorter sequence cannot help"), p.out());
+    }
+
+    /** A model whose states fit but whose activations do not at this length: recomputation, more nodes or a shorter sequence would. */
+    @Test
+    void nothingFitsNamesTheChangesThatWouldFit() {
+        Printed p = plan("--model large --seq-len 4M --recompute OFF --top 3");
+        assertEquals(3, p.code(), p.out());
+        assertTrue(p.out().contains("- recomputation: ulysses (degree 8), 8 ranks, recompute"), p.out());
+        assertTrue(p.out().contains("- 2 nodes (16 GPUs): "), p.out());
+        assertTrue(p.out().contains("- a sequence of 2097152 tokens: "), p.out());
+        assertFalse(p.out().contains("model states alone"), p.out());
+    }
+
+    @Test
+    void theHeaderStatesTheMfuConventionAndTheAttentionRatesSource() {
+        Printed p = plan("--model large --seq-len 64K --top 3");
+        assertTrue(p.out().contains("MFU and tokens/s count model FLOPs"), p.out());
+        assertTrue(p.out().contains("recomputation not counted"), p.out());
+        assertTrue(p.out().contains("Longbow's flash kernels on an H100"), p.out());
+        assertTrue(p.out().contains("are a tie"), p.out());
+    }
+
+    @Test
+    void zero3AnswersAreMarkedNotRunnableByTrain() {
+        Printed p = plan("--model llama3-8b --seq-len 256K --nodes 2 --stack ZERO3 --top 3");
+        assertEquals(0, p.code(), p.out());
+        assertTrue(p.out().contains("Not runnable by longbow train yet"), p.out());
+        assertFalse(p.out().contains("Run it:"), p.out());
+    }
+
+    /** Every option is described in --help, and every bandwidth names its unit. */
+    @Test
+    void everyOptionIsDescribedAndBandwidthsNameTheirUnit() {
+        CommandLine plan = Longbow.commandLine().getSubcommands().get("plan");
+        for (OptionSpec o : plan.getCommandSpec().options()) {
+            assertTrue(o.description().length > 0 && !o.description()[0].isBlank(), o.longestName() + " has no description");
+            assertFalse(o.longestName().contains("gbps"), o.longestName() + ": GB/s is gbytes-per-s");
+        }
+        StringWriter help = new StringWriter();
+        plan.usage(new PrintWriter(help));
+        for (String option : List.of("--network-gbytes-per-s", "--nvlink-gbytes-per-s", "--host-link-gbytes-per-s", "--stack", "--recompute",
+                "--batch")) {
+            assertTrue(help.toString().contains(option), option + " in:\n" + help);
+        }
+    }
+}
