@@ -27,8 +27,8 @@ final class PaperReport {
                 tokens on 64 H100s, strong and weak scaling on 8 to 64 GPUs) but quotes a gain that contradicts
                 the abstract (2.114x on GPT), so it only guides the choice of points below. The comparison is
                 therefore **not reproduced** point by point, and no model input is fitted to it. With the
-                `h100` preset (NVLink 450 GB/s, 50 GB/s of network per GPU, flash attention at 400 and 350
-                TFLOP/s), ZeRO-3 and full activation checkpointing, the model predicts for GPT-7B:
+                `h100` preset (NVLink 450 GB/s, 50 GB/s of network per GPU, attention by call size as measured
+                on an H100), ZeRO-3 and full activation checkpointing, the model predicts for GPT-7B:
 
                 """) + PlanReport.gains(gains) + String.format(Locale.ROOT, """
 
