@@ -135,7 +135,7 @@ public final class PlanCommand implements Callable<Integer> {
         System.out.println();
         System.out.print(PlanReport.plan(plan, top));
         System.out.println();
-        System.out.print(answer(plan, costs, search));
+        System.out.print(PlanAnswer.of(plan, costs, search, stack == StackChoice.LONGBOW));
         if (chart != null && Charts.unavailableReason() != null) {
             System.out.println("\nchart skipped: " + Charts.unavailableReason());
         } else if (chart != null && !plan.nothingFits()) {
@@ -161,35 +161,6 @@ public final class PlanCommand implements Callable<Integer> {
         boolean longbow = stack == StackChoice.LONGBOW;
         return new Search(seqLen, causal, precision, batch, longbow ? List.of(1) : Search.divisors(spec.ranks()), recomputed,
                 longbow ? List.of(false) : List.of(false, true));
-    }
-
-    /** The answer as a command, or why it is not one, or what would fit. */
-    private String answer(Plan plan, CostModel costs, Search search) {
-        StringBuilder b = new StringBuilder();
-        Estimate best = plan.answer();
-        if (best == null) {
-            b.append("Nothing fits. What would, each change alone:\n");
-            List<String> remedies = Remedies.of(costs, search);
-            remedies.forEach(r -> b.append("- ").append(r).append('\n'));
-            if (remedies.isEmpty()) {
-                b.append("- none of the changes tried (recomputation, offload, up to 16x the nodes, a 64x shorter sequence)\n");
-            }
-            return b.toString();
-        }
-        b.append(String.format(Locale.ROOT, "Answer: %s, %s: %.3g s a step, %.3g tokens/s, MFU %.1f%%, %.1f GiB per GPU%s%n",
-                best.run().schemeSettings(), best.run().settings(), best.stepSeconds(), best.tokensPerSecond(), 100 * best.mfu(),
-                best.memory().gpu() / ClusterSpec.GIB, plan.tied() > 1 ? String.format(Locale.ROOT,
-                        " (tied with %d more within %.0f%%: fewest bytes on the slowest link)", plan.tied() - 1, 100 * plan.tieBand()) : ""));
-        if (stack != StackChoice.LONGBOW) {
-            b.append("Not runnable by longbow train yet: it keeps the whole model states on every GPU and has no data parallelism.\n");
-            return b.toString();
-        }
-        b.append("Run it:\n  ").append(TrainCommandLine.of(best.run(), costs.model(), costs.cluster().backend())).append('\n');
-        if (TrainCommandLine.needsModelDir(costs.model())) {
-            b.append("  (" + TrainCommandLine.MODEL_DIR + ": a Hugging Face folder of " + costs.model().name()
-                    + " with config.json and the weights; longbow train has no preset of it)\n");
-        }
-        return b.toString();
     }
 
     /** The chart's folder must take a file: found before the ranking is computed and printed, not after. */

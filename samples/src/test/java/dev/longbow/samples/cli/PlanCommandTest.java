@@ -113,6 +113,25 @@ class PlanCommandTest {
         assertTrue(p.out().contains("more GPUs, recomputation or a shorter sequence cannot help"), p.out());
     }
 
+    /**
+     * A Llama-2 7B with r50k's vocabulary (so that train's default tokenizer fits the folder written
+     * here, which has no tokenizer.json): its 116 GiB of model states fit an H200 but no H100, and
+     * the plan says so with the command that runs it there.
+     */
+    @Test
+    void nothingFitsOnH100sButTheH200RemedyComesWithItsCommand(@TempDir Path dir) throws IOException {
+        ModelShape llama = new ModelShape("custom", 32, 4096, 32, 32, 11008, 3, 50304);
+        Files.writeString(dir.resolve(HfConfig.FILE), HfConfig.write(llama.toConfig(), 1 << 20, null, null));
+        Printed p = plan("--model custom --layers 32 --hidden 4096 --heads 32 --ffn 11008 --vocab 50304 --seq-len 128K --top 1");
+        assertEquals(3, p.code(), p.out());
+        List<String> lines = p.out().lines().toList();
+        int i = lines.stream().filter(l -> l.startsWith("- h200 GPUs (140 GiB, --cluster h200): ")).findFirst().map(lines::indexOf)
+                .orElseThrow(() -> new AssertionError("no h200 remedy in:\n" + p.out()));
+        String command = lines.get(i + 1).strip().substring("samples/longbow ".length());
+        TrainConfig config = trainConfig(command.replace(TrainCommandLine.MODEL_DIR, dir.toString()));
+        assertEquals(answer(llama, 128 << 10, ClusterSpec.preset("h200")), Run.of(config));
+    }
+
     /** A model whose states fit but whose activations do not at this length: recomputation, more nodes or a shorter sequence would. */
     @Test
     void nothingFitsNamesTheChangesThatWouldFit() {
