@@ -124,8 +124,9 @@ final class PaperReport {
                 `bench/planner/done-when.md`, each priced for `longbow train` and for ZeRO-3. For `longbow train`
                 nothing fits any of them: it keeps the whole model states (fp32 weights, gradients, two AdamW
                 moments and a bf16 copy: 18 bytes a parameter) on every GPU, 113 GiB for 7B and 135 GiB for 8B,
-                more than an H100 holds however many there are; the plan says so and names what would fit.
-                Priced with ZeRO-3 they fit, with their ties (not runnable by `longbow train` yet).
+                more than an H100 holds however many there are; the plan says so and names what would fit,
+                each with its train command (7B fits on H200s). Priced with ZeRO-3 all three fit, with their
+                ties (not runnable by `longbow train` yet).
                 """.formatted();
     }
 }
