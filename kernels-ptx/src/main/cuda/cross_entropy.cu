@@ -8,7 +8,9 @@
 // loss = lse - logits[target]; thread 0 reads logits[target] before the block reductions of
 // pass 1, whose barriers order that read before any pass-2 write. A target of -1 masks the row (loss
 // 0, gradient 0); any other target outside [0, V) gives loss NaN and a NaN gradient, since a
-// kernel cannot throw.
+// kernel cannot throw. A NaN logit anywhere in a row makes its loss and gradient NaN: each thread
+// flags the NaNs it meets, because its online max would skip one met before any other value
+// (NaN > m is false) and fmaxf in the block's max drops it.
 // Reference: Milakov & Gimelshein, "Online normalizer calculation for softmax" (2018); llm.c's
 // fused classifier.
 // Measured: not yet (written without a GPU).
@@ -37,8 +39,10 @@ __device__ void cross_entropy(T* __restrict__ logits, const int32_t* __restrict_
         float target_logit = threadIdx.x == 0 && valid ? to_f32(x[target]) : NAN;  // used by thread 0 only
 
         float m = -INFINITY, s = 0.f;
+        bool saw_nan = false;
         auto add = [&](float v) {  // -inf logits (masked vocabulary) add nothing
-            if (v > m) { s = s * expf(m - v) + 1.f; m = v; }
+            if (isnan(v)) saw_nan = true;
+            else if (v > m) { s = s * expf(m - v) + 1.f; m = v; }
             else if (m != -INFINITY) s += expf(v - m);
         };
         for_each_in_row<N>(vocab, vec,
@@ -49,7 +53,7 @@ __device__ void cross_entropy(T* __restrict__ logits, const int32_t* __restrict_
             },
             [&](int64_t j) { add(to_f32(x[j])); });
         float row_max = block_max(m, scratch);
-        float sum = block_sum(m == -INFINITY ? 0.f : s * expf(m - row_max), scratch);
+        float sum = block_sum(saw_nan ? NAN : m == -INFINITY ? 0.f : s * expf(m - row_max), scratch);
         float lse = row_max + logf(sum);
         if (threadIdx.x == 0) losses[r] = lse - target_logit;
 

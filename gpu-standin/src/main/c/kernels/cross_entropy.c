@@ -4,8 +4,8 @@
 // Block-per-row, strided by the grid (row = blockIdx.x; row += gridDim.x), so every row is
 // processed whatever the grid. Pass 1's online (max, sum) is kept per thread as the .cu keeps
 // it (thread k owns element j when j % blockDim.x == k, or its 16-byte pack j / N when the row
-// is vectorised), because a thread skips a NaN logit it meets before any other value: which
-// NaNs reach the loss depends on that decomposition.
+// is vectorised), so the sums round as the kernel's do. A NaN logit anywhere makes the row's sum,
+// and so its loss and gradient, NaN (the kernel flags NaNs per thread: its online max skips them).
 #include "kernel.h"
 
 static int cross_entropy(si_launch *l, si_float_type t) {
@@ -20,6 +20,7 @@ static int cross_entropy(si_launch *l, si_float_type t) {
     int64_t threads = l->block.x, pack = 16 / (int64_t)si_float_size(t);
     int vectorised = vocab % pack == 0 && address % 16 == 0;
     float m[1024], s[1024];
+    int saw_nan[1024];
     for (int64_t r = 0; r < rows; r++) {
         int64_t base = r * vocab, target = targets[r];
         if (target == -1) {
@@ -29,11 +30,13 @@ static int cross_entropy(si_launch *l, si_float_type t) {
         }
         int valid = target >= 0 && target < vocab;
         float target_logit = valid ? si_load(t, logits, base + target) : NAN;
-        for (int64_t k = 0; k < threads; k++) m[k] = -INFINITY, s[k] = 0.f;
+        for (int64_t k = 0; k < threads; k++) m[k] = -INFINITY, s[k] = 0.f, saw_nan[k] = 0;
         for (int64_t j = 0; j < vocab; j++) {
             int64_t k = (vectorised ? j / pack : j) % threads;
             float v = si_load(t, logits, base + j);
-            if (v > m[k]) {
+            if (isnan(v)) {
+                saw_nan[k] = 1;
+            } else if (v > m[k]) {
                 s[k] = s[k] * expf(m[k] - v) + 1.f;
                 m[k] = v;
             } else if (m[k] != -INFINITY) {
@@ -43,7 +46,7 @@ static int cross_entropy(si_launch *l, si_float_type t) {
         float row_max = -INFINITY;
         for (int64_t k = 0; k < threads; k++) row_max = fmaxf(row_max, m[k]);
         double sum = 0;
-        for (int64_t k = 0; k < threads; k++) sum += m[k] == -INFINITY ? 0.f : s[k] * expf(m[k] - row_max);
+        for (int64_t k = 0; k < threads; k++) sum += saw_nan[k] ? NAN : m[k] == -INFINITY ? 0.f : s[k] * expf(m[k] - row_max);
         float lse = row_max + logf((float)sum);
         losses[r] = lse - target_logit;
         float poison = valid ? 0.f : NAN;

@@ -240,6 +240,32 @@ class CudaModelOpsGpuTest extends GpuTest {
         assertTrue(Double.isFinite(l[0]) && Double.isNaN(l[1]), "losses " + l[0] + ", " + l[1]);
     }
 
+    /**
+     * A NaN logit must reach the loss wherever it sits: a thread's online max skips a NaN it meets
+     * before any other value, so the first element of a thread (0, and the first of a pack) is the
+     * position a kernel without a NaN flag loses. Rows of 1000 (scalar path) and 1024 (packed).
+     */
+    @Test
+    void crossEntropyLossIsNaNWhenAnyLogitOfTheRowIsNaN() {
+        for (DType dtype : FLOATS) {
+            for (long vocab : new long[] {1000, 1024}) {
+                long[] nanAt = {0, 1, 8, 255, vocab - 1};
+                int rows = nanAt.length + 1;  // the last row has no NaN
+                Tensor host = randomHost(dtype, rows, vocab);
+                for (int r = 0; r < nanAt.length; r++) host.setFloat(r * vocab + nanAt[r], Float.NaN);
+                Tensor targets = dev.host().zeros(DType.I32, rows);
+                for (int r = 0; r < rows; r++) targets.setInt(r, 3);
+                Tensor losses = dev.poisoned(DType.F32, rows);
+                ops().crossEntropy(dev.upload(host), dev.upload(targets), losses, 1);
+                double[] l = dev.download(losses);
+                for (int r = 0; r < nanAt.length; r++) {
+                    assertTrue(Double.isNaN(l[r]), dtype + " V=" + vocab + ": NaN logit at " + nanAt[r] + " gave loss " + l[r]);
+                }
+                assertTrue(Double.isFinite(l[rows - 1]), dtype + " V=" + vocab + ": the row without NaN gave loss " + l[rows - 1]);
+            }
+        }
+    }
+
     @Test
     void adamwMatchesTorchFormula() {
         for (DType gradType : FLOATS) {
