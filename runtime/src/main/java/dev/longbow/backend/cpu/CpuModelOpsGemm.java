@@ -123,7 +123,7 @@ final class CpuModelOpsGemm {
                     for (int p = 0; p < panels; p++) {
                         int col = fn0 + p * NR;
                         microTiles(opA.trans, packedA, rows, packedB, p * NR * kc, kc,
-                                new Tile(c.data(), ni, m0, col, 0, Math.min(NR, ni - col), alpha, store, packedA, spillAt));
+                                new GemmTile(c.data(), ni, m0, col, 0, Math.min(NR, ni - col), alpha, store, packedA, spillAt));
                     }
                 });
             }
@@ -162,7 +162,7 @@ final class CpuModelOpsGemm {
                             }
                             for (int p = q0; p < q1; p++) {
                                 microTiles(opA.trans, packedA, rows, packedB, (p - q0) * NR * kc, kc,
-                                        new Tile(c, ni, m0, p * NR, 0, Math.min(NR, ni - p * NR), alpha, store, packedA, spillAt));
+                                        new GemmTile(c, ni, m0, p * NR, 0, Math.min(NR, ni - p * NR), alpha, store, packedA, spillAt));
                             }
                         }
                     }
@@ -170,20 +170,20 @@ final class CpuModelOpsGemm {
     }
 
     /** The micro-tiles of one B panel down a packed A block of {@code rows} rows; {@code at} gives C's column, width and mode. */
-    private void microTiles(boolean transA, float[] packedA, int rows, float[] packedB, int bOff, int kc, Tile at) {
+    private void microTiles(boolean transA, float[] packedA, int rows, float[] packedB, int bOff, int kc, GemmTile at) {
         boolean twelve = blocking == Blocking.TWELVE_ROWS;
         for (int r = 0; r < rows; r += mr) {
-            Tile tile = new Tile(at.c, at.ldc, at.row + r, at.col, Math.min(mr, rows - r), at.cols, at.alpha, at.store, at.spill, at.spillAt);
+            GemmTile tile = new GemmTile(at.c(), at.ldc(), at.row() + r, at.col(), Math.min(mr, rows - r), at.cols(), at.alpha(), at.store(), at.spill(), at.spillAt());
             if (transA) {
                 if (twelve) {
-                    kernel12x2(packedA, r * kc, packedB, bOff, kc, tile);
+                    GemmMicroKernels.kernel12x2(packedA, r * kc, packedB, bOff, kc, tile);
                 } else {
-                    kernel6x2(packedA, r * kc, packedB, bOff, kc, tile);
+                    GemmMicroKernels.kernel6x2(packedA, r * kc, packedB, bOff, kc, tile);
                 }
             } else if (twelve) {
-                kernel12x2Rows(packedA, r * kc, packedB, bOff, kc, tile);
+                GemmMicroKernels.kernel12x2Rows(packedA, r * kc, packedB, bOff, kc, tile);
             } else {
-                kernel6x2Rows(packedA, r * kc, packedB, bOff, kc, tile);
+                GemmMicroKernels.kernel6x2Rows(packedA, r * kc, packedB, bOff, kc, tile);
             }
         }
     }
@@ -246,301 +246,5 @@ final class CpuModelOpsGemm {
                 }
             }
         }
-    }
-
-    /**
-     * Where a micro-tile lands in C, how much of it is inside C, whether it stores or adds, and
-     * where the kernel leaves its accumulators ({@code spill}, NR floats a row). The kernel spills
-     * to an array and {@link #write()} moves the tile into C: with C's vector stores inside the
-     * kernel, C2 left their bounds checks out of line (a tenth of the head's logits product).
-     */
-    private record Tile(MemorySegment c, long ldc, int row, int col, int rows, int cols, float alpha, boolean store,
-                        float[] spill, int spillAt) {
-
-        void write() {
-            if (cols == NR) {
-                for (int r = 0; r < rows; r++) {
-                    long at = ((row + r) * ldc + col) * 4;
-                    writeVector(at, spillAt + r * NR);
-                    writeVector(at + LANES * 4L, spillAt + r * NR + LANES);
-                }
-                return;
-            }
-            for (int r = 0; r < rows; r++) {
-                for (int j = 0; j < cols; j++) {
-                    long at = (row + r) * ldc + col + j;
-                    float v = alpha * spill[spillAt + r * NR + j];
-                    c.setAtIndex(FLOAT, at, store ? v : c.getAtIndex(FLOAT, at) + v);
-                }
-            }
-        }
-
-        private void writeVector(long byteOffset, int from) {
-            FloatVector v = FloatVector.fromArray(F, spill, from).mul(alpha);
-            if (!store) {
-                v = v.add(FloatVector.fromMemorySegment(F, c, byteOffset, ByteOrder.nativeOrder()));
-            }
-            v.intoMemorySegment(c, byteOffset, ByteOrder.nativeOrder());
-        }
-    }
-
-    /** C tile (+)= alpha * (A panel x B panel), 6 rows x 2 vectors, the A panel k-major (6 values a k). */
-    private static void kernel6x2(float[] a, int aOff, float[] b, int bOff, int kc, Tile t) {
-        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
-        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
-        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
-        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
-        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
-        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
-        for (int k = 0; k < kc; k++) {
-            int bk = bOff + k * NR;
-            FloatVector b0 = FloatVector.fromArray(F, b, bk);
-            FloatVector b1 = FloatVector.fromArray(F, b, bk + LANES);
-            int ak = aOff + k * 6;
-            FloatVector x = FloatVector.broadcast(F, a[ak]);
-            c00 = x.fma(b0, c00);
-            c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(F, a[ak + 1]);
-            c10 = x.fma(b0, c10);
-            c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(F, a[ak + 2]);
-            c20 = x.fma(b0, c20);
-            c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(F, a[ak + 3]);
-            c30 = x.fma(b0, c30);
-            c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(F, a[ak + 4]);
-            c40 = x.fma(b0, c40);
-            c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(F, a[ak + 5]);
-            c50 = x.fma(b0, c50);
-            c51 = x.fma(b1, c51);
-        }
-        c00.intoArray(t.spill, t.spillAt);
-        c01.intoArray(t.spill, t.spillAt + LANES);
-        c10.intoArray(t.spill, t.spillAt + NR);
-        c11.intoArray(t.spill, t.spillAt + NR + LANES);
-        c20.intoArray(t.spill, t.spillAt + 2 * NR);
-        c21.intoArray(t.spill, t.spillAt + 2 * NR + LANES);
-        c30.intoArray(t.spill, t.spillAt + 3 * NR);
-        c31.intoArray(t.spill, t.spillAt + 3 * NR + LANES);
-        c40.intoArray(t.spill, t.spillAt + 4 * NR);
-        c41.intoArray(t.spill, t.spillAt + 4 * NR + LANES);
-        c50.intoArray(t.spill, t.spillAt + 5 * NR);
-        c51.intoArray(t.spill, t.spillAt + 5 * NR + LANES);
-        t.write();
-    }
-
-    /** C tile (+)= alpha * (A panel x B panel), 12 rows x 2 vectors, the A panel k-major (12 values a k). */
-    private static void kernel12x2(float[] a, int aOff, float[] b, int bOff, int kc, Tile t) {
-        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
-        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
-        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
-        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
-        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
-        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
-        FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
-        FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
-        FloatVector c80 = FloatVector.zero(F), c81 = FloatVector.zero(F);
-        FloatVector c90 = FloatVector.zero(F), c91 = FloatVector.zero(F);
-        FloatVector c100 = FloatVector.zero(F), c101 = FloatVector.zero(F);
-        FloatVector c110 = FloatVector.zero(F), c111 = FloatVector.zero(F);
-        for (int k = 0; k < kc; k++) {
-            int bk = bOff + k * NR;
-            FloatVector b0 = FloatVector.fromArray(F, b, bk);
-            FloatVector b1 = FloatVector.fromArray(F, b, bk + LANES);
-            int ak = aOff + k * 12;
-            FloatVector x = FloatVector.broadcast(F, a[ak]);
-            c00 = x.fma(b0, c00);
-            c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(F, a[ak + 1]);
-            c10 = x.fma(b0, c10);
-            c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(F, a[ak + 2]);
-            c20 = x.fma(b0, c20);
-            c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(F, a[ak + 3]);
-            c30 = x.fma(b0, c30);
-            c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(F, a[ak + 4]);
-            c40 = x.fma(b0, c40);
-            c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(F, a[ak + 5]);
-            c50 = x.fma(b0, c50);
-            c51 = x.fma(b1, c51);
-            x = FloatVector.broadcast(F, a[ak + 6]);
-            c60 = x.fma(b0, c60);
-            c61 = x.fma(b1, c61);
-            x = FloatVector.broadcast(F, a[ak + 7]);
-            c70 = x.fma(b0, c70);
-            c71 = x.fma(b1, c71);
-            x = FloatVector.broadcast(F, a[ak + 8]);
-            c80 = x.fma(b0, c80);
-            c81 = x.fma(b1, c81);
-            x = FloatVector.broadcast(F, a[ak + 9]);
-            c90 = x.fma(b0, c90);
-            c91 = x.fma(b1, c91);
-            x = FloatVector.broadcast(F, a[ak + 10]);
-            c100 = x.fma(b0, c100);
-            c101 = x.fma(b1, c101);
-            x = FloatVector.broadcast(F, a[ak + 11]);
-            c110 = x.fma(b0, c110);
-            c111 = x.fma(b1, c111);
-        }
-        c00.intoArray(t.spill, t.spillAt);
-        c01.intoArray(t.spill, t.spillAt + LANES);
-        c10.intoArray(t.spill, t.spillAt + NR);
-        c11.intoArray(t.spill, t.spillAt + NR + LANES);
-        c20.intoArray(t.spill, t.spillAt + 2 * NR);
-        c21.intoArray(t.spill, t.spillAt + 2 * NR + LANES);
-        c30.intoArray(t.spill, t.spillAt + 3 * NR);
-        c31.intoArray(t.spill, t.spillAt + 3 * NR + LANES);
-        c40.intoArray(t.spill, t.spillAt + 4 * NR);
-        c41.intoArray(t.spill, t.spillAt + 4 * NR + LANES);
-        c50.intoArray(t.spill, t.spillAt + 5 * NR);
-        c51.intoArray(t.spill, t.spillAt + 5 * NR + LANES);
-        c60.intoArray(t.spill, t.spillAt + 6 * NR);
-        c61.intoArray(t.spill, t.spillAt + 6 * NR + LANES);
-        c70.intoArray(t.spill, t.spillAt + 7 * NR);
-        c71.intoArray(t.spill, t.spillAt + 7 * NR + LANES);
-        c80.intoArray(t.spill, t.spillAt + 8 * NR);
-        c81.intoArray(t.spill, t.spillAt + 8 * NR + LANES);
-        c90.intoArray(t.spill, t.spillAt + 9 * NR);
-        c91.intoArray(t.spill, t.spillAt + 9 * NR + LANES);
-        c100.intoArray(t.spill, t.spillAt + 10 * NR);
-        c101.intoArray(t.spill, t.spillAt + 10 * NR + LANES);
-        c110.intoArray(t.spill, t.spillAt + 11 * NR);
-        c111.intoArray(t.spill, t.spillAt + 11 * NR + LANES);
-        t.write();
-    }
-
-    /** C tile (+)= alpha * (A panel x B panel), 6 rows x 2 vectors, the A panel row-major (6 rows of kc). */
-    private static void kernel6x2Rows(float[] a, int aOff, float[] b, int bOff, int kc, Tile t) {
-        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
-        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
-        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
-        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
-        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
-        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
-        for (int k = 0; k < kc; k++) {
-            int bk = bOff + k * NR;
-            FloatVector b0 = FloatVector.fromArray(F, b, bk);
-            FloatVector b1 = FloatVector.fromArray(F, b, bk + LANES);
-            int ak = aOff + k;
-            FloatVector x = FloatVector.broadcast(F, a[ak]);
-            c00 = x.fma(b0, c00);
-            c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(F, a[ak + kc]);
-            c10 = x.fma(b0, c10);
-            c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(F, a[ak + 2 * kc]);
-            c20 = x.fma(b0, c20);
-            c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(F, a[ak + 3 * kc]);
-            c30 = x.fma(b0, c30);
-            c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(F, a[ak + 4 * kc]);
-            c40 = x.fma(b0, c40);
-            c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(F, a[ak + 5 * kc]);
-            c50 = x.fma(b0, c50);
-            c51 = x.fma(b1, c51);
-        }
-        c00.intoArray(t.spill, t.spillAt);
-        c01.intoArray(t.spill, t.spillAt + LANES);
-        c10.intoArray(t.spill, t.spillAt + NR);
-        c11.intoArray(t.spill, t.spillAt + NR + LANES);
-        c20.intoArray(t.spill, t.spillAt + 2 * NR);
-        c21.intoArray(t.spill, t.spillAt + 2 * NR + LANES);
-        c30.intoArray(t.spill, t.spillAt + 3 * NR);
-        c31.intoArray(t.spill, t.spillAt + 3 * NR + LANES);
-        c40.intoArray(t.spill, t.spillAt + 4 * NR);
-        c41.intoArray(t.spill, t.spillAt + 4 * NR + LANES);
-        c50.intoArray(t.spill, t.spillAt + 5 * NR);
-        c51.intoArray(t.spill, t.spillAt + 5 * NR + LANES);
-        t.write();
-    }
-
-    /** C tile (+)= alpha * (A panel x B panel), 12 rows x 2 vectors, the A panel row-major (12 rows of kc). */
-    private static void kernel12x2Rows(float[] a, int aOff, float[] b, int bOff, int kc, Tile t) {
-        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
-        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
-        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
-        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
-        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
-        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
-        FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
-        FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
-        FloatVector c80 = FloatVector.zero(F), c81 = FloatVector.zero(F);
-        FloatVector c90 = FloatVector.zero(F), c91 = FloatVector.zero(F);
-        FloatVector c100 = FloatVector.zero(F), c101 = FloatVector.zero(F);
-        FloatVector c110 = FloatVector.zero(F), c111 = FloatVector.zero(F);
-        for (int k = 0; k < kc; k++) {
-            int bk = bOff + k * NR;
-            FloatVector b0 = FloatVector.fromArray(F, b, bk);
-            FloatVector b1 = FloatVector.fromArray(F, b, bk + LANES);
-            int ak = aOff + k;
-            FloatVector x = FloatVector.broadcast(F, a[ak]);
-            c00 = x.fma(b0, c00);
-            c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(F, a[ak + kc]);
-            c10 = x.fma(b0, c10);
-            c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(F, a[ak + 2 * kc]);
-            c20 = x.fma(b0, c20);
-            c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(F, a[ak + 3 * kc]);
-            c30 = x.fma(b0, c30);
-            c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(F, a[ak + 4 * kc]);
-            c40 = x.fma(b0, c40);
-            c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(F, a[ak + 5 * kc]);
-            c50 = x.fma(b0, c50);
-            c51 = x.fma(b1, c51);
-            x = FloatVector.broadcast(F, a[ak + 6 * kc]);
-            c60 = x.fma(b0, c60);
-            c61 = x.fma(b1, c61);
-            x = FloatVector.broadcast(F, a[ak + 7 * kc]);
-            c70 = x.fma(b0, c70);
-            c71 = x.fma(b1, c71);
-            x = FloatVector.broadcast(F, a[ak + 8 * kc]);
-            c80 = x.fma(b0, c80);
-            c81 = x.fma(b1, c81);
-            x = FloatVector.broadcast(F, a[ak + 9 * kc]);
-            c90 = x.fma(b0, c90);
-            c91 = x.fma(b1, c91);
-            x = FloatVector.broadcast(F, a[ak + 10 * kc]);
-            c100 = x.fma(b0, c100);
-            c101 = x.fma(b1, c101);
-            x = FloatVector.broadcast(F, a[ak + 11 * kc]);
-            c110 = x.fma(b0, c110);
-            c111 = x.fma(b1, c111);
-        }
-        c00.intoArray(t.spill, t.spillAt);
-        c01.intoArray(t.spill, t.spillAt + LANES);
-        c10.intoArray(t.spill, t.spillAt + NR);
-        c11.intoArray(t.spill, t.spillAt + NR + LANES);
-        c20.intoArray(t.spill, t.spillAt + 2 * NR);
-        c21.intoArray(t.spill, t.spillAt + 2 * NR + LANES);
-        c30.intoArray(t.spill, t.spillAt + 3 * NR);
-        c31.intoArray(t.spill, t.spillAt + 3 * NR + LANES);
-        c40.intoArray(t.spill, t.spillAt + 4 * NR);
-        c41.intoArray(t.spill, t.spillAt + 4 * NR + LANES);
-        c50.intoArray(t.spill, t.spillAt + 5 * NR);
-        c51.intoArray(t.spill, t.spillAt + 5 * NR + LANES);
-        c60.intoArray(t.spill, t.spillAt + 6 * NR);
-        c61.intoArray(t.spill, t.spillAt + 6 * NR + LANES);
-        c70.intoArray(t.spill, t.spillAt + 7 * NR);
-        c71.intoArray(t.spill, t.spillAt + 7 * NR + LANES);
-        c80.intoArray(t.spill, t.spillAt + 8 * NR);
-        c81.intoArray(t.spill, t.spillAt + 8 * NR + LANES);
-        c90.intoArray(t.spill, t.spillAt + 9 * NR);
-        c91.intoArray(t.spill, t.spillAt + 9 * NR + LANES);
-        c100.intoArray(t.spill, t.spillAt + 10 * NR);
-        c101.intoArray(t.spill, t.spillAt + 10 * NR + LANES);
-        c110.intoArray(t.spill, t.spillAt + 11 * NR);
-        c111.intoArray(t.spill, t.spillAt + 11 * NR + LANES);
-        t.write();
     }
 }
