@@ -2,7 +2,7 @@ package dev.longbow.kernels;
 
 import dev.longbow.backend.AttentionOps;
 import dev.longbow.backend.Backend;
-import dev.longbow.backend.CudaCompute;
+import dev.longbow.cuda.CudaCompute;
 import dev.longbow.backend.ModelOps;
 import dev.longbow.backend.Pending;
 import dev.longbow.backend.TensorChecks;

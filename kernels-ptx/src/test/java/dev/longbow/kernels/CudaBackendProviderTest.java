@@ -1,5 +1,6 @@
 package dev.longbow.kernels;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -16,20 +17,20 @@ class CudaBackendProviderTest {
 
     @Test
     void serviceLoaderFindsItByName() {
-        BackendProvider provider = Backends.provider("cuda");
+        BackendProvider provider = Backends.provider(BackendChoice.CUDA);
         assertInstanceOf(CudaBackendProvider.class, provider);
         assertEquals("cuda", provider.name());
     }
 
     @Test
     void itSaysWhyItCannotRunOrItOpens() {
-        String reason = Backends.provider("cuda").unavailableReason();
+        String reason = Backends.provider(BackendChoice.CUDA).unavailableReason();
         if (reason != null) {
             assertTrue(reason.contains("CUDA driver"), "the reason names what is missing: " + reason);
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> Backends.open("cuda", 0));
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> Backends.open(BackendChoice.CUDA, 0));
             assertTrue(e.getMessage().contains(reason), e.getMessage());
         } else {
-            try (Backend backend = Backends.open("cuda", 0)) {
+            try (Backend backend = Backends.open(BackendChoice.CUDA, 0)) {
                 assertEquals(Placement.DEVICE, backend.placement());
             }
         }

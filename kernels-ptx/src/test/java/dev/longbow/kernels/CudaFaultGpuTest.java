@@ -1,5 +1,6 @@
 package dev.longbow.kernels;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,7 +27,7 @@ class CudaFaultGpuTest {
 
     @Test
     void aStickyFaultFailsOnceAndTheNextBackendStartsClean() {
-        CudaBackend faulty = (CudaBackend) Backends.open("cuda", 0);
+        CudaBackend faulty = (CudaBackend) Backends.open(BackendChoice.CUDA, 0);
         Allocation small = faulty.allocate(256);
         Tensor t = new Tensor(small.segment(), DType.F32, Shape.of(64), small.placement());
         // A fill that runs past its 64-element tensor: an illegal address on the GPU.
@@ -37,7 +38,7 @@ class CudaFaultGpuTest {
         var onClose = assertThrows(CudaException.class, faulty::close, "close reports the fault, after releasing everything");
         assertTrue(onClose.errorName().equals("CUDA_ERROR_ILLEGAL_ADDRESS"), onClose.getMessage());
 
-        try (Backend fresh = Backends.open("cuda", 0); HostAllocation host = new HostAllocation(64 * 4)) {
+        try (Backend fresh = Backends.open(BackendChoice.CUDA, 0); HostAllocation host = new HostAllocation(64 * 4)) {
             Allocation memory = fresh.allocate(256);
             Tensor x = new Tensor(memory.segment(), DType.F32, Shape.of(64), memory.placement());
             Tensor back = HostAllocation.tensor(host, DType.F32, 64);

@@ -1,5 +1,6 @@
 package dev.longbow.kernels;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -57,8 +58,8 @@ class CudaMixedPrecisionGpuTest {
     /** The backward of every layer op in mixed precision, weight by weight, from the same initial weights. */
     @Test
     void bf16GradientsOfEveryWeightMatchFp32() {
-        Map<String, double[]> fp32 = gradients("cpu", Precision.F32);
-        Map<String, double[]> bf16 = gradients("cuda", Precision.BF16_MIXED);
+        Map<String, double[]> fp32 = gradients(BackendChoice.CPU, Precision.F32);
+        Map<String, double[]> bf16 = gradients(BackendChoice.CUDA, Precision.BF16_MIXED);
         for (String name : fp32.keySet()) {
             double[] e = fp32.get(name);
             double[] a = bf16.get(name);
@@ -74,7 +75,7 @@ class CudaMixedPrecisionGpuTest {
     }
 
     /** One rank's weight gradients for the first sequence, from the seed's initial weights. */
-    private static Map<String, double[]> gradients(String backend, Precision precision) {
+    private static Map<String, double[]> gradients(BackendChoice backend, Precision precision) {
         TrainConfig config = new TrainConfig(MODEL, new Ring(), 1, SEQ, backend, 1, 1,
                 OptimizerConfig.defaults(3e-3f, 2), 42, false, 64, precision).validate();
         return RankLaunchers.run(1, backend, (b, comm) -> {
@@ -105,8 +106,8 @@ class CudaMixedPrecisionGpuTest {
     /** Two ranks with Ring: the fp32 gradients are all-reduced, the fp32 masters updated and copied to bf16 each step. */
     @Test
     void bf16LossesFollowTheFp32Run() {
-        List<StepStats> fp32 = train("cpu", Precision.F32);
-        List<StepStats> bf16 = train("cuda", Precision.BF16_MIXED);
+        List<StepStats> fp32 = train(BackendChoice.CPU, Precision.F32);
+        List<StepStats> bf16 = train(BackendChoice.CUDA, Precision.BF16_MIXED);
         for (int i = 0; i < STEPS; i++) {
             System.out.printf("step %d: cpu f32 loss %.6f grad norm %.6f, cuda bf16 loss %.6f grad norm %.6f%n", i,
                     fp32.get(i).loss(), fp32.get(i).gradNorm(), bf16.get(i).loss(), bf16.get(i).gradNorm());
@@ -120,7 +121,7 @@ class CudaMixedPrecisionGpuTest {
         }
     }
 
-    private static List<StepStats> train(String backend, Precision precision) {
+    private static List<StepStats> train(BackendChoice backend, Precision precision) {
         TrainConfig config = new TrainConfig(MODEL, new Ring(), 2, SEQ, backend, STEPS, 1,
                 OptimizerConfig.defaults(3e-3f, 2), 42, false, 64, precision);
         return Trainer.run(config, new Repeats(), Trainer.Checkpointing.NONE, s -> { }, null).steps();

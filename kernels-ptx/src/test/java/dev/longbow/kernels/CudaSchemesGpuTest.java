@@ -1,5 +1,6 @@
 package dev.longbow.kernels;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 
@@ -49,7 +50,7 @@ class CudaSchemesGpuTest extends GpuTest {
 
     private void assertMatchesTheCpuBackend(Scheme config, AttentionShape shape, Tensor q, Tensor k, Tensor v, Tensor dout) {
         double[][] gpu = run(backend, new SingleRankCommunicator(backend), config, shape, q, k, v, dout);
-        double[][] cpu = LocalRanks.run(1, "cpu", (cpuBackend, comm) -> run(cpuBackend, comm, config, shape, q, k, v, dout)).getFirst();
+        double[][] cpu = LocalRanks.run(1, BackendChoice.CPU, (cpuBackend, comm) -> run(cpuBackend, comm, config, shape, q, k, v, dout)).getFirst();
         for (int i = 0; i < NAMES.length; i++) {
             Compare.close(config + (shape.causal() ? "" : " unmasked") + " D=" + shape.headDim() + " " + NAMES[i] + " (cuda vs cpu)",
                     gpu[i], cpu[i], 1e-2);

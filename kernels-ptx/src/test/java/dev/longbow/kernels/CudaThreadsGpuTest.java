@@ -1,5 +1,6 @@
 package dev.longbow.kernels;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.longbow.backend.Backend;
@@ -23,7 +24,7 @@ class CudaThreadsGpuTest {
     @Test
     void aMatmulOnAnotherGpuWorksFromAThreadWithoutAContext() throws Exception {
         assumeTrue(Cuda.deviceCount() > 1, "needs a second GPU (the stand-in has four)");
-        try (Backend gpu1 = Backends.open("cuda", 1); DeviceTensors dev = new DeviceTensors(gpu1)) {
+        try (Backend gpu1 = Backends.open(BackendChoice.CUDA, 1); DeviceTensors dev = new DeviceTensors(gpu1)) {
             int m = 48, n = 40, k = 72;
             Tensor a = dev.upload(dev.host().filled(DType.F32, 1f, m, k));
             Tensor b = dev.upload(dev.host().filled(DType.F32, 2f, k, n));

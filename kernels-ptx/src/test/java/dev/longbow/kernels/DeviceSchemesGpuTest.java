@@ -1,5 +1,6 @@
 package dev.longbow.kernels;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.longbow.backend.Backend;
@@ -48,8 +49,8 @@ class DeviceSchemesGpuTest {
         DeviceLauncher oneGpu = new DeviceLauncher();
         for (Scheme config : CONFIGS) {
             config.validate(RANKS, SHAPE);
-            List<double[][]> gpu = oneGpu.run(RANKS, "cuda", TIMEOUT, (backend, comm) -> run(backend, comm, config, seed));
-            List<double[][]> cpu = LocalRanks.run(RANKS, "cpu", (backend, comm) -> run(backend, comm, config, seed));
+            List<double[][]> gpu = oneGpu.run(RANKS, BackendChoice.CUDA, TIMEOUT, (backend, comm) -> run(backend, comm, config, seed));
+            List<double[][]> cpu = LocalRanks.run(RANKS, BackendChoice.CPU, (backend, comm) -> run(backend, comm, config, seed));
             for (int r = 0; r < RANKS; r++) {
                 for (int i = 0; i < NAMES.length; i++) {
                     Compare.close(config.name() + " rank " + r + " of " + RANKS + " " + NAMES[i] + " (cuda, one GPU, vs cpu)",
@@ -67,7 +68,7 @@ class DeviceSchemesGpuTest {
     void aSchemeCalledAgainOnFourRanksAllocatesNothing() {
         DeviceLauncher oneGpu = new DeviceLauncher();
         for (Scheme config : CONFIGS) {
-            List<int[]> blocks = oneGpu.run(RANKS, "cuda", TIMEOUT, (backend, comm) -> {
+            List<int[]> blocks = oneGpu.run(RANKS, BackendChoice.CUDA, TIMEOUT, (backend, comm) -> {
                 long local = SHAPE.localLen(RANKS);
                 try (DeviceTensors mem = new DeviceTensors(backend);
                      SequenceParallelAttention scheme = config.attention(SHAPE, backend, comm)) {

@@ -1,5 +1,6 @@
 package dev.longbow.kernels;
 
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.backend.AttentionParams;
 import dev.longbow.backend.Backends;
 import dev.longbow.tensor.DType;
@@ -27,7 +28,7 @@ public final class FlashBench {
 
     public static void main(String[] args) {
         long[] lengths = args.length > 0 ? Arrays.stream(args).mapToLong(Long::parseLong).toArray() : new long[] {4096, 16384, 65536};
-        try (CudaBackend gpu = (CudaBackend) Backends.open("cuda", 0)) {
+        try (CudaBackend gpu = (CudaBackend) Backends.open(BackendChoice.CUDA, 0)) {
             System.out.println("| S | fwd ms | fwd TFLOP/s | bwd ms | bwd TFLOP/s |");
             System.out.println("|---:|---:|---:|---:|---:|");
             for (long s : lengths) {

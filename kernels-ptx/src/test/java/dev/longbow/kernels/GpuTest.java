@@ -1,5 +1,6 @@
 package dev.longbow.kernels;
 
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.backend.Backend;
 import dev.longbow.backend.Backends;
 import dev.longbow.tensor.DType;
@@ -26,7 +27,7 @@ abstract class GpuTest {
 
     @BeforeAll
     static void openBackend() {
-        backend = Backends.open("cuda", 0);
+        backend = Backends.open(BackendChoice.CUDA, 0);
     }
 
     @AfterAll

@@ -1,5 +1,6 @@
 package dev.longbow.kernels;
 
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.backend.AdamWStep;
 import dev.longbow.backend.Backends;
 import dev.longbow.backend.ModelOps;
@@ -32,7 +33,7 @@ public final class KernelBench {
     }
 
     public static void main(String[] args) {
-        try (CudaBackend gpu = (CudaBackend) Backends.open("cuda", 0)) {
+        try (CudaBackend gpu = (CudaBackend) Backends.open(BackendChoice.CUDA, 0)) {
             KernelBench bench = new KernelBench(gpu);
             System.out.println("| op | shape | median ms | rate |");
             System.out.println("|---|---|---:|---:|");

@@ -1,5 +1,6 @@
 package dev.longbow.kernels;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.longbow.comm.nccl.NcclLauncher;
@@ -41,7 +42,7 @@ class NcclSchemesGpuTest {
     @MethodSource("schemes")
     void fourGpusMatchTheReference(Scheme config) {
         assumeTrue(Cuda.deviceCount() >= 4, "needs four GPUs (NCCL runs one rank per GPU; the stand-in has four)");
-        var results = PROBLEM.run(config, 4, new NcclLauncher(), "cuda");
+        var results = PROBLEM.run(config, 4, new NcclLauncher(), BackendChoice.CUDA);
         PROBLEM.assertMatches(config.name() + " on 4 GPUs (NCCL) " + PROBLEM, results, config.layout(), 1e-2);
     }
 }

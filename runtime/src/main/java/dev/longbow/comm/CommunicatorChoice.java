@@ -1,5 +1,6 @@
 package dev.longbow.comm;
 
+import dev.longbow.backend.BackendChoice;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -56,7 +57,7 @@ public record CommunicatorChoice(String name, List<Integer> devices) {
     }
 
     /** The launcher for backend {@code backendName}; fails before any rank starts when it cannot serve it here. */
-    public RankLauncher launcher(String backendName) {
+    public RankLauncher launcher(BackendChoice backendName) {
         RankLauncher chosen = name == null ? RankLaunchers.forBackend(backendName) : RankLaunchers.named(name, backendName);
         return devices.isEmpty() ? chosen : chosen.withDevices(devices);
     }

@@ -1,6 +1,5 @@
 package dev.longbow.comm;
 
-import dev.longbow.comm.local.GroupAbortedException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;

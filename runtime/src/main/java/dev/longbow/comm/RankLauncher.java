@@ -1,5 +1,6 @@
 package dev.longbow.comm;
 
+import dev.longbow.backend.BackendChoice;
 import java.time.Duration;
 import java.util.List;
 
@@ -21,7 +22,7 @@ public interface RankLauncher {
      * Whether this launcher moves the tensors of backend {@code backendName}. The in-process one
      * moves host memory and serves whatever no other launcher claims.
      */
-    boolean serves(String backendName);
+    boolean serves(BackendChoice backend);
 
     /**
      * Whether one job of this launcher can span several processes (it reads {@code RANK},
@@ -58,10 +59,10 @@ public interface RankLauncher {
      * rank is thrown. A collective or transfer that waits longer than {@code collectiveTimeout}
      * for a rank fails every rank, naming the call and the ranks that did not arrive.
      */
-    <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task);
+    <T> List<T> run(int ranks, BackendChoice backend, Duration collectiveTimeout, RankTask<T> task);
 
     /** {@link #run(int, String, Duration, RankTask)} with the timeout of the environment ({@link CollectiveTimeout#from}). */
-    default <T> List<T> run(int ranks, String backendName, RankTask<T> task) {
-        return run(ranks, backendName, CollectiveTimeout.from(System.getenv()), task);
+    default <T> List<T> run(int ranks, BackendChoice backend, RankTask<T> task) {
+        return run(ranks, backend, CollectiveTimeout.from(System.getenv()), task);
     }
 }

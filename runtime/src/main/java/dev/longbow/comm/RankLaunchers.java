@@ -1,6 +1,6 @@
 package dev.longbow.comm;
 
-import dev.longbow.backend.Backends;
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.launch.RankEnvironment;
 import java.time.Duration;
 import java.util.List;
@@ -25,7 +25,7 @@ public final class RankLaunchers {
     }
 
     /** {@link #forBackend(String, Map)} in this process's environment. */
-    public static RankLauncher forBackend(String backendName) {
+    public static RankLauncher forBackend(BackendChoice backendName) {
         return forBackend(backendName, System.getenv());
     }
 
@@ -35,13 +35,13 @@ public final class RankLaunchers {
      * that cannot honour the job {@code env} describes (torchrun's or Slurm's variables for
      * several processes, with a launcher whose ranks are threads of one process).
      */
-    public static RankLauncher forBackend(String backendName, Map<String, String> env) {
+    public static RankLauncher forBackend(BackendChoice backendName, Map<String, String> env) {
         requireBackend(backendName);
         return requireUsable(forBackend(launchers(), backendName), backendName, env);
     }
 
     /** {@link #named(String, String, Map)} in this process's environment. */
-    public static RankLauncher named(String name, String backendName) {
+    public static RankLauncher named(String name, BackendChoice backendName) {
         return named(name, backendName, System.getenv());
     }
 
@@ -50,23 +50,23 @@ public final class RankLaunchers {
      * move that backend's memory, one that cannot run here, or one that cannot honour the job
      * {@code env} describes fails before any rank starts.
      */
-    public static RankLauncher named(String name, String backendName, Map<String, String> env) {
+    public static RankLauncher named(String name, BackendChoice backendName, Map<String, String> env) {
         requireBackend(backendName);
         return requireUsable(named(launchers(), name, backendName), backendName, env);
     }
 
     /** Runs {@code task} on {@code ranks} ranks of backend {@code backendName} with the launcher that serves it. */
-    public static <T> List<T> run(int ranks, String backendName, RankTask<T> task) {
+    public static <T> List<T> run(int ranks, BackendChoice backendName, RankTask<T> task) {
         return forBackend(backendName).run(ranks, backendName, task);
     }
 
     /** As {@link #run(int, String, RankTask)}, every collective failing the group after {@code collectiveTimeout}. */
-    public static <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
+    public static <T> List<T> run(int ranks, BackendChoice backendName, Duration collectiveTimeout, RankTask<T> task) {
         return forBackend(backendName).run(ranks, backendName, collectiveTimeout, task);
     }
 
     /** Among {@code all}: the one launcher not chosen only by name that serves the backend, else the in-process one. */
-    static RankLauncher forBackend(List<RankLauncher> all, String backendName) {
+    static RankLauncher forBackend(List<RankLauncher> all, BackendChoice backendName) {
         List<RankLauncher> serving = all.stream()
                 .filter(l -> !l.name().equals(LOCAL) && !l.onlyByName() && l.serves(backendName)).toList();
         if (serving.size() > 1) {
@@ -79,7 +79,7 @@ public final class RankLaunchers {
                         + "'; launchers found: " + names(all)));
     }
 
-    static RankLauncher named(List<RankLauncher> all, String name, String backendName) {
+    static RankLauncher named(List<RankLauncher> all, String name, BackendChoice backendName) {
         RankLauncher chosen = all.stream().filter(l -> l.name().equals(name)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("unknown communicator '" + name + "'; available: " + names(all)));
         if (!chosen.serves(backendName)) {
@@ -90,14 +90,14 @@ public final class RankLaunchers {
         return chosen;
     }
 
-    private static void requireBackend(String backendName) {
-        String backendReason = Backends.provider(backendName).unavailableReason();
+    private static void requireBackend(BackendChoice backendName) {
+        String backendReason = backendName.unavailableReason();
         if (backendReason != null) {
             throw new IllegalStateException("backend '" + backendName + "' cannot run here: " + backendReason);
         }
     }
 
-    private static RankLauncher requireUsable(RankLauncher chosen, String backendName, Map<String, String> env) {
+    private static RankLauncher requireUsable(RankLauncher chosen, BackendChoice backendName, Map<String, String> env) {
         String reason = chosen.unavailableReason();
         if (reason != null) {
             throw new IllegalStateException("communicator '" + chosen.name() + "' for backend '" + backendName
@@ -109,7 +109,7 @@ public final class RankLaunchers {
         return chosen;
     }
 
-    private static void requireSingleProcess(RankLauncher chosen, String backendName, Map<String, String> env) {
+    private static void requireSingleProcess(RankLauncher chosen, BackendChoice backendName, Map<String, String> env) {
         int processes = RankEnvironment.processCount(env);
         if (processes > 1) {
             throw new IllegalStateException(RankEnvironment.jobVariables(env) + " describe a job of " + processes

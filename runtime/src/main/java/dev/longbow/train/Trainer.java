@@ -1,7 +1,8 @@
 package dev.longbow.train;
 
 import dev.longbow.backend.Backend;
-import dev.longbow.backend.CudaCompute;
+import dev.longbow.backend.BackendChoice;
+import dev.longbow.cuda.CudaCompute;
 import dev.longbow.checkpoint.Checkpoint;
 import dev.longbow.checkpoint.ConfigJson;
 import dev.longbow.checkpoint.RunId;
@@ -196,7 +197,7 @@ public final class Trainer {
      */
     public static MemoryEstimate requireMemory(TrainConfig config) {
         MemoryEstimate memory = MemoryEstimate.of(config);
-        if (config.backend().equals("cpu")) {
+        if (config.backend().equals(BackendChoice.CPU)) {
             OptionalLong available = HostMemory.available();
             if (available.isPresent()) {
                 memory.requireAvailable(available.getAsLong(), config.ranks(), "host memory", shortly(config));

@@ -1,5 +1,6 @@
 package dev.longbow.checkpoint;
 
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.backend.Backend;
 import dev.longbow.backend.Backends;
 import dev.longbow.model.ModelConfig;
@@ -37,7 +38,7 @@ class CheckpointTest {
 
     @BeforeEach
     void setUp() {
-        backend = Backends.open("cpu", 0);
+        backend = Backends.open(BackendChoice.CPU, 0);
         state = allocate();
         params = state.params();
         params.initialize(5, backend);

@@ -1,5 +1,6 @@
 package dev.longbow.comm;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,30 +13,30 @@ import org.junit.jupiter.api.Test;
 /** Choosing a launcher: by backend (never one that runs only by name), by name, on a list of devices. */
 class CommunicatorChoiceTest {
     private static final RankLauncher LOCAL = new Fake("local", null, false);
-    private static final RankLauncher NCCL = new Fake("nccl", "cuda", false);
-    private static final RankLauncher DEVICE = new Fake("device", "cuda", true);
+    private static final RankLauncher NCCL = new Fake("nccl", BackendChoice.CUDA, false);
+    private static final RankLauncher DEVICE = new Fake("device", BackendChoice.CUDA, true);
     private static final List<RankLauncher> ALL = List.of(DEVICE, LOCAL, NCCL);
 
     @Test
     void aBackendGetsItsOwnLauncherNeverOneThatRunsOnlyByName() {
-        assertSame(NCCL, RankLaunchers.forBackend(ALL, "cuda"));
-        assertSame(LOCAL, RankLaunchers.forBackend(ALL, "cpu"));
+        assertSame(NCCL, RankLaunchers.forBackend(ALL, BackendChoice.CUDA));
+        assertSame(LOCAL, RankLaunchers.forBackend(ALL, BackendChoice.CPU));
     }
 
     @Test
     void twoDefaultLaunchersForOneBackendAreRefused() {
         var e = assertThrows(IllegalStateException.class,
-                () -> RankLaunchers.forBackend(List.of(LOCAL, NCCL, new Fake("other", "cuda", false)), "cuda"));
+                () -> RankLaunchers.forBackend(List.of(LOCAL, NCCL, new Fake("other", BackendChoice.CUDA, false)), BackendChoice.CUDA));
         assertEquals("communicators [nccl, other] all claim backend 'cuda'; each backend has one default communicator", e.getMessage());
     }
 
     @Test
     void aLauncherIsFoundByNameWhenItMovesTheBackendsMemory() {
-        assertSame(DEVICE, RankLaunchers.named(ALL, "device", "cuda"));
-        var wrongBackend = assertThrows(IllegalArgumentException.class, () -> RankLaunchers.named(ALL, "device", "cpu"));
+        assertSame(DEVICE, RankLaunchers.named(ALL, "device", BackendChoice.CUDA));
+        var wrongBackend = assertThrows(IllegalArgumentException.class, () -> RankLaunchers.named(ALL, "device", BackendChoice.CPU));
         assertEquals("communicator 'device' does not move the memory of backend 'cpu'; for 'cpu' choose one of [local]",
                 wrongBackend.getMessage());
-        var unknown = assertThrows(IllegalArgumentException.class, () -> RankLaunchers.named(ALL, "gloo", "cuda"));
+        var unknown = assertThrows(IllegalArgumentException.class, () -> RankLaunchers.named(ALL, "gloo", BackendChoice.CUDA));
         assertEquals("unknown communicator 'gloo'; available: [device, local, nccl]", unknown.getMessage());
     }
 
@@ -58,19 +59,19 @@ class CommunicatorChoiceTest {
     }
 
     /** A launcher that serves one backend (or all, for {@code null}) and runs nothing. */
-    private record Fake(String name, String backend, boolean onlyByName) implements RankLauncher {
+    private record Fake(String name, BackendChoice backend, boolean onlyByName) implements RankLauncher {
         @Override
         public String unavailableReason() {
             return null;
         }
 
         @Override
-        public boolean serves(String backendName) {
+        public boolean serves(BackendChoice backendName) {
             return backend == null || backend.equals(backendName);
         }
 
         @Override
-        public <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
+        public <T> List<T> run(int ranks, BackendChoice backendName, Duration collectiveTimeout, RankTask<T> task) {
             throw new UnsupportedOperationException();
         }
     }

@@ -1,5 +1,6 @@
 package dev.longbow.comm;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,7 +16,7 @@ class RankLaunchersTest {
 
     @Test
     void torchrunsVariablesForSeveralProcessesAreRefusedForThreadRanks() {
-        var e = assertThrows(IllegalStateException.class, () -> RankLaunchers.forBackend("cpu", Map.of("RANK", "1",
+        var e = assertThrows(IllegalStateException.class, () -> RankLaunchers.forBackend(BackendChoice.CPU, Map.of("RANK", "1",
                 "WORLD_SIZE", "4", "MASTER_ADDR", "node0", "MASTER_PORT", "29500")));
         assertTrue(e.getMessage().startsWith("RANK=1, WORLD_SIZE=4, MASTER_ADDR=node0, MASTER_PORT=29500 describe a job of 4 "
                 + "processes, but backend 'cpu' runs all its ranks as threads of one process (communicator 'local')"), e.getMessage());
@@ -24,21 +25,21 @@ class RankLaunchersTest {
 
     @Test
     void srunsVariablesForSeveralTasksAreRefusedForThreadRanks() {
-        var e = assertThrows(IllegalStateException.class, () -> RankLaunchers.forBackend("cpu", Map.of("SLURM_PROCID", "0",
+        var e = assertThrows(IllegalStateException.class, () -> RankLaunchers.forBackend(BackendChoice.CPU, Map.of("SLURM_PROCID", "0",
                 "SLURM_NTASKS", "2")));
         assertTrue(e.getMessage().startsWith("SLURM_PROCID=0, SLURM_NTASKS=2 describe a job of 2 processes"), e.getMessage());
     }
 
     @Test
     void aRankWithoutAWorldSizeIsRefusedNamingTheMissingVariable() {
-        var e = assertThrows(IllegalArgumentException.class, () -> RankLaunchers.forBackend("cpu", Map.of("RANK", "0")));
+        var e = assertThrows(IllegalArgumentException.class, () -> RankLaunchers.forBackend(BackendChoice.CPU, Map.of("RANK", "0")));
         assertEquals("WORLD_SIZE is not set (reading the launch environment)", e.getMessage());
     }
 
     @Test
     void aJobOfOneProcessRunsOnThreads() {
-        assertEquals("local", RankLaunchers.forBackend("cpu", Map.of("RANK", "0", "WORLD_SIZE", "1")).name());
-        assertEquals("local", RankLaunchers.forBackend("cpu", Map.of("SLURM_PROCID", "0", "SLURM_NTASKS", "1")).name());
-        assertEquals("local", RankLaunchers.forBackend("cpu", Map.of("MASTER_ADDR", "node0")).name());
+        assertEquals("local", RankLaunchers.forBackend(BackendChoice.CPU, Map.of("RANK", "0", "WORLD_SIZE", "1")).name());
+        assertEquals("local", RankLaunchers.forBackend(BackendChoice.CPU, Map.of("SLURM_PROCID", "0", "SLURM_NTASKS", "1")).name());
+        assertEquals("local", RankLaunchers.forBackend(BackendChoice.CPU, Map.of("MASTER_ADDR", "node0")).name());
     }
 }

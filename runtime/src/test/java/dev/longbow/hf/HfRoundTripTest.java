@@ -1,5 +1,6 @@
 package dev.longbow.hf;
 
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.backend.Backend;
 import dev.longbow.backend.Backends;
 import dev.longbow.checkpoint.Checkpoint;
@@ -214,7 +215,7 @@ class HfRoundTripTest {
                 .getMessage().contains("is not empty"));
     }
 
-    private static final Backend CPU = Backends.open("cpu", 0);
+    private static final Backend CPU = Backends.open(BackendChoice.CPU, 0);
 
     /** Longbow's mean loss over HF-style labels (position i predicts labels[i + 1]; -100 ignored). */
     static double loss(ModelConfig c, int[] ids, int[] labels, java.util.function.Consumer<Weights> init) {

@@ -1,5 +1,6 @@
 package dev.longbow.hf;
 
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.checkpoint.Checkpoint;
 import dev.longbow.checkpoint.Json;
 import dev.longbow.data.Tokenizer;
@@ -46,7 +47,7 @@ public final class MakeHfFixtures {
         Tokenizer tokenizer = Tokenizer.open(tokenizerJson.toString());
         for (var e : Map.of("tiny-tied", TIED, "tiny-untied", UNTIED).entrySet()) {
             Path ckpt = Files.createTempDirectory("fixture");
-            TrainConfig config = new TrainConfig(e.getValue(), new Ring(), 2, 32, "cpu", STEPS, 4,
+            TrainConfig config = new TrainConfig(e.getValue(), new Ring(), 2, 32, BackendChoice.CPU, STEPS, 4,
                     OptimizerConfig.defaults(2e-2f, 10), 7, false, 16, Precision.F32);
             Trainer.run(config, new RandomSequences(e.getValue().vocab(), 32, 3),
                     new Trainer.Checkpointing(ckpt, STEPS, 1, false, "fixture", dev.longbow.train.OnSaveFailure.STOP),

@@ -1,5 +1,6 @@
 package dev.longbow.model;
 
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.backend.Backend;
 import dev.longbow.backend.Backends;
 import dev.longbow.tensor.Tensor;
@@ -30,7 +31,7 @@ class LlamaGradientTest {
         static Fixture create(ModelConfig c, long seed, int chunkRows, boolean recompute) {
             System.out.println("LlamaGradientTest seed " + seed);
             Random random = new Random(seed);
-            Backend backend = Backends.open("cpu", 0);
+            Backend backend = Backends.open(BackendChoice.CPU, 0);
             boolean[] flags = new boolean[c.layers()];
             java.util.Arrays.fill(flags, recompute);
             Llama model = new Llama(c, Precision.F32, backend, new SingleRankAttention(backend.attention(), backend.tensors(),

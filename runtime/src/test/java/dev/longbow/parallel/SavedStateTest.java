@@ -1,5 +1,6 @@
 package dev.longbow.parallel;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -32,7 +33,7 @@ class SavedStateTest {
     /** Runs forward, one backward, then {@code misuse} on 2 ranks; returns what the misuse threw. */
     private static Throwable misuse(Scheme config, boolean closeFirst) {
         RankFailedException e = assertThrows(RankFailedException.class, () -> assertTimeoutPreemptively(Duration.ofSeconds(30),
-                () -> LocalRanks.run(2, "cpu", (backend, comm) -> {
+                () -> LocalRanks.run(2, BackendChoice.CPU, (backend, comm) -> {
                     try (RankMemory mem = new RankMemory(backend);
                          SequenceParallelAttention scheme = config.attention(SHAPE, backend, comm)) {
                         long n = SHAPE.localLen(2);

@@ -1,5 +1,6 @@
 package dev.longbow.parallel;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -58,7 +59,7 @@ class SchemeLayoutTest {
     @Test
     void builtSchemesReportTheirConfiguredLayout() {
         for (Scheme config : CONFIGS) {
-            List<SequenceLayout> layouts = LocalRanks.run(RANKS, "cpu",
+            List<SequenceLayout> layouts = LocalRanks.run(RANKS, BackendChoice.CPU,
                     (backend, comm) -> {
                         try (SequenceParallelAttention scheme = config.attention(SHAPE, backend, comm)) {
                             return scheme.layout();

@@ -1,5 +1,6 @@
 package dev.longbow.parallel;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,7 +26,7 @@ class SchemeScheduleTest {
 
     /** Runs forward, then backward with each rank's log on; zero inputs, since only the order of issue matters. */
     private static List<IssueLog> backwardLogs(Scheme config, AttentionShape shape, int ranks) {
-        return LocalRanks.run(ranks, "cpu", (real, realComm) -> {
+        return LocalRanks.run(ranks, BackendChoice.CPU, (real, realComm) -> {
             IssueLog log = new IssueLog();
             long n = shape.localLen(ranks);
             long d = shape.headDim();

@@ -1,5 +1,6 @@
 package dev.longbow.parallel;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -100,7 +101,7 @@ class SchemeValidationTest {
     /** Runs on two in-process ranks and returns what the first failing rank threw. */
     private static Throwable failureOnTwoRanks(dev.longbow.comm.RankTask<Void> task) {
         RankFailedException e = assertThrows(RankFailedException.class,
-                () -> Assertions.assertTimeoutPreemptively(Duration.ofSeconds(30), () -> LocalRanks.run(2, "cpu", task)));
+                () -> Assertions.assertTimeoutPreemptively(Duration.ofSeconds(30), () -> LocalRanks.run(2, BackendChoice.CPU, task)));
         return e.getCause();
     }
 
@@ -135,7 +136,7 @@ class SchemeValidationTest {
 
     @Test
     void tensorsThatDoNotMatchTheDeclaredShapeAreRefused() {
-        Throwable e = assertThrows(RankFailedException.class, () -> LocalRanks.run(1, "cpu", (backend, comm) -> {
+        Throwable e = assertThrows(RankFailedException.class, () -> LocalRanks.run(1, BackendChoice.CPU, (backend, comm) -> {
             try (RankMemory mem = new RankMemory(backend); var scheme = new Ring().attention(SHAPE, backend, comm)) {
                 scheme.forward(mem.zeros(DType.F32, 256, 8, 64), mem.zeros(DType.F32, 256, 8, 64), mem.zeros(DType.F32, 256, 2, 64),
                         mem.zeros(DType.F32, 256, 8, 64), mem.zeros(DType.F32, 256, 8));
@@ -144,7 +145,7 @@ class SchemeValidationTest {
         })).getCause();
         assertTrue(e.getMessage().contains("ring: k is TensorF32[256, 8, 64]") && e.getMessage().contains("expects F32[256, 2, 64]"), e.getMessage());
 
-        Throwable grad = assertThrows(RankFailedException.class, () -> LocalRanks.run(1, "cpu", (backend, comm) -> {
+        Throwable grad = assertThrows(RankFailedException.class, () -> LocalRanks.run(1, BackendChoice.CPU, (backend, comm) -> {
             try (RankMemory mem = new RankMemory(backend); var scheme = new Ulysses().attention(SHAPE, backend, comm)) {
                 var q = mem.zeros(DType.F32, 256, 8, 64);
                 var kv = mem.zeros(DType.F32, 256, 2, 64);

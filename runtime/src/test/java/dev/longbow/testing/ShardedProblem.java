@@ -1,6 +1,7 @@
 package dev.longbow.testing;
 
 import dev.longbow.backend.AttentionParams;
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.comm.RankLauncher;
 import dev.longbow.comm.RankMemory;
 import dev.longbow.comm.local.LocalLauncher;
@@ -91,11 +92,11 @@ public final class ShardedProblem {
 
     /** Runs {@code scheme} forward and backward on {@code ranks} in-process CPU ranks. */
     public List<RankResult> run(Scheme scheme, int ranks) {
-        return run(scheme, ranks, new LocalLauncher(), "cpu");
+        return run(scheme, ranks, new LocalLauncher(), BackendChoice.CPU);
     }
 
     /** Runs {@code scheme} forward and backward on {@code ranks} ranks of {@code launcher} on backend {@code backendName}. */
-    public List<RankResult> run(Scheme scheme, int ranks, RankLauncher launcher, String backendName) {
+    public List<RankResult> run(Scheme scheme, int ranks, RankLauncher launcher, BackendChoice backendName) {
         SequenceLayout layout = scheme.layout();
         return launcher.run(ranks, backendName, (backend, comm) -> {
             try (RankMemory mem = new RankMemory(backend)) {

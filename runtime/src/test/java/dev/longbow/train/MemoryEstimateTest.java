@@ -1,5 +1,6 @@
 package dev.longbow.train;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -38,7 +39,7 @@ class MemoryEstimateTest {
     }
 
     private static TrainConfig config(Scheme scheme, boolean recompute) {
-        return new TrainConfig(TrainProcess.MODEL, scheme, 4, 64, "cpu", 1, 1, OptimizerConfig.defaults(3e-3f, 2), 99, recompute, 8, Precision.F32);
+        return new TrainConfig(TrainProcess.MODEL, scheme, 4, 64, BackendChoice.CPU, 1, 1, OptimizerConfig.defaults(3e-3f, 2), 99, recompute, 8, Precision.F32);
     }
 
     @ParameterizedTest(name = "{0}, recompute {1}")
@@ -46,7 +47,7 @@ class MemoryEstimateTest {
     void theEstimateIsWhatARankAllocatesAndBoundsTheAttentionBuffers(Scheme scheme, boolean recompute) {
         TrainConfig config = config(scheme, recompute);
         MemoryEstimate estimate = MemoryEstimate.of(config);
-        List<long[]> measured = LocalRanks.run(4, "cpu", (backend, comm) -> {
+        List<long[]> measured = LocalRanks.run(4, BackendChoice.CPU, (backend, comm) -> {
             try (RankTrainer trainer = new RankTrainer(config, backend, comm)) {
                 trainer.step(0, List.of(new RandomSequences(TrainProcess.MODEL.vocab(), 64, 7).next()), OnNonFinite.STOP);
                 return new long[] {trainer.bufferBytes(), trainer.attention().lastCall().peakBufferBytes()};
@@ -61,7 +62,7 @@ class MemoryEstimateTest {
     @Test
     void aRunThatCannotFitIsRefusedBeforeAllocatingNamingBytesNeededAndAvailable() {
         assumeTrue(Files.isReadable(Path.of("/proc/meminfo")), "host memory is read from /proc/meminfo");
-        TrainConfig huge = new TrainConfig(TrainProcess.MODEL, new Ring(), 1, TrainConfig.MAX_SEQ_LEN, "cpu", 1, 1,
+        TrainConfig huge = new TrainConfig(TrainProcess.MODEL, new Ring(), 1, TrainConfig.MAX_SEQ_LEN, BackendChoice.CPU, 1, 1,
                 OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32);
         var e = assertThrows(IllegalArgumentException.class, () -> Trainer.run(huge,
                 new RandomSequences(TrainProcess.MODEL.vocab(), TrainConfig.MAX_SEQ_LEN, 7), Trainer.Checkpointing.NONE, s -> { }, null));
@@ -72,7 +73,7 @@ class MemoryEstimateTest {
 
     @Test
     void aSequenceLongerThanAProcessCanHoldIsRefused() {
-        TrainConfig tooLong = new TrainConfig(TrainProcess.MODEL, new Ring(), 1, Integer.MAX_VALUE - 1, "cpu", 1, 1,
+        TrainConfig tooLong = new TrainConfig(TrainProcess.MODEL, new Ring(), 1, Integer.MAX_VALUE - 1, BackendChoice.CPU, 1, 1,
                 OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32);
         var e = assertThrows(IllegalArgumentException.class, tooLong::validate);
         assertEquals("sequence length 2147483646 is more than the 1073741824 tokens (2^30) one process can hold as a sequence; use "

@@ -1,5 +1,6 @@
 package dev.longbow.train;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -28,7 +29,7 @@ class RunCheckpointsTest {
     Path dir;
 
     private static TrainConfig config(int steps) {
-        return new TrainConfig(TrainProcess.MODEL, new Ring(), 2, 16, "cpu", steps, 1,
+        return new TrainConfig(TrainProcess.MODEL, new Ring(), 2, 16, BackendChoice.CPU, steps, 1,
                 OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32);
     }
 

@@ -1,5 +1,6 @@
 package dev.longbow.train;
 
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.backend.Backend;
 import dev.longbow.backend.Backends;
 import dev.longbow.comm.local.LocalRanks;
@@ -53,9 +54,9 @@ class SchemeTrainingParityTest {
         System.out.println("SchemeTrainingParityTest seed " + SEED);
         TokenSequence batch = batch();
         Result single = singleRank(batch);
-        TrainConfig config = new TrainConfig(MODEL, scheme, ranks, SEQ, "cpu", 1, 1,
+        TrainConfig config = new TrainConfig(MODEL, scheme, ranks, SEQ, BackendChoice.CPU, 1, 1,
                 OptimizerConfig.defaults(1e-3f, 0), SEED, false, 3, Precision.F32).validate();
-        List<Result> results = LocalRanks.run(ranks, "cpu", (backend, comm) -> {
+        List<Result> results = LocalRanks.run(ranks, BackendChoice.CPU, (backend, comm) -> {
             try (RankTrainer trainer = new RankTrainer(config, backend, comm)) {
                 randomize(trainer.model().params());
                 double loss = trainer.accumulateGradients(List.of(batch));
@@ -77,7 +78,7 @@ class SchemeTrainingParityTest {
     }
 
     private static Result singleRank(TokenSequence batch) {
-        try (Backend backend = Backends.open("cpu", 0);
+        try (Backend backend = Backends.open(BackendChoice.CPU, 0);
              Llama model = new Llama(MODEL, Precision.F32, backend, new SingleRankAttention(backend.attention(), backend.tensors(),
                      Llama.attentionParams(MODEL)), SEQ, 5, new boolean[MODEL.layers()])) {
             randomize(model.params());

@@ -1,5 +1,6 @@
 package dev.longbow.train;
 
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.model.ModelConfig;
 import dev.longbow.model.Precision;
 import dev.longbow.parallel.Ring;
@@ -16,7 +17,7 @@ public final class TrainProcess {
     static final int STEPS = 24;
 
     static TrainConfig config() {
-        return new TrainConfig(MODEL, new Ring(), 2, 16, "cpu", STEPS, 2,
+        return new TrainConfig(MODEL, new Ring(), 2, 16, BackendChoice.CPU, STEPS, 2,
                 OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32);
     }
 

@@ -1,6 +1,6 @@
 package dev.longbow.samples;
 
-import dev.longbow.backend.Backends;
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.comm.CommunicatorChoice;
 import dev.longbow.parallel.AttentionShape;
 import dev.longbow.tensor.DType;
@@ -72,10 +72,10 @@ public final class SampleCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--iterations " + iterations + " must be at least 0");
         }
         // The dtype the backend trains in: f32 where it can, else bf16 (cuda's flash kernels).
-        DType attention = dtype != null ? dtype
-                : Backends.provider(backend).trainingDTypes().contains(DType.F32) ? DType.F32 : DType.BF16;
+        BackendChoice chosen = BackendChoice.named(backend);
+        DType attention = dtype != null ? dtype : chosen.trainingDTypes().contains(DType.F32) ? DType.F32 : DType.BF16;
         AttentionShape shape = new AttentionShape(seqLen, heads, kvHeads != null ? kvHeads : heads, headDim, attention, causal);
-        return new SampleOptions(schemeOptions.scheme(scheme, ranks, seqLen), ranks, shape, backend,
+        return new SampleOptions(schemeOptions.scheme(scheme, ranks, seqLen), ranks, shape, chosen,
                 CommunicatorChoice.fromCommandLine(communicator, gpus), iterations, seed != null ? seed : System.nanoTime(), check);
     }
 

@@ -1,5 +1,6 @@
 package dev.longbow.samples;
 
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.comm.CommunicatorChoice;
 import dev.longbow.parallel.AttentionShape;
 import dev.longbow.parallel.Scheme;
@@ -9,6 +10,6 @@ import dev.longbow.parallel.Scheme;
  * chosen, or the backend's), for an attention shape, timed
  * over some iterations of seeded random inputs, checked or not against single-device attention.
  */
-record SampleOptions(Scheme scheme, int ranks, AttentionShape shape, String backend, CommunicatorChoice communicator,
+record SampleOptions(Scheme scheme, int ranks, AttentionShape shape, BackendChoice backend, CommunicatorChoice communicator,
                      int iterations, long seed, boolean check) {
 }

@@ -1,10 +1,10 @@
 package dev.longbow.samples;
 
 import dev.longbow.backend.Backend;
-import dev.longbow.backend.Backends;
 import dev.longbow.comm.Communicator;
 import dev.longbow.comm.RankFailedException;
 import dev.longbow.comm.RankLauncher;
+import dev.longbow.parallel.AttentionBuffers;
 import dev.longbow.parallel.AttentionShape;
 import dev.longbow.parallel.CallStats;
 import dev.longbow.parallel.SequenceLayout;
@@ -141,8 +141,9 @@ final class SchemeSample {
         SequenceLayout layout = o.scheme().layout();
         long seed = agreedSeed(backend, comm, o.seed());
         Shards inputs = drawn.computeIfAbsent(seed, s -> Shards.random(shape, new Random(s)));
-        try (DeviceShards mine = DeviceShards.upload(backend, shape, inputs.rowsOf(layout, comm.rank(), comm.size()));
+        try (AttentionBuffers mine = AttentionBuffers.allocate(backend, shape, shape.localLen(comm.size()));
              SequenceParallelAttention scheme = o.scheme().attention(shape, backend, comm)) {
+            inputs.rowsOf(layout, comm.rank(), comm.size()).uploadInputs(backend, mine);
             long[] forward = new long[o.iterations()];
             long[] backward = new long[o.iterations()];
             CallStats forwardStats = null;
@@ -150,13 +151,13 @@ final class SchemeSample {
             for (int it = -1; it < o.iterations(); it++) {
                 comm.barrier();
                 long t0 = System.nanoTime();
-                try (SequenceParallelAttention.Saved saved = scheme.forward(mine.q(), mine.k(), mine.v(), mine.out(), mine.lse())) {
+                try (SequenceParallelAttention.Saved saved = mine.forward(scheme)) {
                     backend.synchronize();
                     long t1 = System.nanoTime();
                     forwardStats = scheme.lastCall();
                     comm.barrier();
                     long t2 = System.nanoTime();
-                    scheme.backward(saved, mine.dout(), mine.dq(), mine.dk(), mine.dv());
+                    mine.backward(scheme, saved);
                     backend.synchronize();
                     long t3 = System.nanoTime();
                     backwardStats = scheme.lastCall();
@@ -166,7 +167,7 @@ final class SchemeSample {
                     }
                 }
             }
-            return new RankRun(comm.rank(), seed, forward, backward, forwardStats, backwardStats, check ? mine.download() : null);
+            return new RankRun(comm.rank(), seed, forward, backward, forwardStats, backwardStats, check ? Shards.results(backend, mine) : null);
         }
     }
 
@@ -190,9 +191,11 @@ final class SchemeSample {
 
     /** The whole attention on one device of the same backend: the oracle the schemes must reproduce. */
     private static Shards singleDevice(SampleOptions o, Shards inputs) {
-        try (Backend backend = Backends.open(o.backend(), 0); DeviceShards all = DeviceShards.upload(backend, o.shape(), inputs)) {
-            all.attendWhole(o.shape().causal());
-            return all.download();
+        try (Backend backend = o.backend().open(0); AttentionBuffers all = AttentionBuffers.allocate(backend, o.shape(), o.shape().seqLen())) {
+            inputs.uploadInputs(backend, all);
+            all.forwardWhole();
+            all.backwardWhole();
+            return Shards.results(backend, all);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.longbow.samples;
 
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.comm.CommunicatorChoice;
 import dev.longbow.parallel.AttentionShape;
 import dev.longbow.parallel.Scheme;
@@ -18,6 +19,6 @@ public final class SchemeTimes {
      * ([0]) and backward ([1]) nanoseconds per timed iteration.
      */
     public static long[][] slowestRank(Scheme scheme, int ranks, AttentionShape shape, int iterations) {
-        return SchemeSample.time(new SampleOptions(scheme, ranks, shape, "cpu", CommunicatorChoice.DEFAULT, iterations, 1, false));
+        return SchemeSample.time(new SampleOptions(scheme, ranks, shape, BackendChoice.CPU, CommunicatorChoice.DEFAULT, iterations, 1, false));
     }
 }

@@ -1,5 +1,7 @@
 package dev.longbow.samples;
 
+import dev.longbow.backend.Backend;
+import dev.longbow.parallel.AttentionBuffers;
 import dev.longbow.parallel.AttentionShape;
 import dev.longbow.parallel.SequenceLayout;
 import java.util.LinkedHashMap;
@@ -19,9 +21,9 @@ record Shards(long rows, Map<String, float[]> tensors) {
     /** Elements per token of tensor {@code name}. */
     static int width(AttentionShape shape, String name) {
         return switch (name) {
-            case "k", "v", "dk", "dv" -> shape.kvHeads() * shape.headDim();
+            case "k", "v", "dk", "dv" -> shape.kvWidth();
             case "lse" -> shape.heads();
-            default -> shape.heads() * shape.headDim();
+            default -> shape.queryWidth();
         };
     }
 
@@ -43,18 +45,28 @@ record Shards(long rows, Map<String, float[]> tensors) {
 
     /** The rows rank {@code rank} holds under {@code layout}, in its local order. */
     Shards rowsOf(SequenceLayout layout, int rank, int ranks) {
-        long local = rows / ranks;
         Map<String, float[]> t = new LinkedHashMap<>();
-        tensors.forEach((name, all) -> {
-            int w = Math.toIntExact(all.length / rows);
-            float[] mine = new float[Math.toIntExact(local * w)];
-            for (long i = 0; i < local; i++) {
-                long g = layout.globalPosition(rank, ranks, rows, i);
-                System.arraycopy(all, Math.toIntExact(g * w), mine, Math.toIntExact(i * w), w);
-            }
-            t.put(name, mine);
-        });
-        return new Shards(local, t);
+        tensors.forEach((name, all) -> t.put(name, layout.shard(all, rows, rank, ranks)));
+        return new Shards(rows / ranks, t);
+    }
+
+    /** Writes the inputs into {@code buffers}, which hold as many rows. */
+    void uploadInputs(Backend backend, AttentionBuffers buffers) {
+        backend.upload(get("q"), buffers.q());
+        backend.upload(get("k"), buffers.k());
+        backend.upload(get("v"), buffers.v());
+        backend.upload(get("dout"), buffers.dout());
+    }
+
+    /** The results {@code buffers} hold. */
+    static Shards results(Backend backend, AttentionBuffers buffers) {
+        Map<String, float[]> t = new LinkedHashMap<>();
+        t.put("out", backend.download(buffers.out()));
+        t.put("lse", backend.download(buffers.lse()));
+        t.put("dq", backend.download(buffers.dq()));
+        t.put("dk", backend.download(buffers.dk()));
+        t.put("dv", backend.download(buffers.dv()));
+        return new Shards(buffers.q().dim(0), t);
     }
 
     /** The parts' rows one after another, as one block. */

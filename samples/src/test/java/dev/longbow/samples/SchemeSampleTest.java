@@ -1,5 +1,6 @@
 package dev.longbow.samples;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -66,13 +67,13 @@ class SchemeSampleTest {
             }
 
             @Override
-            public boolean serves(String backendName) {
+            public boolean serves(BackendChoice backendName) {
                 return true;
             }
 
             @Override
             @SuppressWarnings("unchecked")
-            public <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
+            public <T> List<T> run(int ranks, BackendChoice backendName, Duration collectiveTimeout, RankTask<T> task) {
                 return all.run(ranks, backendName, collectiveTimeout, task).subList(first, first + count).stream()
                         .map(r -> (T) tamper.apply((SchemeSample.RankRun) r)).toList();
             }
@@ -100,7 +101,7 @@ class SchemeSampleTest {
     @Test
     void ranksAgreeOnRankZerosSeed() {
         long rankZeros = 0x8000_0001_FFFF_FFFEL;
-        List<Long> agreed = LocalRanks.run(4, "cpu", (backend, comm) ->
+        List<Long> agreed = LocalRanks.run(4, BackendChoice.CPU, (backend, comm) ->
                 SchemeSample.agreedSeed(backend, comm, comm.rank() == 0 ? rankZeros : comm.rank()));
         assertEquals(List.of(rankZeros, rankZeros, rankZeros, rankZeros), agreed);
     }

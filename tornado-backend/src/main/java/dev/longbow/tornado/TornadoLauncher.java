@@ -1,5 +1,6 @@
 package dev.longbow.tornado;
 
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.comm.RankLauncher;
 import dev.longbow.comm.RankTask;
 import dev.longbow.comm.local.LocalRanks;
@@ -30,12 +31,12 @@ public final class TornadoLauncher implements RankLauncher {
     }
 
     @Override
-    public boolean serves(String backendName) {
-        return TornadoBackendProvider.NAME.equals(backendName);
+    public boolean serves(BackendChoice backend) {
+        return BackendChoice.TORNADO.equals(backend);
     }
 
     @Override
-    public <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
+    public <T> List<T> run(int ranks, BackendChoice backendName, Duration collectiveTimeout, RankTask<T> task) {
         return LocalRanks.run(ranks, backendName, collectiveTimeout, (backend, comm) -> task.run(backend, new SynchronizingCommunicator(comm, backend)));
     }
 }

@@ -1,5 +1,6 @@
 package dev.longbow.tornado;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -28,7 +29,7 @@ class SynchronizingCommunicatorTest {
 
     /** The CPU backend, counting synchronize calls. */
     private static final class CountingBackend implements Backend {
-        final Backend cpu = Backends.open("cpu", 0);
+        final Backend cpu = Backends.open(BackendChoice.CPU, 0);
         final AtomicInteger synchronizations = new AtomicInteger();
 
         @Override
@@ -104,7 +105,7 @@ class SynchronizingCommunicatorTest {
     @Test
     void theLauncherServesTheTornadoBackendOnly() {
         TornadoLauncher launcher = new TornadoLauncher();
-        assertTrue(launcher.serves("tornado"));
-        assertFalse(launcher.serves("cpu"));
+        assertTrue(launcher.serves(BackendChoice.TORNADO));
+        assertFalse(launcher.serves(BackendChoice.CPU));
     }
 }

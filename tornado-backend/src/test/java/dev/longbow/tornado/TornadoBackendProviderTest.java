@@ -1,5 +1,6 @@
 package dev.longbow.tornado;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,7 +16,7 @@ class TornadoBackendProviderTest {
 
     @Test
     void unavailableReasonSaysWhatToInstallOrHowToStart() {
-        String reason = Backends.provider("tornado").unavailableReason();
+        String reason = Backends.provider(BackendChoice.TORNADO).unavailableReason();
         boolean kernels = getClass().getClassLoader().getResource("dev/longbow/tornado/vm/TornadoBackend.class") != null;
         boolean tornadoLoaded = ModuleLayer.boot().findModule("tornado.runtime").isPresent();
         if (!kernels) {
@@ -26,7 +27,7 @@ class TornadoBackendProviderTest {
             assertNull(reason);
         }
         if (reason != null) {
-            var e = assertThrows(IllegalStateException.class, () -> Backends.open("tornado", 0));
+            var e = assertThrows(IllegalStateException.class, () -> Backends.open(BackendChoice.TORNADO, 0));
             assertTrue(e.getMessage().contains(reason), e.getMessage());
         }
     }

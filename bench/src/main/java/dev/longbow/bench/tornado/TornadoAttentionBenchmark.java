@@ -2,7 +2,7 @@ package dev.longbow.bench.tornado;
 
 import dev.longbow.backend.AttentionParams;
 import dev.longbow.backend.Backend;
-import dev.longbow.backend.Backends;
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.HostAllocation;
 import dev.longbow.tensor.Slab;
@@ -50,7 +50,7 @@ public class TornadoAttentionBenchmark {
 
     @Setup
     public void setUp() {
-        device = Backends.open(backend, 0);
+        device = BackendChoice.named(backend).open(0);
         params = AttentionParams.of(HEAD_DIM, true);
         Slab.Builder b = Slab.builder();
         for (String name : new String[] {"q", "k", "v", "out"}) {

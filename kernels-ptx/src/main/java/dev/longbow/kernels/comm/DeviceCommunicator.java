@@ -7,7 +7,7 @@ import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.CollectiveTimeoutException;
 import dev.longbow.comm.Communicator;
 import dev.longbow.comm.Traffic;
-import dev.longbow.comm.local.GroupAbortedException;
+import dev.longbow.comm.GroupAbortedException;
 import dev.longbow.cuda.DeviceMemory;
 import dev.longbow.comm.Meetings.Meeting;
 import dev.longbow.kernels.comm.PointToPoint.Half;

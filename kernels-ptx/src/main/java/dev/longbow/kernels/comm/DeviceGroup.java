@@ -3,7 +3,7 @@ package dev.longbow.kernels.comm;
 import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.Meetings;
 import dev.longbow.comm.Meetings.Meeting;
-import dev.longbow.comm.local.GroupAbortedException;
+import dev.longbow.comm.GroupAbortedException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;

@@ -1,6 +1,6 @@
 package dev.longbow.kernels.comm;
 
-import dev.longbow.backend.Backends;
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.RankLauncher;
 import dev.longbow.comm.RankTask;
@@ -22,7 +22,6 @@ import java.util.List;
  */
 public final class DeviceLauncher implements RankLauncher {
     public static final String NAME = "device";
-    private static final String BACKEND = "cuda";
 
     private final List<Integer> gpus;
 
@@ -47,8 +46,8 @@ public final class DeviceLauncher implements RankLauncher {
     }
 
     @Override
-    public boolean serves(String backendName) {
-        return BACKEND.equals(backendName);
+    public boolean serves(BackendChoice backend) {
+        return BackendChoice.CUDA.equals(backend);
     }
 
     /** Never picked for "cuda" by default: NCCL is the backend's communicator. */
@@ -77,9 +76,9 @@ public final class DeviceLauncher implements RankLauncher {
     }
 
     @Override
-    public <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
+    public <T> List<T> run(int ranks, BackendChoice backendName, Duration collectiveTimeout, RankTask<T> task) {
         if (!serves(backendName)) {
-            throw new IllegalArgumentException("the device communicator moves the memory of backend '" + BACKEND + "', not '"
+            throw new IllegalArgumentException("the device communicator moves the memory of backend '" + BackendChoice.CUDA + "', not '"
                     + backendName + "'");
         }
         if (ranks < 1) {
@@ -98,7 +97,7 @@ public final class DeviceLauncher implements RankLauncher {
                         + System.getenv("CUDA_VISIBLE_DEVICES"));
             }
         }
-        return DeviceRanks.run(ranks, rank -> Backends.open(backendName, gpus.get(rank % gpus.size())), collectiveTimeout, task);
+        return DeviceRanks.run(ranks, rank -> backendName.open(gpus.get(rank % gpus.size())), collectiveTimeout, task);
     }
 
     @Override

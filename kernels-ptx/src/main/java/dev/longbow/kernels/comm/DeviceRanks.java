@@ -3,7 +3,7 @@ package dev.longbow.kernels.comm;
 import dev.longbow.backend.Backend;
 import dev.longbow.comm.RankFailedException;
 import dev.longbow.comm.RankTask;
-import dev.longbow.comm.local.GroupAbortedException;
+import dev.longbow.comm.GroupAbortedException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

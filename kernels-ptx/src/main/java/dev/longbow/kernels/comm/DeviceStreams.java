@@ -1,7 +1,7 @@
 package dev.longbow.kernels.comm;
 
 import dev.longbow.backend.Backend;
-import dev.longbow.backend.CudaCompute;
+import dev.longbow.cuda.CudaCompute;
 import dev.longbow.backend.TensorOps;
 import dev.longbow.cuda.Context;
 import dev.longbow.cuda.Stream;

@@ -1,10 +1,11 @@
 package dev.longbow.kernels.comm;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.longbow.backend.CudaCompute;
+import dev.longbow.cuda.CudaCompute;
 import dev.longbow.comm.CommunicatorContract;
 import dev.longbow.comm.RankMemory;
 import dev.longbow.comm.RankTask;
@@ -37,7 +38,7 @@ class DeviceCommunicatorGpuTest {
     void everyEventIsGivenBackOnceItsWaitsAreIssued() {
         int p = 3;
         int rounds = 6;
-        List<Integer> outstanding = new DeviceLauncher().run(p, "cuda", TIMEOUT, (backend, comm) -> {
+        List<Integer> outstanding = new DeviceLauncher().run(p, BackendChoice.CUDA, TIMEOUT, (backend, comm) -> {
             try (RankMemory mem = new RankMemory(backend)) {
                 Tensor block = mem.zeros(DType.F32, 4);
                 Tensor blocks = mem.zeros(DType.F32, p * 4L);
@@ -68,7 +69,7 @@ class DeviceCommunicatorGpuTest {
     class OneGpu extends CommunicatorContract {
         @Override
         protected <T> List<T> onRanks(int ranks, RankTask<T> task) {
-            return new DeviceLauncher().run(ranks, "cuda", TIMEOUT, task);
+            return new DeviceLauncher().run(ranks, BackendChoice.CUDA, TIMEOUT, task);
         }
 
         @Test
@@ -87,14 +88,14 @@ class DeviceCommunicatorGpuTest {
 
         @Override
         protected <T> List<T> onRanks(int ranks, RankTask<T> task) {
-            return new DeviceLauncher().withDevices(gpus()).run(ranks, "cuda", TIMEOUT, task);
+            return new DeviceLauncher().withDevices(gpus()).run(ranks, BackendChoice.CUDA, TIMEOUT, task);
         }
 
         @Test
         void rankROnGpuRModuloTheList() {
             assumeTrue(Cuda.deviceCount() >= 2, "needs two GPUs");
             List<Integer> ordinals = new DeviceLauncher().withDevices(List.of(1, 0))
-                    .run(3, "cuda", TIMEOUT, (backend, comm) -> ((CudaCompute) backend).context().ordinal());
+                    .run(3, BackendChoice.CUDA, TIMEOUT, (backend, comm) -> ((CudaCompute) backend).context().ordinal());
             assertEquals(List.of(1, 0, 1), ordinals);
         }
     }

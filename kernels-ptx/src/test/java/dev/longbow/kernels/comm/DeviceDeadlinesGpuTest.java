@@ -1,5 +1,6 @@
 package dev.longbow.kernels.comm;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -10,7 +11,7 @@ import dev.longbow.comm.CollectiveTimeoutException;
 import dev.longbow.comm.RankFailedException;
 import dev.longbow.comm.RankMemory;
 import dev.longbow.comm.RankTask;
-import dev.longbow.comm.local.GroupAbortedException;
+import dev.longbow.comm.GroupAbortedException;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Tensor;
 import java.time.Duration;
@@ -34,7 +35,7 @@ class DeviceDeadlinesGpuTest {
     }
 
     private static <T> List<T> onRanks(int ranks, RankTask<T> task) {
-        return new DeviceLauncher().run(ranks, "cuda", DEADLINE, task);
+        return new DeviceLauncher().run(ranks, BackendChoice.CUDA, DEADLINE, task);
     }
 
     @Test
@@ -148,10 +149,10 @@ class DeviceDeadlinesGpuTest {
         assertEquals("allGather #1 (F32 x 4 -> F32 x 6): recv TensorF32[6]@DEVICE must hold group size 2 times send"
                 + " TensorF32[4]@DEVICE", e.getCause().getMessage());
         IllegalArgumentException gpu = assertThrows(IllegalArgumentException.class,
-                () -> new DeviceLauncher().withDevices(List.of(0, 99)).run(2, "cuda", (backend, comm) -> null));
+                () -> new DeviceLauncher().withDevices(List.of(0, 99)).run(2, BackendChoice.CUDA, (backend, comm) -> null));
         assertTrue(gpu.getMessage().startsWith("GPU 99 of [0, 99] does not exist: the CUDA driver sees "), gpu.getMessage());
         IllegalArgumentException backend = assertThrows(IllegalArgumentException.class,
-                () -> new DeviceLauncher().run(2, "cpu", (b, comm) -> null));
+                () -> new DeviceLauncher().run(2, BackendChoice.CPU, (b, comm) -> null));
         assertEquals("the device communicator moves the memory of backend 'cuda', not 'cpu'", backend.getMessage());
     }
 

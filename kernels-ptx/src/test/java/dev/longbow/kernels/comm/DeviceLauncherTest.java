@@ -1,5 +1,6 @@
 package dev.longbow.kernels.comm;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -18,8 +19,8 @@ class DeviceLauncherTest {
     void serviceLoaderFindsTheDeviceLauncherWhichRunsOnlyWhenNamed() {
         RankLauncher device = RankLaunchers.launchers().stream().filter(l -> l.name().equals("device")).findFirst().orElseThrow();
         assertTrue(device.onlyByName(), "NCCL stays the default communicator of backend cuda");
-        assertTrue(device.serves("cuda"));
-        assertFalse(device.serves("cpu"));
+        assertTrue(device.serves(BackendChoice.CUDA));
+        assertFalse(device.serves(BackendChoice.CPU));
         assertEquals(List.of(0), ((DeviceLauncher) device).gpus(), "every rank on GPU 0 by default");
     }
 
@@ -35,10 +36,10 @@ class DeviceLauncherTest {
         var negative = assertThrows(IllegalArgumentException.class, () -> new DeviceLauncher().withDevices(List.of(0, -2)));
         assertEquals("GPU -2 in [0, -2] must be >= 0", negative.getMessage());
         var timeout = assertThrows(IllegalArgumentException.class,
-                () -> new DeviceLauncher().run(2, "cuda", Duration.ZERO, (b, c) -> null));
+                () -> new DeviceLauncher().run(2, BackendChoice.CUDA, Duration.ZERO, (b, c) -> null));
         assertTrue(timeout.getMessage().startsWith("the device communicator's collective timeout: a collective timeout must be"
                 + " more than 0"), timeout.getMessage());
-        var ranks = assertThrows(IllegalArgumentException.class, () -> new DeviceLauncher().run(0, "cuda", (b, c) -> null));
+        var ranks = assertThrows(IllegalArgumentException.class, () -> new DeviceLauncher().run(0, BackendChoice.CUDA, (b, c) -> null));
         assertEquals("asked for 0 ranks; at least 1 is needed", ranks.getMessage());
     }
 }

@@ -1,5 +1,6 @@
 package dev.longbow.kernels.comm;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.longbow.backend.Backend;
@@ -181,7 +182,7 @@ class DeviceOrderingGpuTest {
             }
             return null;
         };
-        new DeviceLauncher().run(2, "cuda", DeviceCommunicatorGpuTest.TIMEOUT, task);
+        new DeviceLauncher().run(2, BackendChoice.CUDA, DeviceCommunicatorGpuTest.TIMEOUT, task);
     }
 
     /** Queues {@link #DELAY} fills of {@code busy} on the compute stream: what this rank issues next starts late. */

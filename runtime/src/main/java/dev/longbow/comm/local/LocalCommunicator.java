@@ -1,5 +1,6 @@
 package dev.longbow.comm.local;
 
+import dev.longbow.comm.GroupAbortedException;
 import dev.longbow.backend.Pending;
 import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.Communicator;

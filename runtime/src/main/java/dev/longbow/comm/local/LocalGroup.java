@@ -1,5 +1,6 @@
 package dev.longbow.comm.local;
 
+import dev.longbow.comm.GroupAbortedException;
 import dev.longbow.comm.CollectiveMismatchException;
 import dev.longbow.comm.Meetings;
 import dev.longbow.comm.CollectiveTimeout;

@@ -1,5 +1,6 @@
 package dev.longbow.comm.local;
 
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.comm.RankLauncher;
 import dev.longbow.comm.RankLaunchers;
 import dev.longbow.comm.RankTask;
@@ -24,12 +25,12 @@ public final class LocalLauncher implements RankLauncher {
     }
 
     @Override
-    public boolean serves(String backendName) {
+    public boolean serves(BackendChoice backend) {
         return true;
     }
 
     @Override
-    public <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
-        return LocalRanks.run(ranks, backendName, collectiveTimeout, task);
+    public <T> List<T> run(int ranks, BackendChoice backend, Duration collectiveTimeout, RankTask<T> task) {
+        return LocalRanks.run(ranks, backend, collectiveTimeout, task);
     }
 }

@@ -1,7 +1,8 @@
 package dev.longbow.comm.local;
 
+import dev.longbow.backend.BackendChoice;
+import dev.longbow.comm.GroupAbortedException;
 import dev.longbow.backend.Backend;
-import dev.longbow.backend.Backends;
 import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.RankFailedException;
 import dev.longbow.comm.RankTask;
@@ -27,12 +28,12 @@ public final class LocalRanks {
     }
 
     /** Runs with the collective timeout of the environment ({@link CollectiveTimeout#from}). */
-    public static <T> List<T> run(int ranks, String backendName, RankTask<T> task) {
+    public static <T> List<T> run(int ranks, BackendChoice backendName, RankTask<T> task) {
         return run(ranks, backendName, CollectiveTimeout.from(System.getenv()), task);
     }
 
     /** Runs with collectives and transfers that fail the group after waiting {@code collectiveTimeout} for a rank. */
-    public static <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
+    public static <T> List<T> run(int ranks, BackendChoice backendName, Duration collectiveTimeout, RankTask<T> task) {
         List<LocalCommunicator> comms = LocalCommunicator.create(ranks, collectiveTimeout);
         AtomicReferenceArray<T> results = new AtomicReferenceArray<>(ranks);
         AtomicReference<RankFailedException> rootFailure = new AtomicReference<>();
@@ -42,7 +43,7 @@ public final class LocalRanks {
             int rank = r;
             Thread t = new Thread(() -> {
                 LocalCommunicator comm = comms.get(rank);
-                try (Backend backend = Backends.open(backendName, rank)) {
+                try (Backend backend = backendName.open(rank)) {
                     if (backend.placement() != Placement.HOST) {
                         throw new IllegalStateException("the in-process communicator moves host memory but backend '"
                                 + backendName + "' computes in " + backend.placement() + " memory; it needs a communicator that serves it");

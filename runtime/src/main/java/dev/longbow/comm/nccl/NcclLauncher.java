@@ -1,6 +1,6 @@
 package dev.longbow.comm.nccl;
 
-import dev.longbow.backend.Backends;
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.comm.RankLauncher;
 import dev.longbow.comm.RankTask;
 import dev.longbow.cuda.Cuda;
@@ -23,7 +23,6 @@ import java.util.Map;
 public final class NcclLauncher implements RankLauncher {
     /** Seconds process 0 waits for the others at the rendezvous; 300 when unset. */
     public static final String RENDEZVOUS_TIMEOUT = "LONGBOW_RENDEZVOUS_TIMEOUT";
-    static final String BACKEND = "cuda";
 
     private final Map<String, String> env;
 
@@ -62,8 +61,8 @@ public final class NcclLauncher implements RankLauncher {
     }
 
     @Override
-    public boolean serves(String backendName) {
-        return BACKEND.equals(backendName);
+    public boolean serves(BackendChoice backend) {
+        return BackendChoice.CUDA.equals(backend);
     }
 
     @Override
@@ -76,9 +75,9 @@ public final class NcclLauncher implements RankLauncher {
      * process's results only, in rank order.
      */
     @Override
-    public <T> List<T> run(int ranks, String backendName, Duration collectiveTimeout, RankTask<T> task) {
+    public <T> List<T> run(int ranks, BackendChoice backendName, Duration collectiveTimeout, RankTask<T> task) {
         if (!serves(backendName)) {
-            throw new IllegalArgumentException("the NCCL launcher moves the memory of backend '" + BACKEND + "', not '"
+            throw new IllegalArgumentException("the NCCL launcher moves the memory of backend '" + BackendChoice.CUDA + "', not '"
                     + backendName + "'");
         }
         if (ranks < 1) {
@@ -90,7 +89,7 @@ public final class NcclLauncher implements RankLauncher {
         }
         NodeRanks node = NodeRanks.of(ranks, env, Cuda.deviceCount());
         byte[] id = Rendezvous.exchange(node.job(), env, () -> NcclUniqueId.create().toBytes(), rendezvousTimeout(env));
-        return NcclRanks.run(node, NcclUniqueId.fromBytes(id), ordinal -> Backends.open(backendName, ordinal), task,
+        return NcclRanks.run(node, NcclUniqueId.fromBytes(id), ordinal -> backendName.open(ordinal), task,
                 collectiveTimeout);
     }
 

@@ -1,10 +1,10 @@
 package dev.longbow.comm.nccl;
 
 import dev.longbow.backend.Backend;
-import dev.longbow.backend.CudaCompute;
+import dev.longbow.cuda.CudaCompute;
 import dev.longbow.comm.RankFailedException;
 import dev.longbow.comm.RankTask;
-import dev.longbow.comm.local.GroupAbortedException;
+import dev.longbow.comm.GroupAbortedException;
 import dev.longbow.nccl.NcclUniqueId;
 import java.time.Duration;
 import java.util.ArrayList;

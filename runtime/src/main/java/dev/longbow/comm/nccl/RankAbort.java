@@ -1,6 +1,6 @@
 package dev.longbow.comm.nccl;
 
-import dev.longbow.comm.local.GroupAbortedException;
+import dev.longbow.comm.GroupAbortedException;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 

@@ -1,6 +1,6 @@
 package dev.longbow.comm.nccl;
 
-import dev.longbow.backend.CudaCompute;
+import dev.longbow.cuda.CudaCompute;
 import dev.longbow.backend.Pending;
 import dev.longbow.cuda.Context;
 import dev.longbow.cuda.Event;

@@ -2,7 +2,7 @@
  * The Communicator SPI on NCCL, and the launcher that runs ranks on GPUs for the "cuda" backend.
  *
  * <p>A rank is a thread driving one GPU: its backend's compute stream (the backend implements
- * {@link dev.longbow.backend.CudaCompute}), a communication stream of its own
+ * {@link dev.longbow.cuda.CudaCompute}), a communication stream of its own
  * ({@link dev.longbow.comm.nccl.RankStreams}), and an NCCL communicator joined with
  * {@code ncclCommInitRank}; sub-communicators come from {@code ncclCommSplit} and share the
  * rank's communication stream. Events order the two streams; only {@code barrier} waits on the host.

@@ -1,5 +1,6 @@
 package dev.longbow.backend.cpu;
 
+import dev.longbow.backend.BackendChoice;
 import static dev.longbow.testing.HostTensors.assertClose;
 import static dev.longbow.testing.HostTensors.toDoubles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.Test;
 
 /** The flash kernels against the float64 {@link ReferenceAttention}. */
 class CpuAttentionTest {
-    private static final AttentionOps ATTENTION = Backends.open("cpu", 0).attention();
+    private static final AttentionOps ATTENTION = Backends.open(BackendChoice.CPU, 0).attention();
 
     /** q, k, v, dout in one dtype, the float64 values they hold, and the reference results. */
     private record Problem(Dims dims, AttentionParams params, Tensor q, Tensor k, Tensor v, Tensor dout,

@@ -1,5 +1,6 @@
 package dev.longbow.backend.cpu;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,7 +18,7 @@ class CpuBackendTest {
 
     @Test
     void foundByNameThroughTheServiceLoader() {
-        try (Backend cpu = Backends.open("cpu", 3)) {
+        try (Backend cpu = Backends.open(BackendChoice.CPU, 3)) {
             assertEquals("cpu", cpu.name());
             assertEquals(Placement.HOST, cpu.placement());
             assertTrue(cpu.model() instanceof CpuModelOps, "the model ops are wired in");
@@ -27,7 +28,7 @@ class CpuBackendTest {
     @Test
     void copiesHappenInIssueOrder() {
         int n = 1 << 20;
-        try (Backend cpu = Backends.open("cpu", 0);
+        try (Backend cpu = Backends.open(BackendChoice.CPU, 0);
              Slab slab = Slab.builder().add("a", DType.F32, n).add("b", DType.F32, n).add("c", DType.F32, n)
                      .allocate(cpu::allocate)) {
             Tensor a = slab.get("a");

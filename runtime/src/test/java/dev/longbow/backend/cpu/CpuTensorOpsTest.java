@@ -1,5 +1,6 @@
 package dev.longbow.backend.cpu;
 
+import dev.longbow.backend.BackendChoice;
 import static dev.longbow.testing.HostTensors.assertClose;
 import static dev.longbow.testing.HostTensors.toDoubles;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /** Each op against a float64 loop written out here. Sizes cross the ops' chunk boundaries. */
 class CpuTensorOpsTest {
-    private static final TensorOps OPS = Backends.open("cpu", 0).tensors();
+    private static final TensorOps OPS = Backends.open(BackendChoice.CPU, 0).tensors();
     private static final int N = 40_003;
 
     @Test

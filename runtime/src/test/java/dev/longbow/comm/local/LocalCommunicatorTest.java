@@ -1,5 +1,6 @@
 package dev.longbow.comm.local;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,7 +18,7 @@ class LocalCommunicatorTest extends CommunicatorContract {
 
     @Override
     protected <T> List<T> onRanks(int ranks, RankTask<T> task) {
-        return LocalRanks.run(ranks, "cpu", task);
+        return LocalRanks.run(ranks, BackendChoice.CPU, task);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.longbow.comm.local;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -32,7 +33,7 @@ class LocalDeadlinesTest {
 
     private static Throwable failure(int ranks, RankTask<Void> task) {
         RankFailedException e = assertThrows(RankFailedException.class,
-                () -> assertTimeoutPreemptively(LIMIT, () -> LocalRanks.run(ranks, "cpu", TIMEOUT, task)));
+                () -> assertTimeoutPreemptively(LIMIT, () -> LocalRanks.run(ranks, BackendChoice.CPU, TIMEOUT, task)));
         return e.getCause();
     }
 

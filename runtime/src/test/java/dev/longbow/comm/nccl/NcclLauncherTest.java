@@ -1,5 +1,6 @@
 package dev.longbow.comm.nccl;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -79,9 +80,9 @@ class NcclLauncherTest {
     @Test
     void theLauncherServesTheCudaBackendOnlyAndIsFoundByName() {
         NcclLauncher launcher = new NcclLauncher(Map.of());
-        assertTrue(launcher.serves("cuda"));
-        assertFalse(launcher.serves("cpu"));
-        var e = assertThrows(IllegalArgumentException.class, () -> launcher.run(2, "cpu", (backend, comm) -> null));
+        assertTrue(launcher.serves(BackendChoice.CUDA));
+        assertFalse(launcher.serves(BackendChoice.CPU));
+        var e = assertThrows(IllegalArgumentException.class, () -> launcher.run(2, BackendChoice.CPU, (backend, comm) -> null));
         assertEquals("the NCCL launcher moves the memory of backend 'cuda', not 'cpu'", e.getMessage());
         assertEquals(List.of("local", "nccl"), RankLaunchers.launchers().stream().map(RankLauncher::name).sorted().toList());
     }
@@ -101,9 +102,9 @@ class NcclLauncherTest {
         // The CPU backend opens without a GPU; the ranks stop before any NCCL call, none waits for another.
         RankFailedException e = assertThrows(RankFailedException.class, () -> assertTimeoutPreemptively(Duration.ofSeconds(30),
                 () -> NcclRanks.run(NodeRanks.of(2, Map.of(), 2), NcclUniqueId.fromBytes(new byte[NcclUniqueId.BYTES]),
-                        ordinal -> Backends.open("cpu", ordinal), (backend, comm) -> null, CollectiveTimeout.DEFAULT)));
+                        ordinal -> Backends.open(BackendChoice.CPU, ordinal), (backend, comm) -> null, CollectiveTimeout.DEFAULT)));
         assertInstanceOf(IllegalStateException.class, e.getCause());
-        assertTrue(e.getCause().getMessage().contains("backend 'cpu'") && e.getCause().getMessage().contains("dev.longbow.backend.CudaCompute"),
+        assertTrue(e.getCause().getMessage().contains("backend 'cpu'") && e.getCause().getMessage().contains("dev.longbow.cuda.CudaCompute"),
                 e.getCause().getMessage());
     }
 

@@ -3,7 +3,7 @@ package dev.longbow.samples.cli;
 import dev.longbow.checkpoint.IoFailures;
 import dev.longbow.comm.CollectiveTimeoutException;
 import dev.longbow.comm.RankFailedException;
-import dev.longbow.comm.local.GroupAbortedException;
+import dev.longbow.comm.GroupAbortedException;
 import dev.longbow.comm.nccl.NcclWatchdogException;
 import dev.longbow.launch.RendezvousException;
 import dev.longbow.train.TrainingStoppedException;

@@ -1,7 +1,7 @@
 package dev.longbow.samples.cli;
 
 import dev.longbow.backend.Backend;
-import dev.longbow.backend.Backends;
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.checkpoint.Checkpoint;
 import dev.longbow.checkpoint.ConfigJson;
 import dev.longbow.checkpoint.SafeTensors;
@@ -63,7 +63,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (maxTokens < 1 || (passkey != null && passkey < 1)) {
             throw new IllegalArgumentException("--max-tokens " + maxTokens + " and --passkey must be at least 1");
         }
-        try (Backend cpu = Backends.open("cpu", 0); Loaded m = load(cpu)) {
+        try (Backend cpu = BackendChoice.CPU.open(0); Loaded m = load(cpu)) {
             if (passkey != null) {
                 return passkey(m);
             }

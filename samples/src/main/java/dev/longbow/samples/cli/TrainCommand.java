@@ -1,6 +1,6 @@
 package dev.longbow.samples.cli;
 
-import dev.longbow.backend.Backends;
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.checkpoint.IoFailures;
 import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.CommunicatorChoice;
@@ -156,11 +156,11 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TrainConfig config = configure();
-        String reason = Backends.provider(backend).unavailableReason();
+        String reason = BackendChoice.named(backend).unavailableReason();
         if (reason != null) {
             throw new IllegalStateException("backend '" + backend + "' cannot run here: " + reason + " (use --backend cpu)");
         }
-        RankLauncher launcher = CommunicatorChoice.fromCommandLine(communicator, gpus).launcher(backend);
+        RankLauncher launcher = CommunicatorChoice.fromCommandLine(communicator, gpus).launcher(BackendChoice.named(backend));
         if (resume && checkpointDir == null) {
             throw new IllegalArgumentException("--resume needs --checkpoint-dir, the folder holding the checkpoints");
         }
@@ -274,13 +274,13 @@ final class TrainCommand implements Callable<Integer> {
         ModelConfig m = initFrom == null ? ModelConfig.named(model, vocab) : initModel(vocab);
         OptimizerConfig o = new OptimizerConfig(lr, lr / 10, warmup, 0.9f, 0.95f, 1e-8f, weightDecay, clip,
                 LrSchedule.parse(lrSchedule, decayFraction));
-        Precision p = precision != null ? Precision.named(precision) : Precision.defaultFor(Backends.provider(backend).trainingDTypes());
         // One sequence is one micro-batch here (sequence parallelism): accumulating --grad-accum micro-batches of --batch is a
         // step of their product, the mean taken over all their tokens.
-        TrainConfig config = new TrainConfig(m, s, ranks, seqLen, backend, steps, Math.multiplyExact(batch, gradAccum), o, seed,
-                recompute, logitChunk, p);
+        TrainConfig.Builder config = TrainConfig.builder(m, s).ranks(ranks).seqLen(seqLen).backend(BackendChoice.named(backend))
+                .steps(steps).batch(Math.multiplyExact(batch, gradAccum)).optimizer(o).seed(seed).recompute(recompute)
+                .chunkRows(logitChunk).precision(precision != null ? Precision.named(precision) : null);
         try {
-            return config.validate();
+            return config.build();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--scheme " + scheme + " --ranks " + ranks + " --seq-len " + seqLen + " --model "
                     + model + " (" + m.heads() + " heads, " + m.kvHeads() + " kv heads): " + e.getMessage(), e);

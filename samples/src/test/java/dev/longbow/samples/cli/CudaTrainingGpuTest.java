@@ -1,5 +1,6 @@
 package dev.longbow.samples.cli;
 
+import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -70,7 +71,7 @@ class CudaTrainingGpuTest {
                 "--ranks", "2", "--seq-len", "256", "--scheme", "ring", "--data", "passkey");
         TrainConfig config = parsed.subcommand().commandSpec().commandLine().<TrainCommand>getCommand().configure();
         assertEquals(Precision.BF16_MIXED, config.precision(), "bf16 is the default on cuda");
-        RankLaunchers.run(2, "cuda", (backend, comm) -> {
+        RankLaunchers.run(2, BackendChoice.CUDA, (backend, comm) -> {
             try (SequenceParallelAttention attention = config.scheme().attention(config.attentionShape(), backend, comm)) {
                 return attention.name();
             }

@@ -1,5 +1,6 @@
 package dev.longbow.samples.cli;
 
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.backend.Backend;
 import dev.longbow.backend.Backends;
 import dev.longbow.checkpoint.Checkpoint;
@@ -88,7 +89,7 @@ class HfWorkflowTest {
 
     /** Every position's logits, concatenated, teacher-forced through the KV cache. */
     private static float[] logits(Path checkpoint, Path folder, int[] tokens) throws Exception {
-        try (Backend cpu = Backends.open("cpu", 0)) {
+        try (Backend cpu = Backends.open(BackendChoice.CPU, 0)) {
             ModelConfig c;
             Weights w;
             if (folder != null) {

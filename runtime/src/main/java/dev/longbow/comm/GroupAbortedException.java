@@ -1,4 +1,4 @@
-package dev.longbow.comm.local;
+package dev.longbow.comm;
 
 /** Thrown to the ranks of an in-process group once one of them has failed: nobody waits forever. */
 public final class GroupAbortedException extends RuntimeException {

@@ -1,7 +1,4 @@
-package dev.longbow.backend;
-
-import dev.longbow.cuda.Context;
-import dev.longbow.cuda.Stream;
+package dev.longbow.cuda;
 
 /**
  * A backend whose operations run on one CUDA stream. A GPU communicator (NCCL) orders its
