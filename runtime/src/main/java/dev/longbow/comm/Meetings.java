@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Consumer;
 
 /**
@@ -20,9 +21,18 @@ import java.util.function.Consumer;
  * the owner's abort, which calls {@link #abort} here: blocked ranks wake with a
  * {@link GroupAbortedException} and every later meeting fails at once.
  *
+ * <p>A rank whose thread has ended without closing its endpoint fails the group as soon as
+ * another rank waits for it: the thread that last acted for a rank ({@link #own}) is its owner,
+ * and an owner that is no longer alive will make no more calls. So rank code run on threads a
+ * program starts itself, not through a launcher, stops its peers when it throws instead of leaving
+ * them waiting for the timeout.
+ *
  * @param <C> what a rank's call is
  */
 public final class Meetings<C extends Meetings.Call<C>> {
+    /** How often a waiting rank looks whether the ranks it waits for still have a live thread. */
+    public static final long OWNER_POLL_MILLIS = 50;
+
     /** A rank's call: the how-many-th of its calls on the group, and whether another rank's is the same. */
     public interface Call<C> {
         long ordinal();
@@ -50,6 +60,8 @@ public final class Meetings<C extends Meetings.Call<C>> {
     /** The last call each rank came to, for messages about the ranks that did not come. */
     private final List<C> lastCall;
     private final boolean[] left;
+    /** The thread that last acted for each rank: a dead one will never call again. */
+    private final AtomicReferenceArray<Thread> owners;
     private int arrived;
     private long generation;
     private Meeting<C> completed;
@@ -69,6 +81,7 @@ public final class Meetings<C extends Meetings.Call<C>> {
         this.present = new boolean[size];
         this.lastCall = new ArrayList<>(Collections.nCopies(size, null));
         this.left = new boolean[size];
+        this.owners = new AtomicReferenceArray<>(size);
     }
 
     public Duration timeout() {
@@ -93,6 +106,7 @@ public final class Meetings<C extends Meetings.Call<C>> {
 
     private synchronized Meeting<C> arrive(int rank, C call, Object payload) {
         failIfAborted();
+        own(rank);
         long arrival = generation;
         calls.set(rank, call);
         payloads[rank] = payload;
@@ -115,13 +129,18 @@ public final class Meetings<C extends Meetings.Call<C>> {
                             + " closed its communicator without calling it (its last call: " + describe(lastCall.get(r))
                             + "); every rank must make the same collective calls"));
                 }
+                String ended = present[r] ? null : ended(r);
+                if (ended != null) {
+                    throw failed(new GroupAbortedException(call + " cannot complete on " + group + ": " + ended, null));
+                }
             }
             long remaining = deadline - System.nanoTime();
             if (remaining <= 0) {
                 throw failed(new CollectiveTimeoutException(timedOut(call)));
             }
             try {
-                wait(Math.max(1, remaining / 1_000_000));
+                // A thread's end notifies nobody: look again at least every OWNER_POLL_MILLIS.
+                wait(Math.max(1, Math.min(OWNER_POLL_MILLIS, remaining / 1_000_000)));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 abortGroup.accept(new GroupAbortedException("a rank was interrupted while waiting for " + group, e));
@@ -201,6 +220,32 @@ public final class Meetings<C extends Meetings.Call<C>> {
         RuntimeException f = failure;
         if (f != null) {
             throw f instanceof GroupAbortedException g ? new GroupAbortedException(g.getMessage(), g) : new GroupAbortedException(f);
+        }
+    }
+
+    /** Records that the calling thread acts for rank {@code rank}: when it ends, the rank will not come. */
+    public void own(int rank) {
+        Thread me = Thread.currentThread();
+        if (owners.get(rank) != me) {
+            owners.set(rank, me);
+        }
+    }
+
+    /**
+     * Why rank {@code rank} will never come: its owner thread ended without closing its endpoint;
+     * or null while it may still come.
+     */
+    public String ended(int rank) {
+        Thread owner = owners.get(rank);
+        if (owner == null || owner.isAlive()) {
+            return null;
+        }
+        synchronized (this) {
+            if (left[rank]) {
+                return null;
+            }
+            return "rank " + rank + "'s thread '" + owner.getName() + "' ended without closing its communicator (its code threw"
+                    + " or returned early; its last call: " + describe(lastCall.get(rank)) + ")";
         }
     }
 

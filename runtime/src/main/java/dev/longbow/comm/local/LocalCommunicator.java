@@ -36,6 +36,12 @@ import java.util.stream.IntStream;
  * dtypes, a skipped call) makes every rank throw the same message instead of leaving some
  * waiting; every wait ends after the group's timeout ({@link CollectiveTimeout}) with a message
  * naming the call and the ranks that did not arrive.
+ *
+ * <p>Ranks may run on threads a program starts itself: the thread that calls an endpoint acts for
+ * its rank, and when it ends without closing the endpoint (its code threw) every rank waiting for
+ * it fails with a {@link GroupAbortedException} naming it, at once rather than after the timeout.
+ * Closing an endpoint closes the endpoints split from it, so a rank that leaves a group leaves its
+ * sub-groups too.
  */
 public final class LocalCommunicator implements Communicator {
     private final LocalGroup group;
@@ -45,6 +51,8 @@ public final class LocalCommunicator implements Communicator {
     private final AtomicLong received = new AtomicLong();
     /** Collectives this rank has called on its group: the ranks compare it when they meet. */
     private long collectives;
+    /** The endpoints this one split off: closed with it. */
+    private final List<LocalCommunicator> splits = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private LocalCommunicator(LocalGroup group, int rank) {
         this.group = group;
@@ -83,11 +91,13 @@ public final class LocalCommunicator implements Communicator {
 
     @Override
     public int rank() {
+        group.own(rank);
         return rank;
     }
 
     @Override
     public int size() {
+        group.own(rank);
         return group.size;
     }
 
@@ -98,12 +108,13 @@ public final class LocalCommunicator implements Communicator {
         requireHost("sendRecv", send);
         requireHost("sendRecv", recv);
         long deadline = System.nanoTime() + group.timeout.toNanos();
+        group.own(rank);
         CompletableFuture<Void> out = group.post(rank, to, send.data(), send.dtype().toString(), true);
         CompletableFuture<Void> in = group.post(from, rank, recv.data(), recv.dtype().toString(), false);
         count(to == rank ? 0 : send.byteSize(), from == rank ? 0 : recv.byteSize());
         return () -> {
-            join(out, deadline, "the send of " + send + " to rank " + to);
-            join(in, deadline, "the receive into " + recv + " from rank " + from);
+            join(out, deadline, to, "the send of " + send + " to rank " + to);
+            join(in, deadline, from, "the receive into " + recv + " from rank " + from);
         };
     }
 
@@ -189,7 +200,9 @@ public final class LocalCommunicator implements Communicator {
         Object[] made = group.meet(rank, call, newRank == 0 ? group.split(members.size()) : null);
         LocalGroup mine = (LocalGroup) made[members.getFirst()];
         group.meet(rank, call, null);
-        return new LocalCommunicator(mine, newRank);
+        LocalCommunicator split = new LocalCommunicator(mine, newRank);
+        splits.add(split);
+        return split;
     }
 
     @Override
@@ -200,12 +213,14 @@ public final class LocalCommunicator implements Communicator {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
+            splits.forEach(LocalCommunicator::close);
             group.release(rank);
         }
     }
 
     /** This rank's next collective as the group compares it: kind, and every tensor's dtype and bytes. */
     private Call call(String kind, Tensor... tensors) {
+        group.own(rank);
         StringBuilder signature = new StringBuilder();
         StringBuilder detail = new StringBuilder();
         for (Tensor t : tensors) {
@@ -259,12 +274,31 @@ public final class LocalCommunicator implements Communicator {
         return small.applyAsLong(first);
     }
 
-    /** Waits for one half of a transfer until {@code deadline}; past it the whole group fails, naming the transfer. */
-    private void join(CompletableFuture<Void> f, long deadline, String what) {
+    /**
+     * Waits for one half of a transfer with {@code peer} until {@code deadline}; past it, or once
+     * the peer's thread has ended without closing its endpoint, the whole group fails, naming the transfer.
+     */
+    private void join(CompletableFuture<Void> f, long deadline, int peer, String what) {
         try {
-            f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            throw group.transferTimedOut(rank, what);
+            while (true) {
+                long remaining = deadline - System.nanoTime();
+                try {
+                    f.get(Math.max(0, Math.min(remaining, TimeUnit.MILLISECONDS.toNanos(LocalGroup.OWNER_POLL_MILLIS))),
+                            TimeUnit.NANOSECONDS);
+                    return;
+                } catch (TimeoutException e) {
+                    String why = group.ended(peer);
+                    if (why != null) {
+                        GroupAbortedException failure = new GroupAbortedException("sendRecv on rank " + rank + ": " + what
+                                + " cannot complete: " + why, null);
+                        group.abort(failure);
+                        throw failure;
+                    }
+                    if (remaining <= 0) {
+                        throw group.transferTimedOut(rank, what);
+                    }
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new GroupAbortedException("interrupted while waiting for a transfer", e);

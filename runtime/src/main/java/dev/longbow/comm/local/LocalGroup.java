@@ -1,7 +1,7 @@
 package dev.longbow.comm.local;
 
-import dev.longbow.comm.GroupAbortedException;
 import dev.longbow.comm.CollectiveMismatchException;
+import dev.longbow.comm.GroupAbortedException;
 import dev.longbow.comm.Meetings;
 import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.CollectiveTimeoutException;
@@ -24,6 +24,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * point-to-point transfers, which run on the transfer executor while the ranks compute. A failure
  * anywhere aborts the group: blocked ranks wake with a {@link GroupAbortedException}, every later
  * call fails at once, and sub-groups made by {@code split} are aborted with it.
+ *
+ * <p>A rank whose thread has ended without closing its endpoint fails the group too, as soon as
+ * another rank waits for it ({@link Meetings#own}): so rank code run on threads a program starts
+ * itself (not through a launcher, which aborts the group when a rank throws) stops its peers when
+ * it throws, instead of leaving them waiting for the timeout.
  */
 final class LocalGroup {
     final int size;
@@ -51,6 +56,16 @@ final class LocalGroup {
      */
     Object[] meet(int rank, Call call, Object payload) {
         return meetings.meet(rank, call, payload).payloads().toArray();
+    }
+
+    /** Records that the calling thread acts for rank {@code rank}. */
+    void own(int rank) {
+        meetings.own(rank);
+    }
+
+    /** Why rank {@code rank} will never come (its thread ended without closing its endpoint), or null. */
+    String ended(int rank) {
+        return meetings.ended(rank);
     }
 
     /** Wakes every blocked rank with {@code cause}; later calls fail at once. The first cause wins. */
