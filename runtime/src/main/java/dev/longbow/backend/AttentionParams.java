@@ -13,14 +13,33 @@ package dev.longbow.backend;
  */
 public record AttentionParams(float scale, boolean causal, long qStart, long kStart) {
 
+    /**
+     * The parameters of attention over whole tensors: scale {@code 1/sqrt(headDim)}, both blocks starting at position 0.
+     *
+     * @param headDim the head dimension
+     * @param causal  whether to apply the causal mask
+     * @return the parameters
+     */
     public static AttentionParams of(long headDim, boolean causal) {
         return new AttentionParams((float) (1.0 / Math.sqrt(headDim)), causal, 0, 0);
     }
 
+    /**
+     * These parameters for blocks whose first rows sit at other positions.
+     *
+     * @param qStart the global position of the first query row
+     * @param kStart the global position of the first key row
+     * @return the new parameters
+     */
     public AttentionParams at(long qStart, long kStart) {
         return new AttentionParams(scale, causal, qStart, kStart);
     }
 
+    /**
+     * These parameters without the causal mask: for a block that lies wholly before the queries.
+     *
+     * @return the new parameters
+     */
     public AttentionParams unmasked() {
         return new AttentionParams(scale, false, qStart, kStart);
     }

@@ -7,8 +7,10 @@ package dev.longbow.backend;
  */
 @FunctionalInterface
 public interface Pending {
+    /** Work already done: awaiting it returns at once. */
     Pending DONE = () -> { };
 
+    /** Orders the caller's later work after this work: on the CPU, blocks until it is done; on a GPU, makes the compute stream wait for it. */
     void await();
 
     /** One handle for several transfers: awaits each in turn. */

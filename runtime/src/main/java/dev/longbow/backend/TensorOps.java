@@ -11,6 +11,12 @@ public interface TensorOps {
     /** {@code dst = src} converted to {@code dst}'s dtype, rounding to nearest even. */
     void convert(Tensor src, Tensor dst);
 
+    /**
+     * Sets every element of {@code t} to {@code value}.
+     *
+     * @param t     the tensor
+     * @param value the value, rounded to its dtype
+     */
     void fill(Tensor t, float value);
 
     /** {@code y += alpha * x}. */

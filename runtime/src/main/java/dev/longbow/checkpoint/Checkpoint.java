@@ -28,8 +28,11 @@ import java.util.stream.Stream;
  * own older checkpoints.
  */
 public final class Checkpoint {
+    /** Metadata key: optimizer steps done when the checkpoint was written. */
     public static final String STEP = "longbow.step";
+    /** Metadata key: the id of the run the checkpoint belongs to. */
     public static final String RUN_ID = "longbow.run_id";
+    /** Metadata key: the version of the checkpoint layout. */
     public static final String FORMAT = "longbow.format";
     /** Format 2: the header checksum and the run id. */
     static final String FORMAT_VERSION = "2";
@@ -48,6 +51,14 @@ public final class Checkpoint {
     public record State(Weights params, Weights m, Weights v) {
     }
 
+    /**
+     * The file of run {@code run}'s checkpoint after {@code step} steps in {@code dir}.
+     *
+     * @param dir  the checkpoint folder
+     * @param run  the run id
+     * @param step optimizer steps done
+     * @return {@code dir/RUN-step-NNNNNNNN.safetensors}
+     */
     public static Path fileFor(Path dir, String run, int step) {
         return dir.resolve(String.format("%s-step-%08d.safetensors", RunId.require(run), step));
     }

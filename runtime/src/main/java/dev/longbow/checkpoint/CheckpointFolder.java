@@ -217,6 +217,11 @@ public final class CheckpointFolder implements AutoCloseable {
         return removed;
     }
 
+    /**
+     * The folder.
+     *
+     * @return its path
+     */
     public Path dir() {
         return dir;
     }

@@ -10,6 +10,12 @@ public final class ConfigJson {
     private ConfigJson() {
     }
 
+    /**
+     * The model configuration as JSON, for checkpoint metadata.
+     *
+     * @param c the configuration
+     * @return one line of JSON
+     */
     public static String write(ModelConfig c) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", c.name());
@@ -26,6 +32,13 @@ public final class ConfigJson {
         return Json.write(m);
     }
 
+    /**
+     * The model configuration {@link #write} wrote.
+     *
+     * @param json the JSON
+     * @return the configuration
+     * @throws IllegalArgumentException when a field is missing or not a number
+     */
     public static ModelConfig read(String json) {
         Map<?, ?> m = (Map<?, ?>) Json.parse(json);
         return new ModelConfig((String) m.get("name"), i(m, "vocab"), i(m, "dim"), i(m, "layers"), i(m, "heads"),

@@ -17,6 +17,13 @@ public final class Json {
         this.text = text;
     }
 
+    /**
+     * Parses JSON: objects become {@code Map<String, Object>}, arrays {@code List<Object>}, numbers {@code Double} or {@code Long}.
+     *
+     * @param text the JSON text
+     * @return the value
+     * @throws IllegalArgumentException at the first character that is not JSON, naming its offset
+     */
     public static Object parse(String text) {
         Json p = new Json(text);
         Object value = p.value();
@@ -27,6 +34,12 @@ public final class Json {
         return value;
     }
 
+    /**
+     * Writes a value as compact JSON: maps, lists, strings, numbers, booleans and null.
+     *
+     * @param value the value
+     * @return one line of JSON
+     */
     public static String write(Object value) {
         StringBuilder out = new StringBuilder();
         write(value, out);

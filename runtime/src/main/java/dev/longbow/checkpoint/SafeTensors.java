@@ -37,7 +37,9 @@ import java.util.zip.CRC32C;
  * is truncated, malformed or fails a checksum before anything is copied out of it.
  */
 public final class SafeTensors implements AutoCloseable {
+    /** Metadata key: the CRC-32C of every tensor's bytes. */
     public static final String CHECKSUMS = "longbow.crc32c";
+    /** Metadata key: the CRC-32C of the header, without this entry. */
     public static final String HEADER_CHECKSUM = "longbow.header_crc32c";
     /** The suffix of a file being written; one left behind is a partial write. */
     public static final String PARTIAL_SUFFIX = ".tmp";
@@ -263,10 +265,20 @@ public final class SafeTensors implements AutoCloseable {
         }
     }
 
+    /**
+     * The header's {@code __metadata__}.
+     *
+     * @return string keys and values
+     */
     public Map<String, String> metadata() {
         return metadata;
     }
 
+    /**
+     * The tensors in the file, by name.
+     *
+     * @return each tensor's dtype, shape and byte range
+     */
     public Map<String, Entry> entries() {
         return entries;
     }

@@ -11,6 +11,7 @@ import java.util.Map;
 public final class CollectiveTimeout {
     /** Seconds a collective may wait for the other ranks. */
     public static final String VARIABLE = "LONGBOW_COLLECTIVE_TIMEOUT";
+    /** Ten minutes: the wait when neither the caller nor the environment names one. */
     public static final Duration DEFAULT = Duration.ofMinutes(10);
     /** The longest timeout: beyond a day a wait is as good as forever. */
     public static final Duration MAX = Duration.ofDays(1);

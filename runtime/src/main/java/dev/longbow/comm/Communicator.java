@@ -13,8 +13,18 @@ import dev.longbow.tensor.Tensor;
  */
 public interface Communicator extends AutoCloseable {
 
+    /**
+     * This endpoint's rank in its group.
+     *
+     * @return {@code 0 <= rank() < size()}
+     */
     int rank();
 
+    /**
+     * The ranks in the group.
+     *
+     * @return at least 1
+     */
     int size();
 
     /**

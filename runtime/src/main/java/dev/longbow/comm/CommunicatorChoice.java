@@ -17,6 +17,7 @@ public record CommunicatorChoice(String name, List<Integer> devices) {
     /** The launcher that serves the backend, with its own placement. */
     public static final CommunicatorChoice DEFAULT = new CommunicatorChoice(null, List.of());
 
+    /** Refuses a blank name, a negative ordinal, and a device list without a name. */
     public CommunicatorChoice {
         devices = List.copyOf(devices);
         if (name != null && name.isBlank()) {

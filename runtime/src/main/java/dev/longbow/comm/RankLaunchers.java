@@ -20,6 +20,11 @@ public final class RankLaunchers {
     private RankLaunchers() {
     }
 
+    /**
+     * Every launcher on the class or module path.
+     *
+     * @return the launchers, in {@link ServiceLoader} order
+     */
     public static List<RankLauncher> launchers() {
         return ServiceLoader.load(RankLauncher.class).stream().map(ServiceLoader.Provider::get).toList();
     }

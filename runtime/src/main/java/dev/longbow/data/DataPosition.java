@@ -8,6 +8,7 @@ package dev.longbow.data;
  * @param offset    tokens of that document already consumed
  */
 public record DataPosition(long sequences, long document, long offset) {
+    /** The start of the data. */
     public static final DataPosition START = new DataPosition(0, 0, 0);
 
     @Override
@@ -15,6 +16,12 @@ public record DataPosition(long sequences, long document, long offset) {
         return sequences + ":" + document + ":" + offset;
     }
 
+    /**
+     * The position {@link #toString} wrote.
+     *
+     * @param s the text, from checkpoint metadata
+     * @return the position
+     */
     public static DataPosition parse(String s) {
         String[] parts = s.split(":");
         if (parts.length != 3) {

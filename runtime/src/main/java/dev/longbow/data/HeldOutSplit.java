@@ -10,6 +10,7 @@ package dev.longbow.data;
  */
 public record HeldOutSplit(double fraction, long seed, boolean heldOut) {
 
+    /** Refuses a fraction outside [0, 1). */
     public HeldOutSplit {
         if (!(fraction > 0 && fraction < 1)) {
             throw new IllegalArgumentException("held-out fraction " + fraction + " must lie strictly between 0 and 1 "

@@ -23,6 +23,7 @@ import java.util.Set;
  * needs); with {@code answerOnly} only the answer's digits carry a target, for measuring accuracy.
  */
 public final class PasskeyTask implements SequenceSource {
+    /** Digits of a passkey. */
     public static final int DIGITS = 5;
     private static final String FILLER = " The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again.";
 

@@ -7,10 +7,25 @@ package dev.longbow.data;
  */
 public interface SequenceSource extends AutoCloseable {
 
+    /**
+     * The next training sequence.
+     *
+     * @return its tokens and targets
+     */
     TokenSequence next();
 
+    /**
+     * Where the next sequence comes from, for a checkpoint.
+     *
+     * @return the position
+     */
     DataPosition position();
 
+    /**
+     * Continues from a position {@link #position} gave, as a resumed run does.
+     *
+     * @param position where to continue
+     */
     void seek(DataPosition position);
 
     /** The tokenizer's vocabulary size: the model's embedding rows. */

@@ -32,6 +32,14 @@ public final class TextCorpus implements SequenceSource {
     private int[] epochOrder;
     private long epoch = -1;
 
+    /**
+     * Sequences of {@code length} tokens (and their targets) from {@code docs}, in an order drawn from {@code seed}.
+     *
+     * @param docs      the documents
+     * @param tokenizer encodes them
+     * @param length    tokens per sequence
+     * @param seed      the document order's seed
+     */
     public TextCorpus(TextDocuments docs, Tokenizer tokenizer, int length, long seed) {
         this.docs = docs;
         this.tokenizer = tokenizer;

@@ -108,6 +108,13 @@ public final class TextDocuments implements AutoCloseable {
         return src;
     }
 
+    /**
+     * All documents under {@code path}, JSONL text in its "text" field.
+     *
+     * @param path the file, folder or zip
+     * @return the documents
+     * @throws IOException when they cannot be read
+     */
     public static TextDocuments open(Path path) throws IOException {
         if (!Files.exists(path)) {
             throw new IllegalArgumentException("no such file or folder: " + path);
@@ -257,10 +264,20 @@ public final class TextDocuments implements AutoCloseable {
         return dot >= 0 && TEXT.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
     }
 
+    /**
+     * Every document, in a fixed order.
+     *
+     * @return the documents
+     */
     public List<Document> documents() {
         return documents;
     }
 
+    /**
+     * What was opened, for logs.
+     *
+     * @return the path and the count of documents
+     */
     public String description() {
         return split == null ? description : description + ", " + split;
     }

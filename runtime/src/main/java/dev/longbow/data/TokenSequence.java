@@ -6,6 +6,7 @@ package dev.longbow.data;
  */
 public record TokenSequence(int[] tokens, int[] targets) {
 
+    /** Refuses tokens and targets of different lengths. */
     public TokenSequence {
         if (tokens.length != targets.length) {
             throw new IllegalArgumentException(tokens.length + " tokens but " + targets.length + " targets");
@@ -20,6 +21,11 @@ public record TokenSequence(int[] tokens, int[] targets) {
         return new TokenSequence(tokens, targets);
     }
 
+    /**
+     * Tokens in the sequence.
+     *
+     * @return its length
+     */
     public int length() {
         return tokens.length;
     }

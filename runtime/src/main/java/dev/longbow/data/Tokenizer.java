@@ -44,11 +44,22 @@ public sealed interface Tokenizer permits TiktokenTokenizer, ByteLevelBpe {
     /** Ids run from 0 to {@code vocabSize() - 1}: the model's embedding rows. */
     int vocabSize();
 
+    /**
+     * The token that separates documents.
+     *
+     * @return its id
+     */
     int endOfText();
 
     /** The token ids of {@code text}, with no special tokens added around it. */
     int[] encode(String text);
 
+    /**
+     * The text of token ids.
+     *
+     * @param tokens the ids
+     * @return their text
+     */
     String decode(int... tokens);
 
     /** The text of this tokenizer as a Hugging Face {@code tokenizer.json}, for exporting a model with it. */

@@ -25,7 +25,9 @@ import java.util.TreeSet;
  * shape) when the folder is opened, before anything is copied; weights only, no optimizer state.
  */
 public final class HfWeights implements AutoCloseable {
+    /** The file of a model saved in one piece. */
     public static final String SINGLE = "model.safetensors";
+    /** The index of a model saved in shards. */
     public static final String INDEX = "model.safetensors.index.json";
 
     private final Path dir;
@@ -125,6 +127,11 @@ public final class HfWeights implements AutoCloseable {
         return Weights.shapes(c);
     }
 
+    /**
+     * The model folder.
+     *
+     * @return its path
+     */
     public Path dir() {
         return dir;
     }

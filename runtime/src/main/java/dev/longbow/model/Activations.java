@@ -35,6 +35,16 @@ public final class Activations implements AutoCloseable {
 
     private final Grads grads;
 
+    /**
+     * Allocates one rank's activations for a shard of {@code seq} tokens in {@code backend}'s memory.
+     *
+     * @param c         the model
+     * @param precision what the activations are stored in
+     * @param seq       the rank's tokens
+     * @param chunkRows rows of logits computed at once
+     * @param recompute per layer, whether its activations are recomputed in backward rather than kept
+     * @param backend   where they live
+     */
     public Activations(ModelConfig c, Precision precision, long seq, int chunkRows, boolean[] recompute, Backend backend) {
         if (recompute.length != c.layers()) {
             throw new IllegalArgumentException("recompute flags for " + recompute.length + " layers, model has " + c.layers());
@@ -110,14 +120,30 @@ public final class Activations implements AutoCloseable {
         return slab.get(name);
     }
 
+    /**
+     * What layer {@code l}'s forward keeps for its backward.
+     *
+     * @param l the layer, from 0
+     * @return its tensors
+     */
     public Layer layer(int l) {
         return layers[l];
     }
 
+    /**
+     * The gradient buffers backward reuses layer after layer.
+     *
+     * @return the buffers
+     */
     public Grads grads() {
         return grads;
     }
 
+    /**
+     * The shard's token ids.
+     *
+     * @return {@code [seq]} I32
+     */
     public Tensor tokens() {
         return t("tokens");
     }
@@ -145,6 +171,11 @@ public final class Activations implements AutoCloseable {
         return t("norm.staging");
     }
 
+    /**
+     * The final norm's reciprocal RMS per token, kept for its backward.
+     *
+     * @return {@code [seq]} fp32
+     */
     public Tensor finalRstd() {
         return t("final.rstd");
     }
@@ -154,14 +185,29 @@ public final class Activations implements AutoCloseable {
         return t("logits");
     }
 
+    /**
+     * Per-token cross-entropy losses.
+     *
+     * @return {@code [seq]} fp32
+     */
     public Tensor losses() {
         return t("losses");
     }
 
+    /**
+     * Rows of logits computed at once.
+     *
+     * @return the chunk
+     */
     public int chunkRows() {
         return chunkRows;
     }
 
+    /**
+     * The bytes these activations hold.
+     *
+     * @return the allocation's size
+     */
     public long byteSize() {
         return slab.byteSize();
     }

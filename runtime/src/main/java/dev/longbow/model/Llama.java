@@ -89,6 +89,11 @@ public final class Llama implements AutoCloseable {
         return AttentionParams.of(config.headDim(), true);
     }
 
+    /**
+     * The model's shape.
+     *
+     * @return its configuration
+     */
     public ModelConfig config() {
         return config;
     }
@@ -102,6 +107,11 @@ public final class Llama implements AutoCloseable {
         return params;
     }
 
+    /**
+     * The weight gradients backward accumulates (fp32).
+     *
+     * @return the gradients
+     */
     public Weights grads() {
         return grads;
     }
@@ -177,6 +187,7 @@ public final class Llama implements AutoCloseable {
         return predictions.stream().mapToInt(Integer::intValue).toArray();
     }
 
+    /** Sets every weight gradient to zero, before a step's first micro-batch. */
     public void zeroGrads() {
         backend.tensors().fill(grads.flat(), 0f);
     }

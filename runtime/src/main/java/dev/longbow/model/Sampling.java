@@ -9,8 +9,10 @@ import java.util.SplittableRandom;
  * probability reaches {@code topP} (nucleus sampling, Holtzman et al. 2019).
  */
 public record Sampling(double temperature, double topP) {
+    /** Always the most likely token. */
     public static final Sampling GREEDY = new Sampling(0, 1);
 
+    /** Refuses a negative or infinite temperature and a top-p outside (0, 1]. */
     public Sampling {
         if (!(temperature >= 0) || Double.isInfinite(temperature)) {
             throw new IllegalArgumentException("temperature " + temperature + " must be 0 (greedy) or positive (e.g. --temperature 0.8)");

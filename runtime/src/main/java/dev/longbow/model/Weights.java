@@ -94,10 +94,22 @@ public final class Weights implements AutoCloseable {
         names.put(name, dims);
     }
 
+    /**
+     * The model these weights belong to.
+     *
+     * @return its configuration
+     */
     public ModelConfig config() {
         return config;
     }
 
+    /**
+     * A weight by its Hugging Face name, e.g. {@code model.layers.0.self_attn.q_proj.weight}.
+     *
+     * @param name the name
+     * @return the tensor
+     * @throws IllegalArgumentException for an unknown name
+     */
     public Tensor get(String name) {
         return slab.get(name);
     }
@@ -112,6 +124,11 @@ public final class Weights implements AutoCloseable {
         return flat;
     }
 
+    /**
+     * The token embedding.
+     *
+     * @return {@code [vocab, dim]}
+     */
     public Tensor embedding() {
         return get("model.embed_tokens.weight");
     }
@@ -121,10 +138,21 @@ public final class Weights implements AutoCloseable {
         return config.tied() ? embedding() : get("lm_head.weight");
     }
 
+    /**
+     * The final RMSNorm's weight.
+     *
+     * @return {@code [dim]}
+     */
     public Tensor finalNorm() {
         return get("model.norm.weight");
     }
 
+    /**
+     * Layer {@code l}'s weights.
+     *
+     * @param l the layer, from 0
+     * @return its tensors
+     */
     public Layer layer(int l) {
         String p = "model.layers." + l + ".";
         return new Layer(get(p + "input_layernorm.weight"), get(p + "self_attn.q_proj.weight"),

@@ -7,6 +7,11 @@ public interface Allocation extends AutoCloseable {
     /** The block: host-addressable for {@link Placement#HOST}, a device address for {@link Placement#DEVICE}. */
     MemorySegment segment();
 
+    /**
+     * Where the block lives.
+     *
+     * @return host or device memory
+     */
     Placement placement();
 
     @Override

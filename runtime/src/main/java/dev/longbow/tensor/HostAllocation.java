@@ -8,6 +8,11 @@ public final class HostAllocation implements Allocation {
     private final Arena arena;
     private final MemorySegment segment;
 
+    /**
+     * Allocates {@code bytes} of host memory, aligned to {@link Slab#ALIGNMENT}.
+     *
+     * @param bytes the size
+     */
     public HostAllocation(long bytes) {
         this.arena = Arena.ofShared();
         this.segment = arena.allocate(bytes, Slab.ALIGNMENT);

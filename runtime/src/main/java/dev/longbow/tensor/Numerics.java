@@ -5,6 +5,12 @@ public final class Numerics {
     private Numerics() {
     }
 
+    /**
+     * The fp32 value of a bfloat16 (exact).
+     *
+     * @param bits the bfloat16's bits
+     * @return its value
+     */
     public static float bf16ToFloat(short bits) {
         return Float.intBitsToFloat((bits & 0xffff) << 16);
     }

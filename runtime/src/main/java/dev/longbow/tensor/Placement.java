@@ -5,6 +5,8 @@ package dev.longbow.tensor;
  * its size: it is passed to kernels and copies, never dereferenced by the host.
  */
 public enum Placement {
+    /** Host memory, addressable from Java. */
     HOST,
+    /** A device's memory: only its backend and communicator touch it. */
     DEVICE
 }

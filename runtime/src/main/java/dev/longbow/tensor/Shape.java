@@ -15,18 +15,40 @@ public final class Shape {
         this.dims = dims;
     }
 
+    /**
+     * A shape of these extents.
+     *
+     * @param dims the extents, outermost first, each at least 0
+     * @return the shape
+     */
     public static Shape of(long... dims) {
         return new Shape(dims.clone());
     }
 
+    /**
+     * The number of dimensions.
+     *
+     * @return the rank
+     */
     public int rank() {
         return dims.length;
     }
 
+    /**
+     * Extent {@code i}.
+     *
+     * @param i the dimension, 0 outermost
+     * @return its extent
+     */
     public long dim(int i) {
         return dims[i < 0 ? dims.length + i : i];
     }
 
+    /**
+     * Elements in a tensor of this shape.
+     *
+     * @return the product of the extents
+     */
     public long numel() {
         long n = 1;
         for (long d : dims) {
@@ -51,6 +73,11 @@ public final class Shape {
         return new Shape(d);
     }
 
+    /**
+     * The extents.
+     *
+     * @return a copy, outermost first
+     */
     public long[] toArray() {
         return dims.clone();
     }

@@ -20,10 +20,22 @@ public final class Slab implements AutoCloseable {
         this.views = views;
     }
 
+    /**
+     * A builder to declare the slab's tensors in.
+     *
+     * @return an empty builder
+     */
     public static Builder builder() {
         return new Builder();
     }
 
+    /**
+     * The tensor declared as {@code name}.
+     *
+     * @param name its name
+     * @return the view
+     * @throws IllegalArgumentException for a name not declared, listing those that were
+     */
     public Tensor get(String name) {
         Tensor t = views.get(name);
         if (t == null) {
@@ -32,6 +44,11 @@ public final class Slab implements AutoCloseable {
         return t;
     }
 
+    /**
+     * The slab's bytes: its peak buffer memory.
+     *
+     * @return the allocation's size
+     */
     public long byteSize() {
         return allocation.segment().byteSize();
     }
@@ -49,6 +66,14 @@ public final class Slab implements AutoCloseable {
         private Builder() {
         }
 
+        /**
+         * Declares a tensor.
+         *
+         * @param name  its name, unique in the slab
+         * @param dtype its element type
+         * @param dims  its extents
+         * @return this builder
+         */
         public Builder add(String name, DType dtype, long... dims) {
             if (dtypes.putIfAbsent(name, dtype) != null) {
                 throw new IllegalArgumentException("tensor '" + name + "' declared twice");
@@ -57,6 +82,11 @@ public final class Slab implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The bytes the declared tensors take, each aligned.
+         *
+         * @return the size {@link #allocate} asks for
+         */
         public long byteSize() {
             long offset = 0;
             for (var e : dtypes.entrySet()) {

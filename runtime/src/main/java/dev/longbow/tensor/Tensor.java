@@ -17,6 +17,7 @@ public record Tensor(MemorySegment data, DType dtype, Shape shape, Placement pla
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
 
+    /** Refuses a segment of the wrong size, and one not aligned to the element size (a GPU faults on it). */
     public Tensor {
         Objects.requireNonNull(data, "data");
         Objects.requireNonNull(dtype, "dtype");
@@ -35,14 +36,30 @@ public record Tensor(MemorySegment data, DType dtype, Shape shape, Placement pla
         }
     }
 
+    /**
+     * Elements.
+     *
+     * @return the product of the extents
+     */
     public long numel() {
         return shape.numel();
     }
 
+    /**
+     * Bytes.
+     *
+     * @return the segment's size
+     */
     public long byteSize() {
         return data.byteSize();
     }
 
+    /**
+     * Extent {@code i}.
+     *
+     * @param i the dimension, 0 outermost
+     * @return its extent
+     */
     public long dim(int i) {
         return shape.dim(i);
     }
@@ -71,6 +88,12 @@ public record Tensor(MemorySegment data, DType dtype, Shape shape, Placement pla
         return new Tensor(data, dtype, s, placement);
     }
 
+    /**
+     * Whether {@code other} has this tensor's dtype and shape.
+     *
+     * @param other the other tensor
+     * @return true when both match
+     */
     public boolean sameLayout(Tensor other) {
         return dtype == other.dtype && shape.equals(other.shape);
     }
@@ -97,24 +120,46 @@ public record Tensor(MemorySegment data, DType dtype, Shape shape, Placement pla
         }
     }
 
+    /**
+     * Element {@code i} of an I32 host tensor.
+     *
+     * @param i the flat index
+     * @return its value
+     */
     public int getInt(long i) {
         requireHost();
         requireDType(DType.I32);
         return data.getAtIndex(I32, i);
     }
 
+    /**
+     * Stores {@code value} at flat index {@code i} of an I32 host tensor.
+     *
+     * @param i     the flat index
+     * @param value the value
+     */
     public void setInt(long i, int value) {
         requireHost();
         requireDType(DType.I32);
         data.setAtIndex(I32, i, value);
     }
 
+    /**
+     * Throws {@link IllegalArgumentException} unless this tensor is of dtype {@code expected}.
+     *
+     * @param expected the dtype it must have
+     */
     public void requireDType(DType expected) {
         if (dtype != expected) {
             throw new IllegalArgumentException("expected a " + expected + " tensor, got " + dtype + shape);
         }
     }
 
+    /**
+     * Throws {@link IllegalArgumentException} unless this tensor has these extents.
+     *
+     * @param dims the extents it must have
+     */
     public void requireShape(long... dims) {
         if (!shape.equals(Shape.of(dims))) {
             throw new IllegalArgumentException("expected shape " + Shape.of(dims) + ", got " + shape);

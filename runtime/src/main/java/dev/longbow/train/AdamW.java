@@ -13,6 +13,12 @@ public final class AdamW implements AutoCloseable {
     private final Weights m;
     private final Weights v;
 
+    /**
+     * Zeroed moments for {@code config}'s parameters in {@code backend}'s memory.
+     *
+     * @param config  the model
+     * @param backend where the moments live
+     */
     public AdamW(ModelConfig config, Backend backend) {
         this.ops = backend.model();
         this.m = Weights.allocate(config, backend);

@@ -53,6 +53,7 @@ public sealed interface LrSchedule {
      * straight line to minLr. A run can be extended from a checkpoint of its stable phase.
      */
     record WarmupStableDecay(double decayFraction) implements LrSchedule {
+        /** Refuses a decay fraction outside (0, 1]. */
         public WarmupStableDecay {
             if (!(decayFraction > 0 && decayFraction <= 1)) {
                 throw new IllegalArgumentException("decay fraction " + decayFraction + " must lie in (0, 1]: the share of the "

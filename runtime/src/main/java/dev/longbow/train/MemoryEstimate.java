@@ -21,6 +21,12 @@ import java.util.Locale;
  */
 public record MemoryEstimate(long modelStates, long activations, long attention) {
 
+    /**
+     * What a rank of {@code c} holds, computed without allocating.
+     *
+     * @param c the run
+     * @return the estimate
+     */
     public static MemoryEstimate of(TrainConfig c) {
         boolean[] recompute = new boolean[c.model().layers()];
         Arrays.fill(recompute, c.recompute());
@@ -41,6 +47,11 @@ public record MemoryEstimate(long modelStates, long activations, long attention)
         return c.scheme().bufferBound(shard, c.recompute() ? 1 : m.layers());
     }
 
+    /**
+     * All of it.
+     *
+     * @return bytes per rank
+     */
     public long perRank() {
         return modelStates + activations + attention;
     }

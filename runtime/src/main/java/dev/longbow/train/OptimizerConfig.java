@@ -9,6 +9,13 @@ package dev.longbow.train;
 public record OptimizerConfig(float lr, float minLr, int warmup, float beta1, float beta2, float eps,
                               float weightDecay, float clip, LrSchedule schedule) {
 
+    /**
+     * AdamW as Llama trains: betas 0.9 and 0.95, eps 1e-8, weight decay 0.1, clip 1, cosine decay to lr/10.
+     *
+     * @param lr     the peak learning rate
+     * @param warmup linear warmup steps
+     * @return the settings
+     */
     public static OptimizerConfig defaults(float lr, int warmup) {
         return new OptimizerConfig(lr, lr / 10, warmup, 0.9f, 0.95f, 1e-8f, 0.1f, 1f);
     }
@@ -18,6 +25,7 @@ public record OptimizerConfig(float lr, float minLr, int warmup, float beta1, fl
         this(lr, minLr, warmup, beta1, beta2, eps, weightDecay, clip, new LrSchedule.Cosine());
     }
 
+    /** Refuses a non-finite or non-positive learning rate, betas outside [0, 1), negative clip, decay or eps, and a missing schedule. */
     public OptimizerConfig {
         requireFinite("learning rate", "--lr", lr);
         requireFinite("weight decay", "--weight-decay", weightDecay);

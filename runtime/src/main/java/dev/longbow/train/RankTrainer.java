@@ -47,10 +47,20 @@ public final class RankTrainer implements AutoCloseable {
         model.params().initialize(config.seed(), backend);
     }
 
+    /**
+     * This rank's model.
+     *
+     * @return the model
+     */
     public Llama model() {
         return model;
     }
 
+    /**
+     * This rank's optimizer state.
+     *
+     * @return the optimizer
+     */
     public AdamW optimizer() {
         return optimizer;
     }
@@ -60,6 +70,11 @@ public final class RankTrainer implements AutoCloseable {
         return new Checkpoint.State(model.params(), optimizer.m(), optimizer.v());
     }
 
+    /**
+     * The attention every layer runs on this rank.
+     *
+     * @return the scheme's rank attention
+     */
     public SequenceParallelAttention attention() {
         return attention;
     }

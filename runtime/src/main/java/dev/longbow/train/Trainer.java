@@ -33,9 +33,13 @@ import java.util.OptionalLong;
  * failed save stops it (or is retried at the next save), with the state on disk as it was.
  */
 public final class Trainer {
+    /** Checkpoint metadata key: where the data stood after the checkpoint's step. */
     public static final String DATA = "longbow.data";
+    /** Checkpoint metadata key: the run's seed. */
     public static final String SEED = "longbow.seed";
+    /** Checkpoint metadata key: the model's configuration as JSON. */
     public static final String MODEL = "longbow.model";
+    /** Checkpoint metadata key: the run in words. */
     public static final String RUN = "longbow.run";
     /** The tokenizer a run trains with: a tiktoken name, a tokenizer.json path, or {@link #TASK_VOCABULARY} and a name. */
     public static final String TOKENIZER = "longbow.tokenizer";
@@ -53,8 +57,10 @@ public final class Trainer {
      * @param onSaveFailure what a checkpoint that cannot be written does
      */
     public record Checkpointing(Path checkpointDir, int every, int keep, boolean resume, String runId, OnSaveFailure onSaveFailure) {
+        /** No checkpoints. */
         public static final Checkpointing NONE = new Checkpointing(null, 0, 0, false, null, OnSaveFailure.STOP);
 
+        /** Refuses a malformed run id, and an interval or count below 1 when there is a folder. */
         public Checkpointing {
             if (runId != null) {
                 RunId.require(runId);
@@ -76,8 +82,10 @@ public final class Trainer {
      * @param collectiveTimeout how long a collective waits for a rank before every rank fails
      */
     public record Safeguards(OnNonFinite onNonFinite, Duration collectiveTimeout) {
+        /** Stop on a non-finite loss; collectives wait {@link CollectiveTimeout#DEFAULT}. */
         public static final Safeguards DEFAULT = new Safeguards(OnNonFinite.STOP, CollectiveTimeout.DEFAULT);
 
+        /** Refuses a timeout that is not positive. */
         public Safeguards {
             CollectiveTimeout.require(collectiveTimeout, "the collective timeout");
         }
@@ -85,11 +93,29 @@ public final class Trainer {
 
     /** Hears about the run on rank 0's thread. */
     public interface Listener {
+        /**
+         * Training is about to run its first step.
+         *
+         * @param firstStep          0, or the step a resumed run continues at
+         * @param bufferBytesPerRank the buffers each rank allocated
+         * @param resumedFrom        the checkpoint resumed from, or null
+         */
         default void started(int firstStep, long bufferBytesPerRank, Path resumedFrom) {
         }
 
+        /**
+         * A step finished.
+         *
+         * @param stats its loss, gradient norm, learning rate and tokens
+         */
         void step(StepStats stats);
 
+        /**
+         * A checkpoint was written.
+         *
+         * @param file  its file
+         * @param steps the steps it holds
+         */
         default void checkpointed(Path file, int steps) {
         }
 
@@ -105,9 +131,23 @@ public final class Trainer {
     /** Work done on every rank once training ends (an evaluation); rank 0's result is returned. */
     @FunctionalInterface
     public interface Finish<T> {
+        /**
+         * The work, on this rank.
+         *
+         * @param trainer this rank's trainer, after the last step
+         * @return the result (rank 0's is returned by the run)
+         * @throws Exception anything: it fails the run
+         */
         T run(RankTrainer trainer) throws Exception;
     }
 
+    /**
+     * What a run returns.
+     *
+     * @param steps  rank 0's steps, in order
+     * @param finish rank 0's result of the {@link Finish}, or null
+     * @param <T>    the finish's result type
+     */
     public record Result<T>(List<StepStats> steps, T finish) {
     }
 
