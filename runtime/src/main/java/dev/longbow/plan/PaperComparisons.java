@@ -74,11 +74,6 @@ public record PaperComparisons(String paper, String source, String setting, Stri
      * @param bestSeconds its step time, or Ring's when none is faster
      */
     public record WallFacerGain(int gpus, long seqLen, WallFacer faster, double ringSeconds, double bestSeconds) {
-        /**
-         * WallFacer's gain over Ring.
-         *
-         * @return ring time over the best time
-         */
         public double speedup() {
             return ringSeconds / bestSeconds - 1;
         }

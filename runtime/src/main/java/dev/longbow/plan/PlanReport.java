@@ -113,12 +113,6 @@ public final class PlanReport {
         return String.format(Locale.ROOT, "%.0f%%", 100 * gain);
     }
 
-    /**
-     * The papers' numbers beside the model's, as a Markdown table.
-     *
-     * @param rows the comparisons
-     * @return the table
-     */
     public static String comparisons(List<PaperComparisons> rows) {
         StringBuilder b = new StringBuilder("| paper | source | setting | quantity | published | model | tolerance | within |\n|---|---|---|---|---:|---:|---|---|\n");
         for (PaperComparisons r : rows) {

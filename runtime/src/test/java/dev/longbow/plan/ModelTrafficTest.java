@@ -1,6 +1,5 @@
 package dev.longbow.plan;
 
-import dev.longbow.backend.BackendChoice;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.longbow.backend.Backend;
@@ -39,7 +38,7 @@ class ModelTrafficTest {
 
     private static void assertModelCounts(int ranks, Scheme scheme) {
         AttentionShape shape = new AttentionShape(SEQ, HEADS, HEADS, HEAD_DIM, DType.F32, true);
-        List<CallStats[]> calls = LocalRanks.run(ranks, BackendChoice.CPU, (backend, comm) -> {
+        List<CallStats[]> calls = LocalRanks.run(ranks, "cpu", (backend, comm) -> {
             try (SequenceParallelAttention attention = scheme.attention(shape, backend, comm);
                  Buffers b = new Buffers(backend, shape.localLen(ranks))) {
                 CallStats[] stats = new CallStats[2];

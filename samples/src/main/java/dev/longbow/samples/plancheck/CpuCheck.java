@@ -1,6 +1,5 @@
 package dev.longbow.samples.plancheck;
 
-import dev.longbow.backend.BackendChoice;
 import dev.longbow.comm.RankLaunchers;
 import dev.longbow.parallel.AttentionCall;
 import dev.longbow.parallel.AttentionShape;
@@ -170,7 +169,7 @@ public final class CpuCheck {
         int rounds = 1000;
         List<Double> perMessage = new ArrayList<>();
         for (int run = 0; run < 5; run++) {
-            List<Long> nanos = RankLaunchers.forBackend(BackendChoice.CPU).run(ranks, BackendChoice.CPU, (backend, comm) -> {
+            List<Long> nanos = RankLaunchers.forBackend("cpu").run(ranks, "cpu", (backend, comm) -> {
                 try (Slab s = Slab.builder().add("send", DType.F32, ranks).add("recv", DType.F32, ranks).allocate(backend::allocate)) {
                     comm.barrier();
                     long t0 = System.nanoTime();
