@@ -36,6 +36,17 @@ public final class Backends {
     }
 
     /**
+     * {@link #open(BackendChoice, int)} with the backend as the command line spells it.
+     *
+     * @param name    a backend provider's name, e.g. "cpu"
+     * @param ordinal the device (ignored where there is one)
+     * @return the open backend
+     */
+    public static Backend open(String name, int ordinal) {
+        return open(BackendChoice.named(name), ordinal);
+    }
+
+    /**
      * Opens backend {@code choice} on device {@code ordinal}; the caller closes it.
      *
      * @param choice  the backend

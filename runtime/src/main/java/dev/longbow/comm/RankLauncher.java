@@ -61,7 +61,20 @@ public interface RankLauncher {
      */
     <T> List<T> run(int ranks, BackendChoice backend, Duration collectiveTimeout, RankTask<T> task);
 
-    /** {@link #run(int, String, Duration, RankTask)} with the timeout of the environment ({@link CollectiveTimeout#from}). */
+    /**
+     * {@link #run(int, BackendChoice, RankTask)} with the backend as the command line spells it.
+     *
+     * @param ranks   how many ranks
+     * @param backend a backend provider's name, e.g. "cpu"
+     * @param task    what each rank runs
+     * @param <T>     what a rank returns
+     * @return each rank's result, in rank order
+     */
+    default <T> List<T> run(int ranks, String backend, RankTask<T> task) {
+        return run(ranks, BackendChoice.named(backend), task);
+    }
+
+    /** {@link #run(int, BackendChoice, Duration, RankTask)} with the timeout of the environment ({@link CollectiveTimeout#from}). */
     default <T> List<T> run(int ranks, BackendChoice backend, RankTask<T> task) {
         return run(ranks, backend, CollectiveTimeout.from(System.getenv()), task);
     }

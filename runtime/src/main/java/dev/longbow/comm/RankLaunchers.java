@@ -29,7 +29,17 @@ public final class RankLaunchers {
         return ServiceLoader.load(RankLauncher.class).stream().map(ServiceLoader.Provider::get).toList();
     }
 
-    /** {@link #forBackend(String, Map)} in this process's environment. */
+    /**
+     * {@link #forBackend(BackendChoice)} with the backend as the command line spells it.
+     *
+     * @param backend a backend provider's name, e.g. "cpu"
+     * @return the launcher that serves it
+     */
+    public static RankLauncher forBackend(String backend) {
+        return forBackend(BackendChoice.named(backend));
+    }
+
+    /** {@link #forBackend(BackendChoice, Map)} in this process's environment. */
     public static RankLauncher forBackend(BackendChoice backendName) {
         return forBackend(backendName, System.getenv());
     }
@@ -45,7 +55,7 @@ public final class RankLaunchers {
         return requireUsable(forBackend(launchers(), backendName), backendName, env);
     }
 
-    /** {@link #named(String, String, Map)} in this process's environment. */
+    /** {@link #named(String, BackendChoice, Map)} in this process's environment. */
     public static RankLauncher named(String name, BackendChoice backendName) {
         return named(name, backendName, System.getenv());
     }
@@ -65,7 +75,7 @@ public final class RankLaunchers {
         return forBackend(backendName).run(ranks, backendName, task);
     }
 
-    /** As {@link #run(int, String, RankTask)}, every collective failing the group after {@code collectiveTimeout}. */
+    /** As {@link #run(int, BackendChoice, RankTask)}, every collective failing the group after {@code collectiveTimeout}. */
     public static <T> List<T> run(int ranks, BackendChoice backendName, Duration collectiveTimeout, RankTask<T> task) {
         return forBackend(backendName).run(ranks, backendName, collectiveTimeout, task);
     }

@@ -4,6 +4,7 @@ import dev.longbow.comm.GroupAbortedException;
 import dev.longbow.backend.Pending;
 import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.Communicator;
+import dev.longbow.comm.Meetings;
 import dev.longbow.comm.Traffic;
 import dev.longbow.tensor.Placement;
 import dev.longbow.tensor.Tensor;
@@ -283,7 +284,7 @@ public final class LocalCommunicator implements Communicator {
             while (true) {
                 long remaining = deadline - System.nanoTime();
                 try {
-                    f.get(Math.max(0, Math.min(remaining, TimeUnit.MILLISECONDS.toNanos(LocalGroup.OWNER_POLL_MILLIS))),
+                    f.get(Math.max(0, Math.min(remaining, TimeUnit.MILLISECONDS.toNanos(Meetings.OWNER_POLL_MILLIS))),
                             TimeUnit.NANOSECONDS);
                     return;
                 } catch (TimeoutException e) {

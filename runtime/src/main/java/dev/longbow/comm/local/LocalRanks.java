@@ -32,6 +32,19 @@ public final class LocalRanks {
         return run(ranks, backendName, CollectiveTimeout.from(System.getenv()), task);
     }
 
+    /**
+     * {@link #run(int, BackendChoice, RankTask)} with the backend as the command line spells it.
+     *
+     * @param ranks   how many ranks
+     * @param backend a backend provider's name, e.g. "cpu"
+     * @param task    what each rank runs
+     * @param <T>     what a rank returns
+     * @return each rank's result, in rank order
+     */
+    public static <T> List<T> run(int ranks, String backend, RankTask<T> task) {
+        return run(ranks, BackendChoice.named(backend), task);
+    }
+
     /** Runs with collectives and transfers that fail the group after waiting {@code collectiveTimeout} for a rank. */
     public static <T> List<T> run(int ranks, BackendChoice backendName, Duration collectiveTimeout, RankTask<T> task) {
         List<LocalCommunicator> comms = LocalCommunicator.create(ranks, collectiveTimeout);
