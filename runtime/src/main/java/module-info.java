@@ -1,7 +1,7 @@
 /**
  * Longbow's runtime: train transformers on very long sequences across many ranks. Tensors and the
  * Backend and Communicator SPIs, the five sequence-parallel attention schemes, the Llama model and
- * its trainer, data, checkpoints, Hugging Face import and export, and the planner.
+ * its trainer, data, checkpoints, Hugging Face import and export.
  *
  * <p>Start from {@link dev.longbow.parallel.Scheme} (attention across ranks) or
  * {@link dev.longbow.train.Trainer} (training); {@link dev.longbow.backend.BackendChoice} and
@@ -21,13 +21,14 @@ module dev.longbow.runtime {
     exports dev.longbow.data;
     exports dev.longbow.checkpoint;
     exports dev.longbow.hf;
-    exports dev.longbow.plan;
 
     // Internals, for Longbow's own modules only: the CUDA backend builds on the driver wrappers; the
     // command line reports the NCCL watchdog's and the rendezvous's failures by their types.
     exports dev.longbow.cuda to dev.longbow.kernels;
     exports dev.longbow.comm.nccl to dev.longbow.samples;
     exports dev.longbow.launch to dev.longbow.samples;
+    // The planner answers the command line's `plan`; it is not part of the library's API (yet).
+    exports dev.longbow.plan to dev.longbow.samples;
 
     uses dev.longbow.backend.BackendProvider;
     uses dev.longbow.comm.RankLauncher;

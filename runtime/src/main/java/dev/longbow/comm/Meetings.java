@@ -35,8 +35,19 @@ public final class Meetings<C extends Meetings.Call<C>> {
 
     /** A rank's call: the how-many-th of its calls on the group, and whether another rank's is the same. */
     public interface Call<C> {
+        /**
+         * How many calls this rank made on the group before this one.
+         *
+         * @return the call's ordinal, from 0
+         */
         long ordinal();
 
+        /**
+         * Whether {@code other} (another rank's call at the same meeting) is the same collective.
+         *
+         * @param other the other rank's call
+         * @return true when kind, sizes, dtype and ordinal agree
+         */
         boolean sameAs(C other);
     }
 
@@ -84,6 +95,11 @@ public final class Meetings<C extends Meetings.Call<C>> {
         this.owners = new AtomicReferenceArray<>(size);
     }
 
+    /**
+     * How long a rank waits for the others at a meeting.
+     *
+     * @return the timeout
+     */
     public Duration timeout() {
         return timeout;
     }
@@ -207,6 +223,11 @@ public final class Meetings<C extends Meetings.Call<C>> {
         }
     }
 
+    /**
+     * Whether the group has been aborted.
+     *
+     * @return true once {@link #abort} has been called
+     */
     public boolean aborted() {
         return failure != null;
     }
@@ -216,6 +237,7 @@ public final class Meetings<C extends Meetings.Call<C>> {
         return failure;
     }
 
+    /** Throws a {@link GroupAbortedException} carrying the cause when the group has been aborted. */
     public void failIfAborted() {
         RuntimeException f = failure;
         if (f != null) {

@@ -14,7 +14,7 @@ import java.util.List;
  *
  * <p>Per rank and call each all-to-all moves (P-1)/P of the tensor: about 4 S h / P for q, k, v,
  * out, constant when S and P grow together. Needs Hq % P == 0; KV heads are replicated when
- * Hkv < P divides P.
+ * Hkv &lt; P divides P.
  */
 public record Ulysses() implements Scheme {
     /** The name on the command line. */
