@@ -29,6 +29,7 @@ import dev.longbow.train.PasskeyAccuracy;
 import dev.longbow.train.StepStats;
 import dev.longbow.train.TrainConfig;
 import dev.longbow.train.Trainer;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -150,11 +151,22 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--grad-accum", defaultValue = "1", description = "micro-batches of --batch sequences accumulated per "
             + "optimizer step; the loss is the mean over all their tokens (default: ${DEFAULT-VALUE})")
     int gradAccum;
+    @Option(names = "--config", paramLabel = "FILE", description = "options from a JSON file ({\"ranks\": 2, ...}) or a run "
+            + "folder's run-config.json, which repeats that run (in a new run folder); options given here win")
+    Path config;
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
+        if (config != null) {
+            List<String> args = new ArrayList<>(List.of(spec.name()));
+            args.addAll(ConfigFile.arguments(config, spec, spec.commandLine().getParseResult()));
+            CommandLine again = Longbow.commandLine();
+            again.setOut(spec.root().commandLine().getOut());
+            again.setErr(spec.root().commandLine().getErr());
+            return again.execute(args.toArray(String[]::new));
+        }
         TrainConfig config = configure();
         String reason = BackendChoice.named(backend).unavailableReason();
         if (reason != null) {
@@ -191,6 +203,7 @@ final class TrainCommand implements Callable<Integer> {
                         System.out.println("  resumed from " + resumedFrom + " at step " + firstStep);
                         report[0].resumed(firstStep, resumedFrom);
                     }
+                    bar.start(firstStep, buffers[0]);
                 }
 
                 @Override
