@@ -2,6 +2,7 @@ package dev.longbow.comm;
 
 import dev.longbow.backend.BackendChoice;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -16,6 +17,15 @@ import java.util.List;
 public record CommunicatorChoice(String name, List<Integer> devices) {
     /** The launcher that serves the backend, with its own placement. */
     public static final CommunicatorChoice DEFAULT = new CommunicatorChoice(null, List.of());
+    /** Ranks as threads of this JVM moving host memory: the CPU backend's. */
+    public static final CommunicatorChoice LOCAL = new CommunicatorChoice(RankLaunchers.LOCAL, List.of());
+    /** One GPU per rank with NCCL between them: the CUDA backend's (in {@code longbow-runtime}, NCCL loaded when used). */
+    public static final CommunicatorChoice NCCL = new CommunicatorChoice("nccl", List.of());
+    /**
+     * Ranks as threads of this JVM sharing GPUs, rank r on GPU {@code r mod n} of {@link #onDevices}
+     * (GPU 0 when none are given): the {@code longbow-kernels-ptx} artifact's in-process device communicator.
+     */
+    public static final CommunicatorChoice DEVICE = new CommunicatorChoice("device", List.of());
 
     /** Refuses a blank name, a negative ordinal, and a device list without a name. */
     public CommunicatorChoice {
@@ -55,6 +65,17 @@ public record CommunicatorChoice(String name, List<Integer> devices) {
                     + " rank r on GPU r");
         }
         return new CommunicatorChoice(communicator, devices);
+    }
+
+    /**
+     * This communicator with rank r on device {@code devices[r % devices.length]}: several ranks per
+     * device, which the {@link #DEVICE} communicator serves.
+     *
+     * @param devices device ordinals
+     * @return the choice with that placement
+     */
+    public CommunicatorChoice onDevices(int... devices) {
+        return new CommunicatorChoice(name, Arrays.stream(devices).boxed().toList());
     }
 
     /** The launcher for backend {@code backendName}; fails before any rank starts when it cannot serve it here. */

@@ -75,4 +75,16 @@ class CommunicatorChoiceTest {
             throw new UnsupportedOperationException();
         }
     }
+
+    /** The typed handles are the command line's names: the same choices, the same refusals. */
+    @Test
+    void theHandlesAreTheCommandLinesChoices() {
+        assertEquals(CommunicatorChoice.fromCommandLine("device", "0,1"), CommunicatorChoice.DEVICE.onDevices(0, 1));
+        assertEquals(CommunicatorChoice.fromCommandLine("local", null), CommunicatorChoice.LOCAL);
+        assertEquals(CommunicatorChoice.fromCommandLine("nccl", null), CommunicatorChoice.NCCL);
+        assertEquals(CommunicatorChoice.fromCommandLine(null, null), CommunicatorChoice.DEFAULT);
+        assertEquals("local", CommunicatorChoice.LOCAL.launcher(BackendChoice.CPU).name());
+        var e = assertThrows(IllegalArgumentException.class, () -> CommunicatorChoice.DEFAULT.onDevices(0, 0));
+        assertTrue(e.getMessage().contains("only a communicator chosen by name does"), e.getMessage());
+    }
 }
