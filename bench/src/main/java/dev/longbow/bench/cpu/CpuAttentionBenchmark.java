@@ -1,6 +1,5 @@
 package dev.longbow.bench.cpu;
 
-import dev.longbow.backend.BackendChoice;
 import dev.longbow.backend.AttentionOps;
 import dev.longbow.backend.AttentionParams;
 import dev.longbow.backend.Backend;
@@ -50,7 +49,7 @@ public class CpuAttentionBenchmark {
 
     @Setup
     public void setUp() {
-        cpu = Backends.open(BackendChoice.CPU, 0);
+        cpu = Backends.open("cpu", 0);
         attention = cpu.attention();
         params = AttentionParams.of(headDim, true);
         Slab.Builder b = Slab.builder();

@@ -3,6 +3,7 @@ package dev.longbow.bench.sidebyside;
 import dev.longbow.backend.AttentionOps;
 import dev.longbow.backend.AttentionParams;
 import dev.longbow.backend.Backend;
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.backend.Backends;
 import dev.longbow.comm.local.LocalCommunicator;
 import dev.longbow.data.TokenSequence;
@@ -112,7 +113,7 @@ public final class LongbowPeerServer {
         String key = preset + "x" + seq;
         if (!key.equals(trainKey)) {
             release();
-            TrainConfig config = new TrainConfig(ModelConfig.named(preset, VOCAB), new Ring(), 1, seq, "cpu",
+            TrainConfig config = new TrainConfig(ModelConfig.named(preset, VOCAB), new Ring(), 1, seq, BackendChoice.CPU,
                     1_000_000, 1, OptimizerConfig.defaults(3e-3f, 5), 1234, false, LOGIT_CHUNK, Precision.F32).validate();
             trainer = new RankTrainer(config, cpu, LocalCommunicator.create(1).get(0));
             SplittableRandom random = new SplittableRandom(7);
