@@ -36,6 +36,16 @@ public final class Backends {
     }
 
     /**
+     * {@link #provider(BackendChoice)} with the backend as the command line spells it.
+     *
+     * @param name a backend provider's name, e.g. "cpu"
+     * @return its provider
+     */
+    public static BackendProvider provider(String name) {
+        return provider(BackendChoice.named(name));
+    }
+
+    /**
      * {@link #open(BackendChoice, int)} with the backend as the command line spells it.
      *
      * @param name    a backend provider's name, e.g. "cpu"

@@ -38,6 +38,29 @@ public record TrainConfig(ModelConfig model, Scheme scheme, int ranks, int seqLe
     public static final int MAX_SEQ_LEN = 1 << 30;
 
     /**
+     * A configuration with the backend as the command line and the planner's cluster presets spell
+     * it ("cpu", "cuda"); the parameters are the record's.
+     *
+     * @param model     the model's shape
+     * @param scheme    the attention scheme
+     * @param ranks     ranks the sequence is split over
+     * @param seqLen    tokens per sequence
+     * @param backend   a backend provider's name
+     * @param steps     optimizer steps
+     * @param batch     sequences per step
+     * @param optimizer AdamW's settings
+     * @param seed      the initial weights' seed
+     * @param recompute recompute activations in backward
+     * @param chunkRows logit rows at once
+     * @param precision what the model computes in
+     */
+    public TrainConfig(ModelConfig model, Scheme scheme, int ranks, int seqLen, String backend, int steps, int batch,
+                       OptimizerConfig optimizer, long seed, boolean recompute, int chunkRows, Precision precision) {
+        this(model, scheme, ranks, seqLen, BackendChoice.named(backend), steps, batch, optimizer, seed, recompute, chunkRows,
+                precision);
+    }
+
+    /**
      * A builder for a run of {@code model} with {@code scheme}: 1 rank of the CPU backend, 1024
      * tokens per sequence, 40 steps of 1 sequence, {@link OptimizerConfig#defaults} with lr 3e-3
      * and 5 warmup steps, seed 1234, no recompute, 256 logit rows at a time, and the precision the
