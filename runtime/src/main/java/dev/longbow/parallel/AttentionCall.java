@@ -8,6 +8,7 @@ package dev.longbow.parallel;
  */
 public record AttentionCall(long queries, long keys, int heads, int kvHeads, int headDim, boolean diagonal) {
 
+    /** Refuses sizes below 1, KV heads that do not divide the heads, and a diagonal block that is not square. */
     public AttentionCall {
         if (queries < 1 || keys < 1 || heads < 1 || kvHeads < 1 || headDim < 1 || heads % kvHeads != 0 || diagonal && queries != keys) {
             throw new IllegalArgumentException("attention call " + queries + " queries x " + keys + " keys, " + heads + "/" + kvHeads

@@ -20,6 +20,7 @@ import java.util.stream.Stream;
 public record CallSchedule(List<Step> forward, List<Step> backward, long forwardDeviceBytes, long backwardDeviceBytes,
                            long hostBytes, long workingTokens) {
 
+    /** Copies the step lists, so the schedule cannot change after it is made. */
     public CallSchedule {
         forward = List.copyOf(forward);
         backward = List.copyOf(backward);

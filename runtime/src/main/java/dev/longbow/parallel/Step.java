@@ -17,6 +17,7 @@ import java.util.List;
  */
 public record Step(List<AttentionCall> kernels, List<Transfer> transfers, int times) {
 
+    /** Refuses a step that repeats fewer than once. */
     public Step {
         if (times < 1) {
             throw new IllegalArgumentException("a step repeats at least once, not " + times + " times");

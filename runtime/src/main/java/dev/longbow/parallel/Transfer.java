@@ -30,6 +30,7 @@ public record Transfer(Kind kind, long bytes, int[] group) {
         HOST_COPY
     }
 
+    /** Refuses negative bytes and an empty group. */
     public Transfer {
         if (bytes < 0 || group.length < 1) {
             throw new IllegalArgumentException(kind + " of " + bytes + " bytes among " + Arrays.toString(group)
