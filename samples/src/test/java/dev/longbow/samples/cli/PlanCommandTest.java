@@ -1,5 +1,6 @@
 package dev.longbow.samples.cli;
 
+import dev.longbow.backend.BackendChoice;
 import dev.longbow.hf.HfConfig;
 import dev.longbow.model.Precision;
 import dev.longbow.plan.ClusterSpec;
@@ -80,7 +81,7 @@ class PlanCommandTest {
         assertEquals(0, p.code(), p.out());
         TrainConfig config = trainConfig(p.trainArguments());
         assertEquals(answer(ModelShape.preset("large"), 64 << 10, ClusterSpec.preset("h100").withNodes(2)), Run.of(config));
-        assertEquals("cuda", config.backend());
+        assertEquals(BackendChoice.CUDA, config.backend());
         assertTrue(ModelShape.of(config.model()).sameDimensions(ModelShape.preset("large")));
     }
 
