@@ -207,20 +207,38 @@ final class CpuModelOpsGemm {
      */
     private void packA(Operand a, int m0, int rows, int k0, int kc, float[] dst) {
         int panels = (rows + mr - 1) / mr;
-        java.util.Arrays.fill(dst, (rows / mr) * mr * kc, panels * mr * kc, 0f);
+        int full = rows / mr;
         if (a.trans) {
-            // Stored [K, M]: the MR values of a panel at one k are contiguous; one vector load and
-            // one masked store each (MR is at most a vector).
+            // Stored [K, M]: the MR values of a panel at one k are contiguous. Each k's row is
+            // copied in bulk to a heap array first, then moved a vector a panel (MR is at most a
+            // vector): the LANES - MR extra values land in the next ks' slots, written after it;
+            // the last ks store masked, since past them lies the next panel's first k. Vector loads
+            // from the segment and masks that vary made packing four fifths of a weight gradient.
+            float[] row = new float[rows + LANES];
+            VectorMask<Float> panelMask = F.indexInRange(0, mr);
+            VectorMask<Float> tailMask = F.indexInRange(0, rows - full * mr);
             for (int k = 0; k < kc; k++) {
-                long at = ((long) (k0 + k) * a.ld + m0) * 4;
-                for (int p = 0; p < panels; p++) {
-                    int n = Math.min(mr, rows - p * mr);
-                    VectorMask<Float> mask = F.indexInRange(0, n);
-                    FloatVector.fromMemorySegment(F, a.data, at + p * mr * 4L, ByteOrder.nativeOrder(), mask)
-                            .intoArray(dst, p * mr * kc + k * mr, mask);
+                MemorySegment.copy(a.data, FLOAT, ((long) (k0 + k) * a.ld + m0) * 4, row, 0, rows);
+                int at = k * mr;
+                if (at + LANES <= kc * mr) {
+                    for (int p = 0; p < full; p++) {
+                        FloatVector.fromArray(F, row, p * mr).intoArray(dst, p * mr * kc + at);
+                    }
+                } else {
+                    for (int p = 0; p < full; p++) {
+                        FloatVector.fromArray(F, row, p * mr).intoArray(dst, p * mr * kc + at, panelMask);
+                    }
+                }
+                if (full < panels) {
+                    FloatVector.fromArray(F, row, full * mr).intoArray(dst, full * mr * kc + at, tailMask);
                 }
             }
+            int padFrom = full * mr * kc;
+            for (int k = 0; k < kc && full < panels; k++) {
+                java.util.Arrays.fill(dst, padFrom + k * mr + rows - full * mr, padFrom + (k + 1) * mr, 0f);
+            }
         } else {
+            java.util.Arrays.fill(dst, full * mr * kc, panels * mr * kc, 0f);
             // Stored [M, K]: panels stay row-major (MR rows of kc), one bulk copy a row; the
             // kernel reads each row at its own offset. Transposing them to k-major cost a scalar
             // store an element, half the kernel's time where N is 64 (the head's input gradient).
