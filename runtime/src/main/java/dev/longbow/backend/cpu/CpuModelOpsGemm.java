@@ -208,6 +208,7 @@ final class CpuModelOpsGemm {
     private void packA(Operand a, int m0, int rows, int k0, int kc, float[] dst) {
         int panels = (rows + mr - 1) / mr;
         int full = rows / mr;
+        java.util.Arrays.fill(dst, full * mr * kc, panels * mr * kc, 0f);  // the tail panel's padding rows
         if (a.trans) {
             // Stored [K, M]: the MR values of a panel at one k are contiguous. Each k's row is
             // copied in bulk to a heap array first, then moved a vector a panel (MR is at most a
@@ -233,12 +234,7 @@ final class CpuModelOpsGemm {
                     FloatVector.fromArray(F, row, full * mr).intoArray(dst, full * mr * kc + at, tailMask);
                 }
             }
-            int padFrom = full * mr * kc;
-            for (int k = 0; k < kc && full < panels; k++) {
-                java.util.Arrays.fill(dst, padFrom + k * mr + rows - full * mr, padFrom + (k + 1) * mr, 0f);
-            }
         } else {
-            java.util.Arrays.fill(dst, full * mr * kc, panels * mr * kc, 0f);
             // Stored [M, K]: panels stay row-major (MR rows of kc), one bulk copy a row; the
             // kernel reads each row at its own offset. Transposing them to k-major cost a scalar
             // store an element, half the kernel's time where N is 64 (the head's input gradient).
