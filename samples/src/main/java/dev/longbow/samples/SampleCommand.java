@@ -1,7 +1,6 @@
 package dev.longbow.samples;
 
 import dev.longbow.backend.BackendChoice;
-import dev.longbow.comm.CommunicatorChoice;
 import dev.longbow.parallel.AttentionShape;
 import dev.longbow.tensor.DType;
 import java.util.Locale;
@@ -40,14 +39,8 @@ public final class SampleCommand implements Callable<Integer> {
     int headDim;
     @Option(names = "--causal", arity = "1", defaultValue = "true", description = "true|false: the causal mask (default: ${DEFAULT-VALUE})")
     boolean causal;
-    @Option(names = "--backend", defaultValue = "cpu", description = "cpu|cuda|tornado (default: ${DEFAULT-VALUE})")
-    String backend;
-    @Option(names = "--communicator", description = "device: every rank a thread on one GPU (see --gpus) instead of one "
-            + "GPU per rank with NCCL (default: the backend's)")
-    String communicator;
-    @Option(names = "--gpus", description = "with --communicator device: GPUs for the ranks, rank r on the (r mod n)-th, "
-            + "e.g. 0,1 (default: 0)")
-    String gpus;
+    @Mixin
+    DeviceOptions device;
     @Option(names = "--dtype", converter = AttentionDType.class, description = "f32|bf16 (default: bf16 on cuda, whose flash "
             + "kernels take bf16; f32 elsewhere)")
     DType dtype;
@@ -72,11 +65,11 @@ public final class SampleCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--iterations " + iterations + " must be at least 0");
         }
         // The dtype the backend trains in: f32 where it can, else bf16 (cuda's flash kernels).
-        BackendChoice chosen = BackendChoice.named(backend);
+        BackendChoice chosen = device.backend();
         DType attention = dtype != null ? dtype : chosen.trainingDTypes().contains(DType.F32) ? DType.F32 : DType.BF16;
         AttentionShape shape = new AttentionShape(seqLen, heads, kvHeads != null ? kvHeads : heads, headDim, attention, causal);
         return new SampleOptions(schemeOptions.scheme(scheme, ranks, seqLen), ranks, shape, chosen,
-                CommunicatorChoice.fromCommandLine(communicator, gpus), iterations, seed != null ? seed : System.nanoTime(), check);
+                device.communicator(), iterations, seed != null ? seed : System.nanoTime(), check);
     }
 
     /** The command line over a fresh command, as every entry point parses it. */

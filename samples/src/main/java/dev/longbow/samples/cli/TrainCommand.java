@@ -1,9 +1,7 @@
 package dev.longbow.samples.cli;
 
-import dev.longbow.backend.BackendChoice;
 import dev.longbow.checkpoint.IoFailures;
 import dev.longbow.comm.CollectiveTimeout;
-import dev.longbow.comm.CommunicatorChoice;
 import dev.longbow.comm.RankLauncher;
 import dev.longbow.data.ByteLevelBpe;
 import dev.longbow.data.HeldOutSplit;
@@ -18,6 +16,7 @@ import dev.longbow.hf.HfWeights;
 import dev.longbow.model.ModelConfig;
 import dev.longbow.model.Precision;
 import dev.longbow.parallel.Scheme;
+import dev.longbow.samples.DeviceOptions;
 import dev.longbow.samples.SchemeOptions;
 import dev.longbow.train.EvalStats;
 import dev.longbow.train.Evaluation;
@@ -64,14 +63,8 @@ final class TrainCommand implements Callable<Integer> {
     int seqLen;
     @Option(names = "--model", defaultValue = "tiny", description = "tiny|small|base|large (default: ${DEFAULT-VALUE})")
     String model;
-    @Option(names = "--backend", defaultValue = "cpu", description = "cpu|cuda|tornado (default: ${DEFAULT-VALUE})")
-    String backend;
-    @Option(names = "--communicator", description = "device: every rank a thread on one GPU (see --gpus) instead of one "
-            + "GPU per rank with NCCL (default: the backend's)")
-    String communicator;
-    @Option(names = "--gpus", description = "with --communicator device: GPUs for the ranks, rank r on the (r mod n)-th, "
-            + "e.g. 0,1 (default: 0)")
-    String gpus;
+    @Mixin
+    DeviceOptions device;
     @Option(names = "--precision", description = "f32|bf16: bf16 is mixed precision (bf16 activations and attention; fp32 "
             + "master weights, optimizer state, gradients and losses) (default: bf16 on cuda, f32 elsewhere)")
     String precision;
@@ -168,11 +161,11 @@ final class TrainCommand implements Callable<Integer> {
             return again.execute(args.toArray(String[]::new));
         }
         TrainConfig config = configure();
-        String reason = BackendChoice.named(backend).unavailableReason();
+        String reason = device.backend().unavailableReason();
         if (reason != null) {
-            throw new IllegalStateException("backend '" + backend + "' cannot run here: " + reason + " (use --backend cpu)");
+            throw new IllegalStateException("backend '" + device.backendName() + "' cannot run here: " + reason + " (use --backend cpu)");
         }
-        RankLauncher launcher = CommunicatorChoice.fromCommandLine(communicator, gpus).launcher(BackendChoice.named(backend));
+        RankLauncher launcher = device.communicator().launcher(device.backend());
         if (resume && checkpointDir == null) {
             throw new IllegalArgumentException("--resume needs --checkpoint-dir, the folder holding the checkpoints");
         }
@@ -289,7 +282,7 @@ final class TrainCommand implements Callable<Integer> {
                 LrSchedule.parse(lrSchedule, decayFraction));
         // One sequence is one micro-batch here (sequence parallelism): accumulating --grad-accum micro-batches of --batch is a
         // step of their product, the mean taken over all their tokens.
-        TrainConfig.Builder config = TrainConfig.builder(m, s).ranks(ranks).seqLen(seqLen).backend(BackendChoice.named(backend))
+        TrainConfig.Builder config = TrainConfig.builder(m, s).ranks(ranks).seqLen(seqLen).backend(device.backend())
                 .steps(steps).batch(Math.multiplyExact(batch, gradAccum)).optimizer(o).seed(seed).recompute(recompute)
                 .chunkRows(logitChunk).precision(precision != null ? Precision.named(precision) : null);
         try {
@@ -381,7 +374,7 @@ final class TrainCommand implements Callable<Integer> {
         m.put("seq_len", seqLen);
         m.put("model", model);
         m.put("parameters", config.model().parameterCount());
-        m.put("backend", backend);
+        m.put("backend", device.backendName());
         m.put("precision", config.precision().label());
         m.put("steps", steps);
         m.put("batch", batch);
