@@ -33,6 +33,10 @@ public record ClusterSpec(String name, String backend, int nodes, int gpusPerNod
     private static final double GB = 1e9;
     private static final double TFLOPS = 1e12;
     private static final double US = 1e-6;
+    /** {@link MatmulRate#H100_BF16} as {@link Calibration#fit} finds it (CalibrationTest keeps the two equal). */
+    private static final double H100_MATMUL = 341 * TFLOPS;
+    /** {@link MatmulRate#A100_BF16} as {@link Calibration#fit} finds it. */
+    private static final double A100_MATMUL = 161 * TFLOPS;
 
     public ClusterSpec {
         Objects.requireNonNull(attentionRates, "attentionRates");
@@ -53,19 +57,21 @@ public record ClusterSpec(String name, String backend, int nodes, int gpusPerNod
     /**
      * Published figures and this project's measurements: H100 SXM 80GB (989 TFLOP/s bf16 dense,
      * NVLink 4 at 450 GB/s each way, one 400 Gb/s NIC per GPU, attention measured by FlashBench,
-     * 3.0 TB/s device copies measured, matmul assumed at 600 of the 798 TFLOP/s cuBLAS measured on
-     * large squares); H200 (the H100's compute and links with 141 GB); A100 SXM 80GB (312 TFLOP/s,
-     * NVLink 3 at 300 GB/s, one 200 Gb/s HDR NIC per GPU, FlashAttention-2 assumed at 70% of the
-     * H100's measured rates: the FlashAttention-2 paper reports 50-73% of the A100's peak).
+     * 3.0 TB/s device copies measured); H200 (the H100's compute and links with 141 GB); A100 SXM
+     * 80GB (312 TFLOP/s, NVLink 3 at 300 GB/s, one 200 Gb/s HDR NIC per GPU, FlashAttention-2 assumed
+     * at 70% of the H100's measured rates: the FlashAttention-2 paper reports 50-73% of the A100's
+     * peak). The matmul throughputs inside a training step are {@link Calibration}'s bf16 fits to
+     * published PyTorch steps (the H100's on 500 W parts: a floor for 700 W ones), not the 798 TFLOP/s
+     * cuBLAS reaches on large squares alone.
      */
     private static final Map<String, ClusterSpec> PRESETS = Map.of(
             "h100", new ClusterSpec("h100", "cuda", 1, 8, 79.6 * GIB, 2048 * GIB, 3 * GIB,
-                    450 * GB, 5 * US, 50 * GB, 10 * US, 25 * GB, 3000 * GB, 600 * TFLOPS, 989 * TFLOPS, MeasuredRates.H100_LONGBOW),
+                    450 * GB, 5 * US, 50 * GB, 10 * US, 25 * GB, 3000 * GB, H100_MATMUL, 989 * TFLOPS, MeasuredRates.H100_LONGBOW),
             "h200", new ClusterSpec("h200", "cuda", 1, 8, 140 * GIB, 2048 * GIB, 3 * GIB,
-                    450 * GB, 5 * US, 50 * GB, 10 * US, 25 * GB, 4000 * GB, 600 * TFLOPS, 989 * TFLOPS,
+                    450 * GB, 5 * US, 50 * GB, 10 * US, 25 * GB, 4000 * GB, H100_MATMUL, 989 * TFLOPS,
                     MeasuredRates.H100_LONGBOW.scaled(1, MeasuredRates.H100_LONGBOW.describe() + ", assumed equal on the H200")),
             "a100", new ClusterSpec("a100", "cuda", 1, 8, 80 * GIB, 1024 * GIB, 3 * GIB,
-                    300 * GB, 5 * US, 25 * GB, 10 * US, 20 * GB, 1600 * GB, 230 * TFLOPS, 312 * TFLOPS, a100Flash(0.70)));
+                    300 * GB, 5 * US, 25 * GB, 10 * US, 20 * GB, 1600 * GB, A100_MATMUL, 312 * TFLOPS, a100Flash(0.70)));
 
     /** FlashAttention-2 on an A100: the H100's measured FlashAttention-2 rates times {@code fraction}, which no A100 here measured. */
     public static AttentionRates a100Flash(double fraction) {

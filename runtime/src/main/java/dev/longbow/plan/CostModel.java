@@ -9,7 +9,9 @@ import dev.longbow.parallel.CallSchedule;
  * backward when the run recomputes, and the backward pass, plus the output head; each group takes
  * its sequences one after another, then the stack synchronises gradients and updates.
  *
- * <p>Matrix products take their FLOPs over the achieved matmul throughput; attention is the
+ * <p>Matrix products take their FLOPs over the achieved matmul throughput; the block's other
+ * operations (norms, rotary, residual adds, the MLP's activation) their bytes over the achieved
+ * memory bandwidth; attention is the
  * scheme's own {@link CallSchedule} priced by {@link SchedulePricer}; the stack's per-layer weight
  * traffic hides under the layer's compute only in the time the links it shares with the attention
  * are free, so no step moves its bytes faster than its links carry them.
@@ -58,9 +60,11 @@ public final class CostModel {
         SchedulePricer.Priced attention = new SchedulePricer(cluster).price(schedule);
         double tokens = (double) run.seqLen() / run.sequenceParallel();
         double matmul = tokens * model.layerMatmulFlopsPerToken() / cluster.matmulFlops();
+        double elementwise = tokens * model.layerElementwiseElementsPerToken() * run.precision().compute().byteSize()
+                / cluster.memoryBandwidth();
         int forwards = run.recompute() ? 2 : 1;
-        PassCost forward = attention.forward().then(PassCost.compute(matmul));
-        PassCost layer = forward.times(forwards).then(attention.backward()).then(PassCost.compute(2 * matmul));
+        PassCost forward = attention.forward().then(PassCost.compute(matmul + elementwise));
+        PassCost layer = forward.times(forwards).then(attention.backward()).then(PassCost.compute(2 * (matmul + elementwise)));
 
         // The stack's traffic shares links with the attention's: it hides only in the time those links are free.
         PassCost traffic = stack.layerTraffic(run, model, cluster);

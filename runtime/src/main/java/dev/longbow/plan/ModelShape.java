@@ -45,6 +45,8 @@ public record ModelShape(String name, int layers, int hidden, int heads, int kvH
             gpt("gpt-13b", 40, 5120, 40),
             gpt("gpt-30b", 48, 7168, 64),
             Map.entry("llama2-7b", new ModelShape("llama2-7b", 32, 4096, 32, 32, 11008, 3, 32000)),
+            Map.entry("llama2-13b", new ModelShape("llama2-13b", 40, 5120, 40, 40, 13824, 3, 32000)),
+            Map.entry("llama2-70b", new ModelShape("llama2-70b", 80, 8192, 64, 8, 28672, 3, 32000)),
             Map.entry("llama3-8b", new ModelShape("llama3-8b", 32, 4096, 32, 8, 14336, 3, 128256)),
             Map.entry("llama3-70b", new ModelShape("llama3-70b", 80, 8192, 64, 8, 28672, 3, 128256)));
 
@@ -132,6 +134,17 @@ public record ModelShape(String name, int layers, int hidden, int heads, int kvH
      */
     public double attentionFlops(long seqLen, boolean causal) {
         return 4.0 * seqLen * seqLen * heads * headDim() * (causal ? 0.5 : 1.0);
+    }
+
+    /**
+     * Elements one block's forward pass reads and writes per token outside its matrix products and
+     * attention, counted for an unfused implementation: two RMSNorms and two residual adds (read
+     * two, write one, of the hidden size each), rotary on q and k (read and write), and the MLP's
+     * activation (SwiGLU: silu of the gate read and written, then its product with up: 5 ffn; GPT's
+     * GELU: 2 ffn). Backward moves about twice as much.
+     */
+    public double layerElementwiseElementsPerToken() {
+        return 4 * 3.0 * hidden + 2.0 * (heads + kvHeads) * headDim() + (mlpMatrices == 3 ? 5.0 : 2.0) * ffn;
     }
 
     /**

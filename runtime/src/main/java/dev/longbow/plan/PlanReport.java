@@ -121,4 +121,18 @@ public final class PlanReport {
         }
         return b.toString();
     }
+
+    /** The calibration's points: published tokens/s per GPU beside the model's, fitted rows first. */
+    public static String calibration(List<Calibration.Point> points) {
+        StringBuilder b = new StringBuilder("| role | source | setting | GPUs | published tok/s/GPU | model | error | within 25% |\n"
+                + "|---|---|---|---:|---:|---:|---:|---|\n");
+        for (Calibration.Point p : points) {
+            PublishedStep s = p.step();
+            b.append(String.join(" | ", "| " + (p.fitted() ? "fitted (" + s.rate() + ")" : "held out"), s.source(), s.setting(),
+                    String.valueOf(s.run().ranks()), String.format(Locale.ROOT, "%.0f", s.tokensPerSecondPerGpu()),
+                    String.format(Locale.ROOT, "%.0f", p.predicted()), String.format(Locale.ROOT, "%+.1f%%", 100 * p.error()),
+                    p.fitted() ? "(fitted)" : p.within() ? "yes" : "**no**")).append(" |\n");
+        }
+        return b.toString();
+    }
 }

@@ -12,15 +12,29 @@ import java.util.Map;
  * {@code footprint}: what the implementation keeps as long as the whole shard. Not something
  * {@code longbow train} runs: the planner prices it to set its model beside the papers' numbers.
  *
- * @param footprint how the implementation spends memory on shard-long tensors
+ * @param footprint  how the implementation spends memory on shard-long tensors
+ * @param microBatch sequences a GPU runs through a layer together (torchtitan's local batch): one
+ *                   gather and one reduce-scatter per layer serve them all, and all their
+ *                   activations are kept at once
  */
-public record Zero3Stack(Footprint footprint) implements Stack {
+public record Zero3Stack(Footprint footprint, int microBatch) implements Stack {
     /** bf16 weights and gradients, fp32 master weights and two Adam moments. */
     static final double STATE_BYTES_PER_PARAM = 16;
     /** Output-head logits are computed and turned into gradients this many tokens at a time. */
     static final int LOSS_CHUNK_TOKENS = 4096;
     /** An Adam update of a shard: fp32 master weights, moments and gradients read and written, bf16 weights written. */
     static final double UPDATE_BYTES_PER_PARAM = 4 * 2 * 4 + 2;
+
+    public Zero3Stack {
+        if (microBatch < 1) {
+            throw new IllegalArgumentException("a micro-batch of " + microBatch + " sequences");
+        }
+    }
+
+    /** One sequence at a time, as the papers' long-sequence runs go. */
+    public Zero3Stack(Footprint footprint) {
+        this(footprint, 1);
+    }
 
     /** DeepSpeed as the Ulysses and FPDT papers' Megatron-DeepSpeed runs keep it. */
     public static Zero3Stack deepSpeed() {
@@ -54,8 +68,9 @@ public record Zero3Stack(Footprint footprint) implements Stack {
         double checkpoint = tokens * model.hidden() * b;
         double kept = run.recompute() ? (run.offloadCheckpoints() ? 0 : model.layers() * checkpoint)
                 : model.layers() * tokens * model.activationElementsPerToken() * b;
-        double working = schedule.workingTokens() * (model.activationElementsPerToken() + 2.0 * model.ffn()) * b;
-        double residual = tokens * model.hidden() * footprint.hiddenStateBytes();
+        kept *= microBatch;
+        double working = microBatch * schedule.workingTokens() * (model.activationElementsPerToken() + 2.0 * model.ffn()) * b;
+        double residual = microBatch * tokens * model.hidden() * footprint.hiddenStateBytes();
         double logits = Math.min(tokens, LOSS_CHUNK_TOKENS) * model.vocab() * 4.0;
         double attention = Math.max(schedule.forwardDeviceBytes(), schedule.backwardDeviceBytes());
         double host = cluster.gpusPerNode() * (schedule.hostBytes() + (run.offloadCheckpoints() ? model.layers() * checkpoint : 0));
@@ -69,8 +84,9 @@ public record Zero3Stack(Footprint footprint) implements Stack {
         int[] everyone = Links.strided(0, n, 1);
         double layerWeights = 2 * model.layerParams();
         int collectives = (run.recompute() ? 3 : 2) + 1;   // gathers for forward, recomputation, backward; one reduce-scatter
-        double seconds = collectives * links.ringCollective(layerWeights / n, everyone);
-        double sent = n == 1 ? 0 : collectives * layerWeights * (n - 1) / n;
+        // priced per sequence: a micro-batch's sequences share the layer's collectives
+        double seconds = collectives * links.ringCollective(layerWeights / n, everyone) / microBatch;
+        double sent = n == 1 ? 0 : collectives * layerWeights * (n - 1) / n / microBatch;
         Link link = links.spansNodes(everyone) ? Link.NETWORK : Link.NVLINK;
         Map<Link, Double> busy = new EnumMap<>(Map.of(link, seconds));
         Map<Link, Double> bytes = new EnumMap<>(Map.of(link, sent));
