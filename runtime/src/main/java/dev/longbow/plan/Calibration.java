@@ -99,6 +99,13 @@ public final class Calibration {
                 HELD_OUT.stream().map(s -> new Point(s, false, predict(s, rates.get(s.rate()))))).toList();
     }
 
+    /** The median of the held-out steps' absolute relative errors: the model's error, as the planner's tie band takes it. */
+    public static double medianHeldOutError() {
+        double[] errors = points().stream().filter(p -> !p.fitted()).mapToDouble(p -> Math.abs(p.error())).sorted().toArray();
+        int n = errors.length;
+        return n % 2 == 1 ? errors[n / 2] : (errors[n / 2 - 1] + errors[n / 2]) / 2;
+    }
+
     /** The model's tokens per second per GPU for {@code step} with matmuls at {@code matmulFlops}. */
     static double predict(PublishedStep step, double matmulFlops) {
         ClusterSpec machines = machines(step.rate(), step.run().ranks());

@@ -24,7 +24,7 @@ public final class PlanReport {
                         - links per GPU each way: NVLink %.0f GB/s (%.0f us), network %.0f GB/s (%.0f us), host %.0f GB/s; transfers overlap \
                         compute only where the scheme's schedule overlaps them
                         - MFU and tokens/s count %s
-                        - runs within %.0f%% of the fastest (the model's assumed error; its step times are not yet checked against published ones) are a tie, listed by fewest bytes on the network, then \
+                        - runs within %.0f%% of the fastest (the model's median error on published steps it was not fitted to) are a tie, listed by fewest bytes on the network, then \
                         NVLink, then the host link
                         """, m.name(), m.params() / 1e9, search.seqLen(), search.causal() ? " causal" : "",
                 search.batch() == 0 ? "one per group" : search.batch(), c.nodes(), c.gpusPerNode(), c.name(), c.gpuMemory() / ClusterSpec.GIB,

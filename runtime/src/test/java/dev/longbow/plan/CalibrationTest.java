@@ -51,4 +51,10 @@ class CalibrationTest {
         assertEquals(rates.get(MatmulRate.H100_BF16), ClusterSpec.preset("h200").matmulFlops(), 0.01 * rates.get(MatmulRate.H100_BF16));
         assertEquals(rates.get(MatmulRate.A100_BF16), ClusterSpec.preset("a100").matmulFlops(), 0.01 * rates.get(MatmulRate.A100_BF16));
     }
+
+    @Test
+    void thePlannersTieBandIsTheMedianHeldOutErrorRoundedUp() {
+        double median = Calibration.medianHeldOutError();
+        assertTrue(Plan.TIE_BAND >= median && Plan.TIE_BAND < median + 0.01, "tie band " + Plan.TIE_BAND + ", median error " + median);
+    }
 }
