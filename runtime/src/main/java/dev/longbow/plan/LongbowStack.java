@@ -63,7 +63,8 @@ public record LongbowStack() implements Stack {
     /** The trainer's configuration of {@code run}: what its memory check and the printed command describe. */
     static TrainConfig trainConfig(Run run, ModelShape model, ClusterSpec cluster) {
         return new TrainConfig(model.toConfig(), run.scheme(), run.sequenceParallel(), Math.toIntExact(run.seqLen()), cluster.backend(), 1,
-                run.batch(), OptimizerConfig.defaults(3e-3f, 5), 0, run.recompute(), LOGIT_CHUNK_ROWS, run.precision());
+                run.batch(), OptimizerConfig.defaults(3e-3f, 5), 0, run.recompute(), LOGIT_CHUNK_ROWS, run.precision(),
+                run.shardModelStates());
     }
 
     @Override

@@ -39,7 +39,7 @@ class MemoryEstimateTest {
     }
 
     private static TrainConfig config(Scheme scheme, boolean recompute) {
-        return new TrainConfig(TrainProcess.MODEL, scheme, 4, 64, BackendChoice.CPU, 1, 1, OptimizerConfig.defaults(3e-3f, 2), 99, recompute, 8, Precision.F32);
+        return new TrainConfig(TrainProcess.MODEL, scheme, 4, 64, BackendChoice.CPU, 1, 1, OptimizerConfig.defaults(3e-3f, 2), 99, recompute, 8, Precision.F32, false);
     }
 
     @ParameterizedTest(name = "{0}, recompute {1}")
@@ -63,7 +63,7 @@ class MemoryEstimateTest {
     void aRunThatCannotFitIsRefusedBeforeAllocatingNamingBytesNeededAndAvailable() {
         assumeTrue(Files.isReadable(Path.of("/proc/meminfo")), "host memory is read from /proc/meminfo");
         TrainConfig huge = new TrainConfig(TrainProcess.MODEL, new Ring(), 1, TrainConfig.MAX_SEQ_LEN, BackendChoice.CPU, 1, 1,
-                OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32);
+                OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32, false);
         var e = assertThrows(IllegalArgumentException.class, () -> Trainer.run(huge,
                 new RandomSequences(TrainProcess.MODEL.vocab(), TrainConfig.MAX_SEQ_LEN, 7), Trainer.Checkpointing.NONE, s -> { }, null));
         assertTrue(e.getMessage().startsWith("model kill with 1073741824-token sequences on 1 rank (ring) needs about "), e.getMessage());
@@ -74,7 +74,7 @@ class MemoryEstimateTest {
     @Test
     void aSequenceLongerThanAProcessCanHoldIsRefused() {
         TrainConfig tooLong = new TrainConfig(TrainProcess.MODEL, new Ring(), 1, Integer.MAX_VALUE - 1, BackendChoice.CPU, 1, 1,
-                OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32);
+                OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32, false);
         var e = assertThrows(IllegalArgumentException.class, tooLong::validate);
         assertEquals("sequence length 2147483646 is more than the 1073741824 tokens (2^30) one process can hold as a sequence; use "
                 + "--seq-len 1073741824 or less", e.getMessage());
