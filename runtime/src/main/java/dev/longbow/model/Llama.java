@@ -101,15 +101,6 @@ public final class Llama implements AutoCloseable {
     }
 
     /**
-     * Where the weights come from and the gradients go.
-     *
-     * @return the store
-     */
-    public ParameterStore store() {
-        return store;
-    }
-
-    /**
      * The fp32 master weights of a replicated model ({@link ReplicatedParameters#params()}).
      *
      * @return the weights

@@ -28,8 +28,8 @@ import java.util.Map;
  * the wire per gather instead of 2; the planner prices it so.
  */
 public final class ShardedParameters implements ParameterStore {
-    private static final String[] MATRICES = {"self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight",
-        "self_attn.o_proj.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"};
+    /** Every layer's unit is laid out as layer 0's: its views, gathered, go by layer 0's names. */
+    private static final String LAYER = "model.layers.0.";
 
     private final ModelConfig config;
     private final UnitLayout layout;
@@ -42,6 +42,9 @@ public final class ShardedParameters implements ParameterStore {
     private final Weights.Layer layerGrads;
     private final Tensor head;
     private final Tensor headForCompute;
+    /** In mixed precision the gathered layer's matrices, and their compute copies at the same index; else empty. */
+    private final List<Tensor> toConvert = new ArrayList<>();
+    private final List<Tensor> converted = new ArrayList<>();
 
     /**
      * Zeroed shards of {@code config}'s states for {@code comm}'s rank, sharded over its ranks, and the unit buffers.
@@ -67,10 +70,17 @@ public final class ShardedParameters implements ParameterStore {
             this.layerForCompute = gatheredLayer;
             this.headForCompute = head;
         } else {
+            // the compute copy's matrices are declared under layer 0's names: the norm gains stay the gathered fp32 ones
             Weights.Layer g = gatheredLayer;
-            this.layerForCompute = new Weights.Layer(g.attnNorm(), slab.get(MATRICES[0]), slab.get(MATRICES[1]), slab.get(MATRICES[2]),
-                    slab.get(MATRICES[3]), g.mlpNorm(), slab.get(MATRICES[4]), slab.get(MATRICES[5]), slab.get(MATRICES[6]));
+            this.layerForCompute = new Weights.Layer(g.attnNorm(), slab.get(LAYER + "self_attn.q_proj.weight"),
+                    slab.get(LAYER + "self_attn.k_proj.weight"), slab.get(LAYER + "self_attn.v_proj.weight"),
+                    slab.get(LAYER + "self_attn.o_proj.weight"), g.mlpNorm(), slab.get(LAYER + "mlp.gate_proj.weight"),
+                    slab.get(LAYER + "mlp.up_proj.weight"), slab.get(LAYER + "mlp.down_proj.weight"));
             this.headForCompute = slab.get("head.compute");
+            for (String name : layerMatrices(config).keySet()) {
+                toConvert.add(layout.view(slab.get("layer"), layout.layer(0), name));
+                converted.add(slab.get(name));
+            }
         }
     }
 
@@ -104,14 +114,7 @@ public final class ShardedParameters implements ParameterStore {
         fp32.forEach((name, dims) -> b.add(name, DType.F32, dims));
         names.addAll(fp32.keySet());
         if (precision != Precision.F32) {
-            Map<String, long[]> low = new LinkedHashMap<>();
-            low.put(MATRICES[0], new long[] {c.qDim(), c.dim()});
-            low.put(MATRICES[1], new long[] {c.kvDim(), c.dim()});
-            low.put(MATRICES[2], new long[] {c.kvDim(), c.dim()});
-            low.put(MATRICES[3], new long[] {c.dim(), c.qDim()});
-            low.put(MATRICES[4], new long[] {c.ffnHidden(), c.dim()});
-            low.put(MATRICES[5], new long[] {c.ffnHidden(), c.dim()});
-            low.put(MATRICES[6], new long[] {c.dim(), c.ffnHidden()});
+            Map<String, long[]> low = layerMatrices(c);
             low.put("head.compute", new long[] {c.vocab(), c.dim()});
             low.forEach((name, dims) -> b.add(name, precision.compute(), dims));
             names.addAll(low.keySet());
@@ -192,10 +195,8 @@ public final class ShardedParameters implements ParameterStore {
     @Override
     public Weights.Layer layer(int l) {
         gather(layout.layer(l));
-        if (layerForCompute != gatheredLayer) {
-            for (int i = 0; i < MATRICES.length; i++) {
-                tensors.convert(matrix(gatheredLayer, i), matrix(layerForCompute, i));
-            }
+        for (int i = 0; i < toConvert.size(); i++) {
+            tensors.convert(toConvert.get(i), converted.get(i));
         }
         return layerForCompute;
     }
@@ -276,16 +277,15 @@ public final class ShardedParameters implements ParameterStore {
         return unit == layout.embedding() ? "embedding" : unit == layout.tail() ? "tail" : "layer";
     }
 
-    private static Tensor matrix(Weights.Layer w, int i) {
-        return switch (i) {
-            case 0 -> w.wq();
-            case 1 -> w.wk();
-            case 2 -> w.wv();
-            case 3 -> w.wo();
-            case 4 -> w.wGate();
-            case 5 -> w.wUp();
-            default -> w.wDown();
-        };
+    /** Layer 0's matrices (not its gains) by name, in slab order. */
+    private static Map<String, long[]> layerMatrices(ModelConfig c) {
+        Map<String, long[]> matrices = new LinkedHashMap<>();
+        Weights.shapes(c).forEach((name, dims) -> {
+            if (name.startsWith(LAYER) && dims.length == 2) {
+                matrices.put(name, dims);
+            }
+        });
+        return matrices;
     }
 
     @Override
