@@ -70,9 +70,9 @@ public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--recompute", defaultValue = "BOTH", description = "recomputation settings tried: ${COMPLETION-CANDIDATES} "
             + "(default: ${DEFAULT-VALUE})")
     Tried recompute;
-    @Option(names = "--shard-model-states", defaultValue = "BOTH", description = "longbow train's model states tried: sharded over "
-            + "the ranks (ON, train --shard-model-states), whole on every GPU (OFF) or ${COMPLETION-CANDIDATES} (default: "
-            + "${DEFAULT-VALUE})")
+    @Option(names = "--shard-model-states", defaultValue = "BOTH", description = "model-state settings tried: "
+            + "${COMPLETION-CANDIDATES}; ON shards them over the ranks (train --shard-model-states), OFF keeps them whole on every "
+            + "GPU (default: ${DEFAULT-VALUE})")
     Tried shardModelStates;
     @Option(names = "--stack", defaultValue = "LONGBOW", description = "whose memory and traffic to price: LONGBOW (longbow train: "
             + "model states whole on every GPU or sharded, no data parallelism) or ZERO3 (DeepSpeed ZeRO-3 with data-parallel x "
