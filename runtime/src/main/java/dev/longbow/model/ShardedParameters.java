@@ -169,19 +169,27 @@ public final class ShardedParameters implements ParameterStore {
     }
 
     /**
-     * Copies this rank's shard of every unit of {@code whole} into {@code shards}: the inverse of
-     * {@link #gather}, with no communication (every rank holds {@code whole}).
+     * Sets {@code shards} to this rank's shard of rank 0's {@code whole}, unit by unit: a
+     * collective, the inverse of {@link #gather}. Rank 0's values reach the others through each
+     * unit's buffer, summed with their zeros (an all-reduce as a broadcast: adding zeros is exact),
+     * so only rank 0 needs the whole state in memory.
      *
-     * @param whole  the whole state, laid out like the parameters
+     * @param whole  on rank 0 the whole state, laid out like the parameters; null on the others
      * @param shards this rank's shard slab to fill
      */
-    public void scatter(Weights whole, Tensor shards) {
+    public void scatterFromRankZero(Weights whole, Tensor shards) {
+        if ((whole != null) != (comm.rank() == 0)) {
+            throw new IllegalArgumentException("rank " + comm.rank() + (whole == null ? " has no" : " has a") + " whole state to "
+                    + "scatter; rank 0, and only rank 0, must have one");
+        }
         for (UnitLayout.Unit u : layout.units()) {
-            long from = Math.min(u.length(), comm.rank() * u.shard());
-            long count = Math.min(u.length(), from + u.shard()) - from;
-            if (count > 0) {
-                tensors.copy(whole.flat().rows(u.start() + from, count), shards.rows(u.shardOffset(), count));
+            Tensor buffer = gatherBuffer(u);
+            tensors.fill(buffer, 0f);
+            if (whole != null) {
+                tensors.copy(whole.flat().rows(u.start(), u.length()), buffer.rows(0, u.length()));
             }
+            comm.allReduce(buffer);
+            tensors.copy(buffer.rows(comm.rank() * u.shard(), u.shard()), shards.rows(u.shardOffset(), u.shard()));
         }
         backend.synchronize(); // whole may be freed when this returns
     }

@@ -25,10 +25,11 @@ import java.util.function.DoubleUnaryOperator;
  * sums the shards' squares over the ranks, and AdamW updates the rank's shard only.
  *
  * <p>Checkpoints keep today's format, the whole state under the parameters' names, so a run
- * can resume sharded or replicated from either: for now the state is gathered whole into rank
- * 0's host memory to save and every rank reads the whole file into its host memory to load
- * (12 bytes per parameter of host memory, for as long as the save or load takes), as is the
- * initial draw (4 bytes per parameter), which must give the replicated run's values.
+ * can resume sharded or replicated from either. For now the whole state passes through rank 0's
+ * host memory: gathered there to save, read there to load and broadcast unit by unit
+ * ({@link ShardedParameters#scatterFromRankZero}); 12 bytes a parameter for as long as the save
+ * or load takes, 4 for the initial draw (the replicated run's values) or the weights a run starts
+ * from. The other ranks hold no more than their shards and unit buffers.
  */
 final class ShardedStates implements ModelStates {
     private final ModelConfig config;
@@ -73,17 +74,21 @@ final class ShardedStates implements ModelStates {
 
     @Override
     public void initialize(long seed) {
-        try (Weights whole = Weights.allocateOnHost(config)) {
-            whole.initialize(seed, backend);
-            params.scatter(whole, params.master());
+        try (Weights whole = onRankZero()) {
+            if (whole != null) {
+                whole.initialize(seed, backend);
+            }
+            params.scatterFromRankZero(whole, params.master());
         }
     }
 
     @Override
     public void initializeFrom(InitialWeights initial) throws Exception {
-        try (Weights whole = Weights.allocateOnHost(config)) {
-            initial.copyInto(whole, backend);
-            params.scatter(whole, params.master());
+        try (Weights whole = onRankZero()) {
+            if (whole != null) {
+                initial.copyInto(whole, backend);
+            }
+            params.scatterFromRankZero(whole, params.master());
         }
     }
 
@@ -114,14 +119,11 @@ final class ShardedStates implements ModelStates {
 
     @Override
     public void withWholeState(Consumer<Checkpoint.State> onRankZero) {
-        boolean keeps = comm.rank() == 0;
-        try (Weights p = keeps ? Weights.allocateOnHost(config) : null;
-             Weights m = keeps ? Weights.allocateOnHost(config) : null;
-             Weights v = keeps ? Weights.allocateOnHost(config) : null) {
+        try (Weights p = onRankZero(); Weights m = onRankZero(); Weights v = onRankZero()) {
             params.gather(params.master(), p);
             params.gather(moments.get("m"), m);
             params.gather(moments.get("v"), v);
-            if (keeps) {
+            if (p != null) {
                 onRankZero.accept(new Checkpoint.State(p, m, v));
             }
         }
@@ -129,13 +131,19 @@ final class ShardedStates implements ModelStates {
 
     @Override
     public void load(Path checkpoint) throws IOException {
-        try (Weights p = Weights.allocateOnHost(config); Weights m = Weights.allocateOnHost(config);
-             Weights v = Weights.allocateOnHost(config)) {
-            Checkpoint.load(checkpoint, new Checkpoint.State(p, m, v), backend);
-            params.scatter(p, params.master());
-            params.scatter(m, moments.get("m"));
-            params.scatter(v, moments.get("v"));
+        try (Weights p = onRankZero(); Weights m = onRankZero(); Weights v = onRankZero()) {
+            if (p != null) {
+                Checkpoint.load(checkpoint, new Checkpoint.State(p, m, v), backend);
+            }
+            params.scatterFromRankZero(p, params.master());
+            params.scatterFromRankZero(m, moments.get("m"));
+            params.scatterFromRankZero(v, moments.get("v"));
         }
+    }
+
+    /** Zeroed whole fp32 weights in host memory on rank 0, where the whole state passes; null on the other ranks. */
+    private Weights onRankZero() {
+        return comm.rank() == 0 ? Weights.allocateOnHost(config) : null;
     }
 
     @Override
