@@ -37,17 +37,23 @@ class ShardedTrainingTest {
     private static final int SEQ = 24;
     private static final int STEPS = 3;
 
+    /** Tied and untied, 2 to 4 ranks; with recomputation, whose forward in backward computes from the layer's second gather. */
     static Stream<Arguments> runs() {
-        return Stream.of(Arguments.of(new Ulysses(), 2, TrainProcess.MODEL), Arguments.of(new Ring(), 4, TrainProcess.MODEL),
-                Arguments.of(new Ulysses(), 2, UNTIED), Arguments.of(new Ring(), 3, UNTIED));
+        return Stream.of(Arguments.of(new Ulysses(), 2, TrainProcess.MODEL, false), Arguments.of(new Ring(), 4, TrainProcess.MODEL, false),
+                Arguments.of(new Ulysses(), 2, UNTIED, false), Arguments.of(new Ring(), 3, UNTIED, false),
+                Arguments.of(new Ring(), 2, UNTIED, true));
     }
 
     static TrainConfig config(ModelConfig model, Scheme scheme, int ranks, int steps, boolean sharded) {
+        return config(model, scheme, ranks, steps, sharded, false);
+    }
+
+    static TrainConfig config(ModelConfig model, Scheme scheme, int ranks, int steps, boolean sharded, boolean recompute) {
         // batch 2: two micro-batches accumulate into the gradient shards; clip 0.05: the norm is summed over shards and clips;
         // a constant rate after warmup: a run stopped early has the schedule of the run it is part of
         OptimizerConfig o = new OptimizerConfig(3e-2f, 3e-3f, 1, 0.9f, 0.95f, 1e-8f, 0.1f, 0.05f, LrSchedule.parse("constant", 0.2));
         return TrainConfig.builder(model, scheme).ranks(ranks).seqLen(SEQ).steps(steps).batch(2).optimizer(o).seed(5)
-                .chunkRows(8).precision(Precision.F32).shardModelStates(sharded).build();
+                .chunkRows(8).precision(Precision.F32).recompute(recompute).shardModelStates(sharded).build();
     }
 
     /** Losses of every step and rank 0's whole parameters after the last. */
@@ -70,13 +76,13 @@ class ShardedTrainingTest {
         return params[0];
     }
 
-    @ParameterizedTest(name = "{0} on {1} ranks, {2}")
+    @ParameterizedTest(name = "{0} on {1} ranks, {2}, recompute {3}")
     @MethodSource("runs")
-    void shardedTrainingGivesTheReplicatedLossesAndParameters(Scheme scheme, int ranks, ModelConfig model) {
+    void shardedTrainingGivesTheReplicatedLossesAndParameters(Scheme scheme, int ranks, ModelConfig model, boolean recompute) {
         UnitLayout layout = UnitLayout.of(model, ranks);
         assertTrue(layout.units().stream().anyMatch(u -> u.padded(ranks) > u.length()), "some unit is padded to a multiple of the ranks");
-        Trained replicated = train(config(model, scheme, ranks, STEPS, false), null, false);
-        Trained sharded = train(config(model, scheme, ranks, STEPS, true), null, false);
+        Trained replicated = train(config(model, scheme, ranks, STEPS, false, recompute), null, false);
+        Trained sharded = train(config(model, scheme, ranks, STEPS, true, recompute), null, false);
         assertClose(replicated, sharded);
         double moved = 0;
         try (Backend cpu = Backends.open(BackendChoice.CPU, 0); Weights init = Weights.allocateOnHost(model)) {
