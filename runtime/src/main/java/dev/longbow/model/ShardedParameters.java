@@ -104,11 +104,15 @@ public final class ShardedParameters implements ParameterStore {
         Map<String, long[]> fp32 = new LinkedHashMap<>();
         fp32.put("master", new long[] {layout.shardElements()});
         fp32.put("grads", new long[] {layout.shardElements()});
-        for (String kind : List.of("embedding", "layer", "tail")) {
-            UnitLayout.Unit unit = kind.equals("embedding") ? layout.embedding() : kind.equals("layer") ? layout.layer(0) : layout.tail();
+        // one gathered-weights and one gradient buffer each for the embedding, every layer (alike), the tail
+        Map<String, UnitLayout.Unit> buffers = new LinkedHashMap<>();
+        buffers.put("embedding", layout.embedding());
+        buffers.put("layer", layout.layer(0));
+        buffers.put("tail", layout.tail());
+        buffers.forEach((kind, unit) -> {
             fp32.put(kind, new long[] {unit.padded(ranks)});
             fp32.put(kind + ".grads", new long[] {unit.padded(ranks)});
-        }
+        });
         fp32.put("scattered", new long[] {maxShard});
         Slab.Builder b = Slab.builder();
         fp32.forEach((name, dims) -> b.add(name, DType.F32, dims));
