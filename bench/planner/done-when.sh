@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The three decisions issue 17 asks longbow plan to answer, each priced for longbow train (what it can run today) and for
-# DeepSpeed ZeRO-3 (what the papers ran; not runnable by longbow train yet), written to bench/planner/done-when.md.
+# DeepSpeed ZeRO-3 (what the papers ran, with data parallelism, which longbow train has not), written to
+# bench/planner/done-when.md.
 # Usage, from the repository root: bench/planner/done-when.sh
 set -euo pipefail
 out=bench/planner/done-when.md

@@ -77,7 +77,7 @@ class CudaMixedPrecisionGpuTest {
     /** One rank's weight gradients for the first sequence, from the seed's initial weights. */
     private static Map<String, double[]> gradients(BackendChoice backend, Precision precision) {
         TrainConfig config = new TrainConfig(MODEL, new Ring(), 1, SEQ, backend, 1, 1,
-                OptimizerConfig.defaults(3e-3f, 2), 42, false, 64, precision).validate();
+                OptimizerConfig.defaults(3e-3f, 2), 42, false, 64, precision, false).validate();
         return RankLaunchers.run(1, backend, (b, comm) -> {
             try (RankTrainer trainer = new RankTrainer(config, b, comm)) {
                 MemoryEstimate estimate = MemoryEstimate.of(config);
@@ -123,7 +123,7 @@ class CudaMixedPrecisionGpuTest {
 
     private static List<StepStats> train(BackendChoice backend, Precision precision) {
         TrainConfig config = new TrainConfig(MODEL, new Ring(), 2, SEQ, backend, STEPS, 1,
-                OptimizerConfig.defaults(3e-3f, 2), 42, false, 64, precision);
+                OptimizerConfig.defaults(3e-3f, 2), 42, false, 64, precision, false);
         return Trainer.run(config, new Repeats(), Trainer.Checkpointing.NONE, s -> { }, null).steps();
     }
 

@@ -16,8 +16,9 @@ import java.util.List;
  * A Llama-style decoder on one rank: embedding, {@code layers} pre-norm blocks with rotary GQA
  * attention and a SwiGLU MLP, a final RMSNorm and the (tied or untied) output head, trained with
  * next-token cross-entropy. The rank holds a shard of the sequence; attention crosses shards
- * through the scheme, everything else is local. Parameters are replicated on every rank: the
- * caller all-reduces {@link #grads()}.
+ * through the scheme, everything else is local. The weights come from a {@link ParameterStore},
+ * unit by unit: replicated on every rank (the caller all-reduces {@link #grads()}), or sharded
+ * over the ranks and gathered as each unit is needed ({@link ShardedParameters}).
  *
  * <p>The loss is computed {@link Activations#chunkRows()} rows at a time, forward and backward
  * of the head fused per chunk, so the logits of the whole shard never exist.
@@ -41,13 +42,7 @@ public final class Llama implements AutoCloseable {
     private final ModelConfig config;
     private final Backend backend;
     private final ModelOps ops;
-    private final Weights params;
-    /** What the products read: {@code params} itself in fp32, its bf16 copy in mixed precision. */
-    private final Weights compute;
-    /** Per layer: the compute copy's matrices with the master's gains (the norm kernels read fp32 gains). */
-    private final Weights.Layer[] layerWeights;
-    private boolean computeStale = true;
-    private final Weights grads;
+    private final ParameterStore store;
     private final Activations acts;
     private final DecoderLayer block;
     private final boolean[] recompute;
@@ -57,6 +52,8 @@ public final class Llama implements AutoCloseable {
     private HostAllocation staging;
 
     /**
+     * A model with replicated parameters ({@link ReplicatedParameters}).
+     *
      * @param precision what the products and attention compute in; the attention scheme must be built for its dtype
      * @param seq       tokens of the shard this rank holds
      * @param chunkRows rows of logits computed at once
@@ -64,21 +61,26 @@ public final class Llama implements AutoCloseable {
      */
     public Llama(ModelConfig config, Precision precision, Backend backend, SequenceParallelAttention attention, long seq,
                  int chunkRows, boolean[] recompute) {
+        this(config, precision, backend, attention, seq, chunkRows, recompute, new ReplicatedParameters(config, precision, backend));
+    }
+
+    /**
+     * A model computing with {@code store}'s weights, which it owns from here (closing the model closes it).
+     *
+     * @param precision what the products and attention compute in: the store's too
+     * @param seq       tokens of the shard this rank holds
+     * @param chunkRows rows of logits computed at once
+     * @param recompute per layer: keep only its input and recompute the rest in backward
+     * @param store     where the weights come from and the gradients go
+     */
+    public Llama(ModelConfig config, Precision precision, Backend backend, SequenceParallelAttention attention, long seq,
+                 int chunkRows, boolean[] recompute, ParameterStore store) {
         this.config = config;
         this.backend = backend;
         this.ops = backend.model();
         this.seq = seq;
         this.recompute = recompute.clone();
-        this.params = Weights.allocate(config, backend);
-        this.compute = precision == Precision.F32 ? params : Weights.allocate(config, backend, precision.compute());
-        this.layerWeights = new Weights.Layer[config.layers()];
-        for (int l = 0; l < config.layers(); l++) {
-            Weights.Layer m = params.layer(l);
-            Weights.Layer c = compute.layer(l);
-            layerWeights[l] = new Weights.Layer(m.attnNorm(), c.wq(), c.wk(), c.wv(), c.wo(), m.mlpNorm(), c.wGate(), c.wUp(),
-                    c.wDown());
-        }
-        this.grads = Weights.allocate(config, backend);
+        this.store = store;
         this.acts = new Activations(config, precision, seq, chunkRows, recompute, backend);
         this.block = new DecoderLayer(config, backend, attention, acts);
         this.saved = new SequenceParallelAttention.Saved[config.layers()];
@@ -99,27 +101,35 @@ public final class Llama implements AutoCloseable {
     }
 
     /**
-     * The fp32 master weights. Whoever takes them may change them (initialise, load, update), so
-     * the compute copy is converted from them again before the next forward.
+     * The fp32 master weights of a replicated model ({@link ReplicatedParameters#params()}).
+     *
+     * @return the weights
+     * @throws IllegalStateException when the parameters are sharded: no rank holds them whole
      */
     public Weights params() {
-        computeStale = true;
-        return params;
+        return replicated().params();
     }
 
     /**
-     * The weight gradients backward accumulates (fp32).
+     * The weight gradients a replicated model's backward accumulates (fp32).
      *
      * @return the gradients
+     * @throws IllegalStateException when the parameters are sharded
      */
     public Weights grads() {
-        return grads;
+        return replicated().grads();
     }
 
-    /** Bytes of the parameter (with its compute copy), gradient and activation slabs. */
+    private ReplicatedParameters replicated() {
+        if (store instanceof ReplicatedParameters r) {
+            return r;
+        }
+        throw new IllegalStateException("the parameters are sharded over the ranks: no rank holds them whole");
+    }
+
+    /** Bytes of the store's slabs (parameters, their compute copy, gradients) and the activation slab. */
     public long bufferBytes() {
-        return params.flat().byteSize() + (compute != params ? compute.flat().byteSize() : 0) + grads.flat().byteSize()
-                + acts.byteSize();
+        return store.bufferBytes() + acts.byteSize();
     }
 
     /**
@@ -151,13 +161,16 @@ public final class Llama implements AutoCloseable {
         Activations.Grads d = acts.grads();
         for (int l = config.layers() - 1; l >= 0; l--) {
             Activations.Layer a = acts.layer(l);
-            SequenceParallelAttention.Saved s = recompute[l] ? block.forward(layerWeights[l], a, acts.positions()) : saved[l];
+            Weights.Layer w = store.layer(l);
+            SequenceParallelAttention.Saved s = recompute[l] ? block.forward(w, a, acts.positions()) : saved[l];
             saved[l] = null;
             try (s) {
-                block.backward(layerWeights[l], grads.layer(l), a, d, s, acts.positions());
+                block.backward(w, store.layerGrads(l), a, d, s, acts.positions());
             }
+            store.layerGradsDone(l);
         }
-        ops.embeddingBackward(acts.tokens(), d.dx(), grads.embedding());
+        ops.embeddingBackward(acts.tokens(), d.dx(), store.embeddingGrads());
+        store.embeddingGradsDone();
         return loss;
     }
 
@@ -173,10 +186,11 @@ public final class Llama implements AutoCloseable {
      */
     public int[] predictAtTargets() {
         forward(false);
-        block.rmsNorm(acts.layer(config.layers() - 1).out(), params.finalNorm(), acts.finalNorm(), acts.finalRstd());
+        ParameterStore.Tail tail = store.tail();
+        block.rmsNorm(acts.layer(config.layers() - 1).out(), tail.finalNorm(), acts.finalNorm(), acts.finalRstd());
         int[] targets = download(acts.targets());
         List<Integer> predictions = new ArrayList<>();
-        forEachChunk((r0, rows, logits) -> {
+        forEachChunk(tail.head(), (r0, rows, logits) -> {
             Tensor host = hostView(logits);
             for (int r = 0; r < rows; r++) {
                 if (targets[r0 + r] >= 0) {
@@ -187,20 +201,16 @@ public final class Llama implements AutoCloseable {
         return predictions.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    /** Sets every weight gradient to zero, before a step's first micro-batch. */
+    /** Sets every weight gradient this rank keeps to zero, before a step's first micro-batch. */
     public void zeroGrads() {
-        backend.tensors().fill(grads.flat(), 0f);
+        store.zeroGrads();
     }
 
     private void forward(boolean keepForBackward) {
-        if (computeStale && compute != params) {
-            compute.convertFrom(params, backend.tensors());
-        }
-        computeStale = false;
         // The residual stream starts in fp32 from the fp32 table, as autocast leaves an embedding.
-        ops.embeddingForward(params.embedding(), acts.tokens(), acts.layer(0).x());
+        ops.embeddingForward(store.embedding(), acts.tokens(), acts.layer(0).x());
         for (int l = 0; l < config.layers(); l++) {
-            SequenceParallelAttention.Saved s = block.forward(layerWeights[l], acts.layer(l), acts.positions());
+            SequenceParallelAttention.Saved s = block.forward(store.layer(l), acts.layer(l), acts.positions());
             if (keepForBackward && !recompute[l]) {
                 saved[l] = s;
             } else {
@@ -214,20 +224,23 @@ public final class Llama implements AutoCloseable {
         Tensor x = acts.layer(config.layers() - 1).out();
         Tensor n = acts.finalNorm();
         Activations.Grads d = acts.grads();
-        block.rmsNorm(x, params.finalNorm(), n, acts.finalRstd());
+        ParameterStore.Tail tail = store.tail();
+        ParameterStore.Tail grads = backward ? store.tailGrads() : null;
+        block.rmsNorm(x, tail.finalNorm(), n, acts.finalRstd());
         backend.tensors().fill(acts.losses(), 0f);
         if (backward) {
             backend.tensors().fill(d.dn(), 0f);
         }
-        forEachChunk((r0, rows, logits) -> {
+        forEachChunk(tail.head(), (r0, rows, logits) -> {
             ops.crossEntropy(logits, acts.targets().rows(r0, rows), acts.losses().rows(r0, rows), gradScale);
             if (backward) {
-                ops.matmul(logits, false, compute.head(), false, d.dn().rows(r0, rows), 1, 0);
+                ops.matmul(logits, false, tail.head(), false, d.dn().rows(r0, rows), 1, 0);
                 ops.matmul(logits, true, n.rows(r0, rows), false, grads.head(), 1, 1);
             }
         });
         if (backward) {
-            ops.rmsNormBackward(x, params.finalNorm(), acts.finalRstd(), d.dn(), d.dx(), grads.finalNorm());
+            ops.rmsNormBackward(x, tail.finalNorm(), acts.finalRstd(), d.dn(), d.dx(), grads.finalNorm());
+            store.tailGradsDone();
         }
         Tensor losses = hostView(acts.losses());
         double sum = 0;
@@ -242,8 +255,8 @@ public final class Llama implements AutoCloseable {
         void run(int firstRow, int rows, Tensor logits);
     }
 
-    /** Computes the logits of every chunk that carries a target and hands them to {@code task}. */
-    private void forEachChunk(ChunkTask task) {
+    /** Computes the logits of every chunk that carries a target with {@code head} and hands them to {@code task}. */
+    private void forEachChunk(Tensor head, ChunkTask task) {
         int chunk = acts.chunkRows();
         for (int c = 0; c < chunkHasTargets.length; c++) {
             if (!chunkHasTargets[c]) {
@@ -251,7 +264,7 @@ public final class Llama implements AutoCloseable {
             }
             int r0 = c * chunk, rows = (int) Math.min(chunk, seq - r0);
             Tensor logits = acts.logits().rows(0, rows);
-            ops.matmul(acts.finalNorm().rows(r0, rows), false, compute.head(), true, logits, 1, 0);
+            ops.matmul(acts.finalNorm().rows(r0, rows), false, head, true, logits, 1, 0);
             task.run(r0, rows, logits);
         }
     }
@@ -325,10 +338,6 @@ public final class Llama implements AutoCloseable {
             staging.close();
         }
         acts.close();
-        grads.close();
-        if (compute != params) {
-            compute.close();
-        }
-        params.close();
+        store.close();
     }
 }

@@ -55,6 +55,28 @@ public final class Weights implements AutoCloseable {
         return new Weights(c, slab, flat, List.copyOf(shapes.keySet()));
     }
 
+    /**
+     * Allocates zeroed fp32 weights in host memory, whatever the backend: where a sharded run
+     * assembles the whole state for a checkpoint or a starting point.
+     */
+    public static Weights allocateOnHost(ModelConfig c) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        Slab.Builder b = declare(c, DType.F32, shapes);
+        Allocation[] block = new Allocation[1];
+        Slab slab = b.allocate(bytes -> block[0] = new HostAllocation(bytes));
+        block[0].segment().fill((byte) 0);
+        Tensor flat = new Tensor(block[0].segment(), DType.F32, Shape.of(block[0].segment().byteSize() / Float.BYTES),
+                Placement.HOST);
+        return new Weights(c, slab, flat, List.copyOf(shapes.keySet()));
+    }
+
+    /** Where each parameter starts in the fp32 {@link #flat()} layout, in elements, in slab order. */
+    public static Map<String, Long> offsets(ModelConfig c) {
+        Map<String, Long> elements = new LinkedHashMap<>();
+        declare(c, DType.F32, new LinkedHashMap<>()).offsets().forEach((name, bytes) -> elements.put(name, bytes / Float.BYTES));
+        return elements;
+    }
+
     /** Bytes of one slab of {@code dtype} laid out like the parameters, before allocating it. */
     public static long byteSize(ModelConfig c, DType dtype) {
         return declare(c, dtype, new LinkedHashMap<>()).byteSize();
@@ -168,20 +190,30 @@ public final class Weights implements AutoCloseable {
      */
     public void initialize(long seed, Backend backend) {
         flat.requireDType(DType.F32); // the master weights are drawn; a compute copy is converted from them
+        if (flat.placement() == Placement.HOST) {
+            backend.synchronize(); // the host may touch a backend's HOST tensors only when its work has finished
+            draw(seed, flat);
+            return;
+        }
         try (HostAllocation host = new HostAllocation(flat.byteSize())) {
             Tensor values = new Tensor(host.segment(), DType.F32, flat.shape(), Placement.HOST);
-            SplittableRandom random = new SplittableRandom(seed);
-            double residualStd = 0.02 / Math.sqrt(2.0 * config.layers());
-            for (String name : names) {
-                Tensor t = get(name);
-                long offset = (t.data().address() - flat.data().address()) / DType.F32.byteSize();
-                boolean gain = t.shape().rank() == 1;
-                double std = name.endsWith("o_proj.weight") || name.endsWith("down_proj.weight") ? residualStd : 0.02;
-                for (long i = 0; i < t.numel(); i++) {
-                    values.setFloat(offset + i, gain ? 1f : (float) (random.nextGaussian() * std));
-                }
-            }
+            draw(seed, values);
             backend.tensors().copy(values, flat);
+        }
+    }
+
+    /** Writes the initial parameters into {@code values}, a host tensor laid out like {@link #flat()}. */
+    private void draw(long seed, Tensor values) {
+        SplittableRandom random = new SplittableRandom(seed);
+        double residualStd = 0.02 / Math.sqrt(2.0 * config.layers());
+        for (String name : names) {
+            Tensor t = get(name);
+            long offset = (t.data().address() - flat.data().address()) / DType.F32.byteSize();
+            boolean gain = t.shape().rank() == 1;
+            double std = name.endsWith("o_proj.weight") || name.endsWith("down_proj.weight") ? residualStd : 0.02;
+            for (long i = 0; i < t.numel(); i++) {
+                values.setFloat(offset + i, gain ? 1f : (float) (random.nextGaussian() * std));
+            }
         }
     }
 

@@ -12,7 +12,7 @@ import java.util.List;
 
 /**
  * Enumerates every run a search allows on a cluster (data-parallel layouts, schemes and their
- * settings, recomputation, offload), predicts each with the {@link CostModel} and ranks them
+ * settings, recomputation, offload, sharded model states), predicts each with the {@link CostModel} and ranks them
  * ({@link Plan}).
  */
 public final class Planner {
@@ -48,7 +48,13 @@ public final class Planner {
                         if (batch % dp != 0) {
                             continue;
                         }
-                        all.add(costs.estimate(new Run(scheme, sp, dp, search.seqLen(), batch, recompute, search.precision(), offload)));
+                        for (boolean shard : search.shardModelStates()) {
+                            if (shard && costs.stack() instanceof Zero3Stack) {
+                                continue;   // ZeRO-3 shards whatever the setting, which is longbow train's
+                            }
+                            all.add(costs.estimate(new Run(scheme, sp, dp, search.seqLen(), batch, recompute, search.precision(), offload,
+                                    shard)));
+                        }
                     }
                 }
             }

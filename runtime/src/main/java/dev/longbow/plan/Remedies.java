@@ -9,8 +9,8 @@ import java.util.Optional;
 
 /**
  * When nothing fits: which one change would make some run fit, each found by planning again with
- * that change alone (recomputation, checkpoints in host memory, more nodes, GPUs with more
- * memory, a shorter sequence), so that every remedy named is one the model has checked.
+ * that change alone (recomputation, checkpoints in host memory, sharded model states, more nodes,
+ * GPUs with more memory, a shorter sequence), so that every remedy named is one the model has checked.
  */
 public final class Remedies {
     /** More nodes tried: up to this many times the cluster's. */
@@ -47,6 +47,10 @@ public final class Remedies {
         if (!search.offload().contains(true)) {
             add(remedies, "checkpoints in host memory", costs, search.withRecompute(List.of(true)).withOffload(List.of(true)));
         }
+        boolean shards = costs.stack() instanceof Zero3Stack || search.shardModelStates().contains(true);
+        if (!shards) {
+            add(remedies, "sharded model states (--shard-model-states)", costs, search.withShardModelStates(List.of(true)));
+        }
         for (int f = 2; f <= MAX_NODE_FACTOR; f *= 2) {
             ClusterSpec more = cluster.withNodes(cluster.nodes() * f);
             Search wider = search.dataParallel().equals(List.of(1)) ? search : search.withDataParallel(Search.divisors(more.ranks()));
@@ -67,10 +71,11 @@ public final class Remedies {
         smallest.ifPresent(m -> remedies.add(new Remedy(String.format(Locale.ROOT, "GPUs with at least %.0f GiB of memory: the smallest "
                 + "run needs %s", Math.ceil(m.gpu() / ClusterSpec.GIB), m.describe()), null, costs)));
         smallest.filter(m -> m.states() + m.reserved() > cluster.gpuMemory()).ifPresent(m -> remedies.add(new Remedy(String.format(
-                Locale.ROOT, "the model states alone (%.1f GiB) exceed a GPU's %.1f GiB under %s: more GPUs, recomputation or a shorter "
-                        + "sequence cannot help; a smaller model or sharded model states can (--stack zero3 prices DeepSpeed ZeRO-3, "
-                        + "which longbow train does not run yet)", m.states() / ClusterSpec.GIB, cluster.gpuMemory() / ClusterSpec.GIB,
-                costs.stack().name()), null, costs)));
+                Locale.ROOT, "the model states alone (%.1f GiB) exceed a GPU's %.1f GiB under %s: %s", m.states() / ClusterSpec.GIB,
+                cluster.gpuMemory() / ClusterSpec.GIB, costs.stack().name(), shards
+                        ? "recomputation or a shorter sequence cannot help; more GPUs to shard them over or a smaller model can"
+                        : "more GPUs, recomputation or a shorter sequence cannot help; a smaller model or sharded model states "
+                                + "(--shard-model-states) can"), null, costs)));
         for (long n = search.seqLen() / 2; n >= Math.max(1, search.seqLen() / MAX_SHORTENING); n /= 2) {
             if (add(remedies, "a sequence of " + n + " tokens", costs, search.withSeqLen(n))) {
                 break;

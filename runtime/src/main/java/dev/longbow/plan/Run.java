@@ -20,9 +20,12 @@ import java.util.Objects;
  * @param precision          what the model computes in
  * @param offloadCheckpoints the layers' kept inputs in host memory (DeepSpeed's CPU
  *                           checkpointing; {@code longbow train} has none)
+ * @param shardModelStates   {@code longbow train}'s model states (fp32 weights, gradients, AdamW
+ *                           moments) sharded over the ranks ({@code --shard-model-states})
+ *                           instead of whole on every rank
  */
 public record Run(Scheme scheme, int sequenceParallel, int dataParallel, long seqLen, int batch, boolean recompute, Precision precision,
-                  boolean offloadCheckpoints) {
+                  boolean offloadCheckpoints, boolean shardModelStates) {
 
     public Run {
         Objects.requireNonNull(scheme, "scheme");
@@ -36,9 +39,15 @@ public record Run(Scheme scheme, int sequenceParallel, int dataParallel, long se
         }
     }
 
+    /** A run whose model states, if {@code longbow train} ran it, are whole on every rank. */
+    public Run(Scheme scheme, int sequenceParallel, int dataParallel, long seqLen, int batch, boolean recompute, Precision precision,
+               boolean offloadCheckpoints) {
+        this(scheme, sequenceParallel, dataParallel, seqLen, batch, recompute, precision, offloadCheckpoints, false);
+    }
+
     /** The run {@code longbow train} makes of its configuration: one group over all its ranks. */
     public static Run of(TrainConfig c) {
-        return new Run(c.scheme(), c.ranks(), 1, c.seqLen(), c.batch(), c.recompute(), c.precision(), false);
+        return new Run(c.scheme(), c.ranks(), 1, c.seqLen(), c.batch(), c.recompute(), c.precision(), false, c.shardModelStates());
     }
 
     public int ranks() {
@@ -55,9 +64,10 @@ public record Run(Scheme scheme, int sequenceParallel, int dataParallel, long se
         return scheme.name() + " (" + scheme.settings(sequenceParallel) + ")";
     }
 
-    /** The layout, recomputation and offload in words: "4 x 8 ranks, recompute". */
+    /** The layout, recomputation, offload and sharding in words: "4 x 8 ranks, recompute, model states sharded". */
     public String settings() {
         return (dataParallel > 1 ? dataParallel + " groups x " + sequenceParallel + " ranks" : sequenceParallel + " ranks")
-                + (recompute ? ", recompute" : "") + (offloadCheckpoints ? ", checkpoints in host memory" : "");
+                + (recompute ? ", recompute" : "") + (offloadCheckpoints ? ", checkpoints in host memory" : "")
+                + (shardModelStates ? ", model states sharded" : "");
     }
 }

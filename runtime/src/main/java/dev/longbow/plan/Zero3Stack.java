@@ -9,8 +9,9 @@ import java.util.Map;
  * weights and Adam moments (16 bytes a parameter), all sharded over every rank; each layer's
  * weights all-gathered for forward, recomputation and backward and its gradients reduce-scattered,
  * under the layer's compute on links it shares with the attention. Activations follow
- * {@code footprint}: what the implementation keeps as long as the whole shard. Not something
- * {@code longbow train} runs: the planner prices it to set its model beside the papers' numbers.
+ * {@code footprint}: what the implementation keeps as long as the whole shard. Not what
+ * {@code longbow train} runs (no data parallelism there, and its own sharding, priced by
+ * {@link LongbowStack}): the planner prices it to set its model beside the papers' numbers.
  *
  * @param footprint  how the implementation spends memory on shard-long tensors
  * @param microBatch sequences a GPU runs through a layer together (torchtitan's local batch): one
@@ -48,7 +49,7 @@ public record Zero3Stack(Footprint footprint, int microBatch) implements Stack {
 
     @Override
     public String describe() {
-        return "DeepSpeed ZeRO-3 (as the papers ran; longbow train does not shard): 16 bytes a parameter sharded over every GPU, "
+        return "DeepSpeed ZeRO-3 (as the papers ran, with data parallelism): 16 bytes a parameter sharded over every GPU, "
                 + "each layer's weights gathered and gradients reduce-scattered under its compute; " + footprint.hiddenStateBytes()
                 + " bytes per element of a shard-long activation (" + footprint.name() + ")";
     }

@@ -95,17 +95,31 @@ public final class Slab implements AutoCloseable {
             return align(offset);
         }
 
+        /**
+         * Where each declared tensor will start, in bytes from the slab's start, as {@link #allocate} lays them out.
+         *
+         * @return byte offsets by name, in declaration order
+         */
+        public Map<String, Long> offsets() {
+            Map<String, Long> offsets = new LinkedHashMap<>();
+            long offset = 0;
+            for (var e : dtypes.entrySet()) {
+                offset = align(offset);
+                offsets.put(e.getKey(), offset);
+                offset += shapes.get(e.getKey()).numel() * e.getValue().byteSize();
+            }
+            return offsets;
+        }
+
         /** @param allocator makes the single block, typically {@code backend::allocate} */
         public Slab allocate(LongFunction<Allocation> allocator) {
             Allocation block = allocator.apply(Math.max(byteSize(), ALIGNMENT));
             Map<String, Tensor> views = new LinkedHashMap<>();
-            long offset = 0;
-            for (var e : dtypes.entrySet()) {
+            for (var e : offsets().entrySet()) {
                 Shape shape = shapes.get(e.getKey());
-                long bytes = shape.numel() * e.getValue().byteSize();
-                offset = align(offset);
-                views.put(e.getKey(), new Tensor(block.segment().asSlice(offset, bytes), e.getValue(), shape, block.placement()));
-                offset += bytes;
+                long bytes = shape.numel() * dtypes.get(e.getKey()).byteSize();
+                views.put(e.getKey(), new Tensor(block.segment().asSlice(e.getValue(), bytes), dtypes.get(e.getKey()), shape,
+                        block.placement()));
             }
             return new Slab(block, views);
         }

@@ -13,13 +13,17 @@ import dev.longbow.tensor.HostAllocation;
 import dev.longbow.tensor.Slab;
 import dev.longbow.tensor.Tensor;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
- * One rank's part of training: its replica of the parameters, its optimizer state, and the
- * step: forward and backward over its shard of each sequence, gradients summed over the ranks,
- * clipped by the global norm, one AdamW update. Every rank ends a step with identical parameters.
+ * One rank's part of training: its model states (the whole of them, or its shard of them:
+ * {@link TrainConfig#shardModelStates()}) and the step: forward and backward over its shard of
+ * each sequence, gradients summed over the ranks, clipped by the global norm, one AdamW update.
+ * Every rank ends a step with the same parameters (or its shard of them).
  */
 public final class RankTrainer implements AutoCloseable {
     private final TrainConfig config;
@@ -27,8 +31,8 @@ public final class RankTrainer implements AutoCloseable {
     private final Communicator comm;
     private final SequenceLayout layout;
     private final SequenceParallelAttention attention;
+    private final ModelStates states;
     private final Llama model;
-    private final AdamW optimizer;
     private final Slab scalar;
 
     /** Builds the scheme (a collective: every rank calls this together) and a freshly initialised model. */
@@ -40,11 +44,13 @@ public final class RankTrainer implements AutoCloseable {
         this.layout = config.scheme().layout();
         boolean[] recompute = new boolean[config.model().layers()];
         Arrays.fill(recompute, config.recompute());
-        this.model = new Llama(config.model(), config.precision(), backend, attention, config.localLen(), config.chunkRows(),
-                recompute);
-        this.optimizer = new AdamW(config.model(), backend);
         this.scalar = Slab.builder().add("value", DType.F32, 1).allocate(backend::allocate);
-        model.params().initialize(config.seed(), backend);
+        this.states = config.shardModelStates()
+                ? new ShardedStates(config.model(), config.precision(), backend, comm, this::sumOverRanks)
+                : new ReplicatedStates(config.model(), config.precision(), backend, comm);
+        this.model = new Llama(config.model(), config.precision(), backend, attention, config.localLen(), config.chunkRows(),
+                recompute, states.store());
+        states.initialize(config.seed());
     }
 
     /**
@@ -57,17 +63,34 @@ public final class RankTrainer implements AutoCloseable {
     }
 
     /**
-     * This rank's optimizer state.
+     * Sets the parameters to {@code initial}'s instead of the seeded draw: before the first step.
      *
-     * @return the optimizer
+     * @param initial the weights to start from
+     * @throws Exception what reading them throws
      */
-    public AdamW optimizer() {
-        return optimizer;
+    public void initializeFrom(InitialWeights initial) throws Exception {
+        states.initializeFrom(initial);
     }
 
-    /** The parameters and the optimizer's moments, as a checkpoint saves and loads them. */
-    public Checkpoint.State checkpointState() {
-        return new Checkpoint.State(model.params(), optimizer.m(), optimizer.v());
+    /**
+     * Hands the parameters and the optimizer's moments, whole, to {@code onRankZero} on rank 0, as a
+     * checkpoint saves them. Every rank calls this together: sharded states are gathered first.
+     *
+     * @param onRankZero what rank 0 does with them; it must not keep them
+     */
+    public void withCheckpointState(Consumer<Checkpoint.State> onRankZero) {
+        states.withWholeState(onRankZero);
+    }
+
+    /**
+     * Sets the parameters and the moments to {@code checkpoint}'s, whether the run that wrote it
+     * sharded its states or not.
+     *
+     * @param checkpoint a checkpoint file, verified
+     * @throws IOException when it cannot be read
+     */
+    public void loadCheckpoint(Path checkpoint) throws IOException {
+        states.load(checkpoint);
     }
 
     /**
@@ -81,7 +104,7 @@ public final class RankTrainer implements AutoCloseable {
 
     /** Bytes of this rank's parameter, gradient, optimizer and activation slabs. */
     public long bufferBytes() {
-        return model.bufferBytes() + optimizer.m().flat().byteSize() + optimizer.v().flat().byteSize();
+        return model.bufferBytes() + states.momentBytes();
     }
 
     /** Forward and backward over {@code batch} with gradients summed over the ranks, no update. Returns the mean loss. */
@@ -100,9 +123,7 @@ public final class RankTrainer implements AutoCloseable {
             model.load(shard.tokens(), shard.targets(), shard.positions());
             lossSum += model.forwardBackward(1f / targets);
         }
-        if (comm.size() > 1) {
-            comm.allReduce(model.grads().flat());
-        }
+        states.sumGradients();
         return sumOverRanks(lossSum) / targets;
     }
 
@@ -113,8 +134,7 @@ public final class RankTrainer implements AutoCloseable {
      */
     public StepStats step(int step, List<TokenSequence> batch, OnNonFinite onNonFinite) {
         double loss = accumulateGradients(batch);
-        Tensor grads = model.grads().flat();
-        double norm = Math.sqrt(backend.tensors().sumOfSquares(grads));
+        double norm = states.gradientNorm();
         OptimizerConfig o = config.optimizer();
         float lr = o.lrAt(step, config.steps());
         long tokens = (long) batch.size() * config.seqLen();
@@ -127,9 +147,9 @@ public final class RankTrainer implements AutoCloseable {
             return new StepStats(step, loss, norm, lr, tokens, true);
         }
         if (o.clip() > 0 && norm > o.clip()) {
-            backend.tensors().scale(grads, (float) (o.clip() / norm));
+            states.scaleGradients((float) (o.clip() / norm));
         }
-        optimizer.update(model.params(), model.grads(), o, lr, step + 1);
+        states.update(o, lr, step + 1);
         return new StepStats(step, loss, norm, lr, tokens, false);
     }
 
@@ -175,8 +195,8 @@ public final class RankTrainer implements AutoCloseable {
 
     @Override
     public void close() {
-        scalar.close();
-        optimizer.close();
+        states.close();
         model.close();
+        scalar.close();
     }
 }

@@ -30,10 +30,13 @@ import java.util.Set;
  * @param recompute recompute each layer's activations in backward instead of keeping them
  * @param chunkRows rows of logits computed at once by the chunked cross-entropy
  * @param precision what the model computes in; the backend must train in its dtype
+ * @param shardModelStates shard the fp32 parameters, gradients and AdamW moments over the ranks (ZeRO-3, FSDP style)
+ *                         instead of keeping them whole on every rank: 16 / ranks bytes per parameter instead of 16,
+ *                         for gathering each unit of weights before it computes and reduce-scattering its gradients
  */
 public record TrainConfig(ModelConfig model, Scheme scheme, int ranks, int seqLen, BackendChoice backend, int steps,
                           int batch, OptimizerConfig optimizer, long seed, boolean recompute, int chunkRows,
-                          Precision precision) {
+                          Precision precision, boolean shardModelStates) {
     /** The longest sequence: its tokens and targets are Java int arrays of seqLen + 1 entries, drawn in one process. */
     public static final int MAX_SEQ_LEN = 1 << 30;
 
@@ -53,18 +56,20 @@ public record TrainConfig(ModelConfig model, Scheme scheme, int ranks, int seqLe
      * @param recompute recompute activations in backward
      * @param chunkRows logit rows at once
      * @param precision what the model computes in
+     * @param shardModelStates shard the model states over the ranks
      */
     public TrainConfig(ModelConfig model, Scheme scheme, int ranks, int seqLen, String backend, int steps, int batch,
-                       OptimizerConfig optimizer, long seed, boolean recompute, int chunkRows, Precision precision) {
+                       OptimizerConfig optimizer, long seed, boolean recompute, int chunkRows, Precision precision,
+                       boolean shardModelStates) {
         this(model, scheme, ranks, seqLen, BackendChoice.named(backend), steps, batch, optimizer, seed, recompute, chunkRows,
-                precision);
+                precision, shardModelStates);
     }
 
     /**
      * A builder for a run of {@code model} with {@code scheme}: 1 rank of the CPU backend, 1024
      * tokens per sequence, 40 steps of 1 sequence, {@link OptimizerConfig#defaults} with lr 3e-3
-     * and 5 warmup steps, seed 1234, no recompute, 256 logit rows at a time, and the precision the
-     * backend trains in ({@link Precision#defaultFor}).
+     * and 5 warmup steps, seed 1234, no recompute, 256 logit rows at a time, the precision the
+     * backend trains in ({@link Precision#defaultFor}), and model states replicated on every rank.
      *
      * @param model  the model's shape
      * @param scheme the attention scheme
@@ -111,7 +116,7 @@ public record TrainConfig(ModelConfig model, Scheme scheme, int ranks, int seqLe
         return "model " + model.name() + " (" + model.parameterCount() + " parameters), scheme " + scheme.name() + " on "
                 + ranks + " ranks of " + backend + ", sequence " + seqLen + ", batch " + batch + ", steps " + steps
                 + ", precision " + precision.label() + (precision == Precision.F32 ? "" : " mixed") + ", lr " + optimizer.lr()
-                + ", seed " + seed + (recompute ? ", recompute" : "");
+                + ", seed " + seed + (recompute ? ", recompute" : "") + (shardModelStates ? ", model states sharded" : "");
     }
 
     /**
@@ -140,6 +145,7 @@ public record TrainConfig(ModelConfig model, Scheme scheme, int ranks, int seqLe
         private boolean recompute;
         private int chunkRows = 256;
         private Precision precision;
+        private boolean shardModelStates;
 
         private Builder(ModelConfig model, Scheme scheme) {
             this.model = java.util.Objects.requireNonNull(model, "model");
@@ -237,6 +243,16 @@ public record TrainConfig(ModelConfig model, Scheme scheme, int ranks, int seqLe
         }
 
         /**
+         * @param shardModelStates shard the fp32 parameters, gradients and AdamW moments over the ranks (ZeRO-3):
+         *                         less memory per rank, for a gather of each unit of weights before it computes
+         * @return this builder
+         */
+        public Builder shardModelStates(boolean shardModelStates) {
+            this.shardModelStates = shardModelStates;
+            return this;
+        }
+
+        /**
          * The configuration, validated ({@link TrainConfig#validate}).
          *
          * @return the configuration
@@ -244,8 +260,8 @@ public record TrainConfig(ModelConfig model, Scheme scheme, int ranks, int seqLe
          */
         public TrainConfig build() {
             Precision p = precision != null ? precision : Precision.defaultFor(backend.trainingDTypes());
-            return new TrainConfig(model, scheme, ranks, seqLen, backend, steps, batch, optimizer, seed, recompute, chunkRows, p)
-                    .validate();
+            return new TrainConfig(model, scheme, ranks, seqLen, backend, steps, batch, optimizer, seed, recompute, chunkRows, p,
+                    shardModelStates).validate();
         }
     }
 

@@ -198,9 +198,9 @@ public final class Trainer {
                 List<StepStats> mine = new ArrayList<>();
                 try (RankTrainer trainer = new RankTrainer(config, backend, comm)) {
                     if (resumeFrom != null) {
-                        Checkpoint.load(resumeFrom, trainer.checkpointState(), backend);
+                        trainer.loadCheckpoint(resumeFrom);
                     } else if (initial != null) {
-                        initial.copyInto(trainer.model().params(), backend);
+                        trainer.initializeFrom(initial);
                     }
                     if (comm.rank() == 0) {
                         listener.started(firstStep, trainer.bufferBytes(), resumeFrom);
@@ -210,9 +210,11 @@ public final class Trainer {
                         StepStats stats = trainer.step(step, batch.sequences, safeguards.onNonFinite());
                         if (comm.rank() == 0) {
                             listener.step(stats);
-                            if (checkpoints.due(step + 1, config.steps())) {
-                                checkpoints.save(step + 1, trainer.checkpointState(), backend, metadata(config, data, batch.after));
-                            }
+                        }
+                        if (checkpoints.due(step + 1, config.steps())) {
+                            int saved = step + 1;
+                            trainer.withCheckpointState(state -> checkpoints.save(saved, state, backend,
+                                    metadata(config, data, batch.after)));
                         }
                         if (evaluation != null && evaluation.due(step + 1, config.steps())) {
                             EvalStats e = evaluation.evaluator().evaluate(trainer, step);
@@ -240,7 +242,8 @@ public final class Trainer {
         if (config.backend().equals(BackendChoice.CPU)) {
             OptionalLong available = HostMemory.available();
             if (available.isPresent()) {
-                memory.requireAvailable(available.getAsLong(), config.ranks(), "host memory", shortly(config));
+                memory.requireAvailable(available.getAsLong(), config.ranks(), "host memory", shortly(config),
+                        config.shardModelStates());
             }
         }
         return memory;
@@ -251,7 +254,8 @@ public final class Trainer {
         if (backend instanceof CudaCompute gpu) {
             gpu.context().makeCurrent();
             var info = gpu.context().memoryInfo();
-            memory.requireAvailable(info.free(), 1, "memory of GPU " + gpu.context().ordinal(), shortly(config));
+            memory.requireAvailable(info.free(), 1, "memory of GPU " + gpu.context().ordinal(), shortly(config),
+                    config.shardModelStates());
         }
     }
 
@@ -259,7 +263,7 @@ public final class Trainer {
     private static String shortly(TrainConfig c) {
         return "model " + c.model().name() + " with " + c.seqLen() + "-token sequences on " + c.ranks()
                 + (c.ranks() == 1 ? " rank (" : " ranks (")
-                + c.scheme().name() + (c.recompute() ? ", recompute" : "") + ")";
+                + c.scheme().name() + (c.recompute() ? ", recompute" : "") + (c.shardModelStates() ? ", model states sharded" : "") + ")";
     }
 
     /** The batch of the {@code index}-th step of this run; the first rank to ask draws it from the source. */

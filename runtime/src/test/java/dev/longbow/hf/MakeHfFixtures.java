@@ -48,7 +48,7 @@ public final class MakeHfFixtures {
         for (var e : Map.of("tiny-tied", TIED, "tiny-untied", UNTIED).entrySet()) {
             Path ckpt = Files.createTempDirectory("fixture");
             TrainConfig config = new TrainConfig(e.getValue(), new Ring(), 2, 32, BackendChoice.CPU, STEPS, 4,
-                    OptimizerConfig.defaults(2e-2f, 10), 7, false, 16, Precision.F32);
+                    OptimizerConfig.defaults(2e-2f, 10), 7, false, 16, Precision.F32, false);
             Trainer.run(config, new RandomSequences(e.getValue().vocab(), 32, 3),
                     new Trainer.Checkpointing(ckpt, STEPS, 1, false, "fixture", dev.longbow.train.OnSaveFailure.STOP),
                     s -> { }, null);

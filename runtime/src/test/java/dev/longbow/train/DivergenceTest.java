@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DivergenceTest {
     private static TrainConfig diverging(int steps) {
         return new TrainConfig(TrainProcess.MODEL, new Ring(), 2, 16, BackendChoice.CPU, steps, 1,
-                new OptimizerConfig(1e30f, 0f, 0, 0.9f, 0.95f, 1e-8f, 0f, 0f), 99, false, 8, Precision.F32);
+                new OptimizerConfig(1e30f, 0f, 0, 0.9f, 0.95f, 1e-8f, 0f, 0f), 99, false, 8, Precision.F32, false);
     }
 
     private static RandomSequences data() {

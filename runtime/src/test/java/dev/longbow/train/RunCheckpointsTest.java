@@ -30,7 +30,7 @@ class RunCheckpointsTest {
 
     private static TrainConfig config(int steps) {
         return new TrainConfig(TrainProcess.MODEL, new Ring(), 2, 16, BackendChoice.CPU, steps, 1,
-                OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32);
+                OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32, false);
     }
 
     private static RandomSequences data() {

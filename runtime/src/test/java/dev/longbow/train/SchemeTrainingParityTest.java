@@ -55,7 +55,7 @@ class SchemeTrainingParityTest {
         TokenSequence batch = batch();
         Result single = singleRank(batch);
         TrainConfig config = new TrainConfig(MODEL, scheme, ranks, SEQ, BackendChoice.CPU, 1, 1,
-                OptimizerConfig.defaults(1e-3f, 0), SEED, false, 3, Precision.F32).validate();
+                OptimizerConfig.defaults(1e-3f, 0), SEED, false, 3, Precision.F32, false).validate();
         List<Result> results = LocalRanks.run(ranks, BackendChoice.CPU, (backend, comm) -> {
             try (RankTrainer trainer = new RankTrainer(config, backend, comm)) {
                 randomize(trainer.model().params());

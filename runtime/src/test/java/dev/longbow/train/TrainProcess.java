@@ -18,7 +18,7 @@ public final class TrainProcess {
 
     static TrainConfig config() {
         return new TrainConfig(MODEL, new Ring(), 2, 16, BackendChoice.CPU, STEPS, 2,
-                OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32);
+                OptimizerConfig.defaults(3e-3f, 2), 99, false, 8, Precision.F32, false);
     }
 
     public static void main(String[] args) {

@@ -114,7 +114,7 @@ public final class LongbowPeerServer {
         if (!key.equals(trainKey)) {
             release();
             TrainConfig config = new TrainConfig(ModelConfig.named(preset, VOCAB), new Ring(), 1, seq, BackendChoice.CPU,
-                    1_000_000, 1, OptimizerConfig.defaults(3e-3f, 5), 1234, false, LOGIT_CHUNK, Precision.F32).validate();
+                    1_000_000, 1, OptimizerConfig.defaults(3e-3f, 5), 1234, false, LOGIT_CHUNK, Precision.F32, false).validate();
             trainer = new RankTrainer(config, cpu, LocalCommunicator.create(1).get(0));
             SplittableRandom random = new SplittableRandom(7);
             int[] tokens = new int[seq];

@@ -38,7 +38,7 @@ final class Failures {
             message = IoFailures.reason(io);
         } else if (cause instanceof OutOfMemoryError oom) {
             code = USER_ERROR;
-            message = "out of memory (" + oom.getMessage() + "); use a shorter --seq-len, --recompute or a smaller --model";
+            message = "out of memory (" + oom.getMessage() + "); use a shorter --seq-len, --recompute, --shard-model-states or a smaller --model";
         } else {
             throw e;
         }

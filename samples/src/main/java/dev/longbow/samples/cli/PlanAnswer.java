@@ -16,7 +16,7 @@ final class PlanAnswer {
 
     /**
      * The answer as the train command that runs it ({@code trainRunsIt}: the plan priced
-     * {@code longbow train}), or as a run train cannot run yet; or, when nothing fits, every
+     * {@code longbow train}), or as a run train cannot run; or, when nothing fits, every
      * change that would, with its command.
      */
     static String of(Plan plan, CostModel costs, Search search, boolean trainRunsIt) {
@@ -32,8 +32,8 @@ final class PlanAnswer {
                 }
             }
             if (remedies.isEmpty()) {
-                b.append("- none of the changes tried (recomputation, offload, up to 16x the nodes, GPUs with more memory, a 64x "
-                        + "shorter sequence)\n");
+                b.append("- none of the changes tried (recomputation, offload, sharded model states, up to 16x the nodes, GPUs with "
+                        + "more memory, a 64x shorter sequence)\n");
             }
             if (trainRunsIt && remedies.stream().anyMatch(r -> r.fit() != null)) {
                 b.append(modelDirNote(costs));
@@ -45,7 +45,8 @@ final class PlanAnswer {
                 best.memory().gpu() / ClusterSpec.GIB, plan.tied() > 1 ? String.format(Locale.ROOT,
                         " (tied with %d more within %.0f%%: fewest bytes on the slowest link)", plan.tied() - 1, 100 * plan.tieBand()) : ""));
         if (!trainRunsIt) {
-            b.append("Not runnable by longbow train yet: it keeps the whole model states on every GPU and has no data parallelism.\n");
+            b.append("Not runnable by longbow train: it has no data parallelism and shards its model states its own way "
+                    + "(--stack LONGBOW prices that).\n");
             return b.toString();
         }
         b.append("Run it:\n  ").append(TrainCommandLine.of(best.run(), costs.model(), costs.cluster().backend())).append('\n');

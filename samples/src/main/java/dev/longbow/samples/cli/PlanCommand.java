@@ -45,7 +45,8 @@ public final class PlanCommand implements Callable<Integer> {
     }
 
     /** Which recomputation settings a plan tries. */
-    enum RecomputeChoice { BOTH, ON, OFF }
+    /** Which settings of a switch the plan tries. */
+    enum Tried { BOTH, ON, OFF }
 
     @Option(names = "--model", defaultValue = "llama3-8b", description = "preset (${COMPLETION-CANDIDATES}) or 'custom' with the "
             + "dimensions below (default: ${DEFAULT-VALUE})", completionCandidates = ModelPresets.class)
@@ -68,10 +69,14 @@ public final class PlanCommand implements Callable<Integer> {
     boolean causal;
     @Option(names = "--recompute", defaultValue = "BOTH", description = "recomputation settings tried: ${COMPLETION-CANDIDATES} "
             + "(default: ${DEFAULT-VALUE})")
-    RecomputeChoice recompute;
+    Tried recompute;
+    @Option(names = "--shard-model-states", defaultValue = "BOTH", description = "model-state settings tried: "
+            + "${COMPLETION-CANDIDATES}; ON shards them over the ranks (train --shard-model-states), OFF keeps them whole on every "
+            + "GPU (default: ${DEFAULT-VALUE})")
+    Tried shardModelStates;
     @Option(names = "--stack", defaultValue = "LONGBOW", description = "whose memory and traffic to price: LONGBOW (longbow train: "
-            + "whole model states on every GPU, no data parallelism) or ZERO3 (DeepSpeed ZeRO-3 with data-parallel x sequence-"
-            + "parallel layouts, as the papers ran; not runnable by longbow train yet) (default: ${DEFAULT-VALUE})")
+            + "model states whole on every GPU or sharded, no data parallelism) or ZERO3 (DeepSpeed ZeRO-3 with data-parallel x "
+            + "sequence-parallel layouts, as the papers ran; not runnable by longbow train) (default: ${DEFAULT-VALUE})")
     StackChoice stack;
 
     @Option(names = "--cluster", defaultValue = "h100", description = "preset: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})",
@@ -152,15 +157,18 @@ public final class PlanCommand implements Callable<Integer> {
 
     private Search search(ClusterSpec spec) {
         Precision precision = Precision.defaultFor(Backends.provider(spec.backend()).trainingDTypes());
-        List<Boolean> recomputed = switch (recompute) {
+        // longbow train has one sequence-parallel group over all ranks and no checkpoint offload: nothing else is tried
+        boolean longbow = stack == StackChoice.LONGBOW;
+        return new Search(seqLen, causal, precision, batch, longbow ? List.of(1) : Search.divisors(spec.ranks()), settings(recompute),
+                longbow ? List.of(false) : List.of(false, true), settings(shardModelStates));
+    }
+
+    private static List<Boolean> settings(Tried tried) {
+        return switch (tried) {
             case BOTH -> List.of(false, true);
             case ON -> List.of(true);
             case OFF -> List.of(false);
         };
-        // longbow train has one sequence-parallel group over all ranks and no checkpoint offload: nothing else is tried
-        boolean longbow = stack == StackChoice.LONGBOW;
-        return new Search(seqLen, causal, precision, batch, longbow ? List.of(1) : Search.divisors(spec.ranks()), recomputed,
-                longbow ? List.of(false) : List.of(false, true));
     }
 
     /** The chart's folder must take a file: found before the ranking is computed and printed, not after. */

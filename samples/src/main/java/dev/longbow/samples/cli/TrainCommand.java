@@ -90,6 +90,10 @@ final class TrainCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--recompute", description = "recompute layer activations in backward (less memory, more compute)")
     boolean recompute;
+    @Option(names = "--shard-model-states", description = "shard the fp32 weights, gradients and AdamW moments over the ranks "
+            + "(ZeRO-3, FSDP style): 16/ranks bytes a parameter instead of 16, for gathering each layer's weights before it "
+            + "computes and reduce-scattering its gradients")
+    boolean shardModelStates;
     @Option(names = "--logit-chunk", defaultValue = "256", description = "rows of logits computed at once (default: ${DEFAULT-VALUE})")
     int logitChunk;
     @Option(names = "--checkpoint-dir", description = "where checkpoints go (default: none)")
@@ -284,7 +288,7 @@ final class TrainCommand implements Callable<Integer> {
         // step of their product, the mean taken over all their tokens.
         TrainConfig.Builder config = TrainConfig.builder(m, s).ranks(ranks).seqLen(seqLen).backend(device.backend())
                 .steps(steps).batch(Math.multiplyExact(batch, gradAccum)).optimizer(o).seed(seed).recompute(recompute)
-                .chunkRows(logitChunk).precision(precision != null ? Precision.named(precision) : null);
+                .shardModelStates(shardModelStates).chunkRows(logitChunk).precision(precision != null ? Precision.named(precision) : null);
         try {
             return config.build();
         } catch (IllegalArgumentException e) {

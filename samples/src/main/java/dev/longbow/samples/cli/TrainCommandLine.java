@@ -7,7 +7,7 @@ import dev.longbow.samples.SchemeOptions;
 
 /**
  * The {@code longbow train} command that runs a plan's answer: the scheme with every setting
- * spelled out, the ranks, the sequence, the batch, recomputation and precision on the cluster's
+ * spelled out, the ranks, the sequence, the batch, recomputation, sharded model states and precision on the cluster's
  * backend. {@code longbow train} builds its own presets by name ({@code tiny} ... {@code large});
  * any other model comes from a Hugging Face folder ({@code --init-from}), written as
  * {@link #MODEL_DIR} for the user to fill in. {@code PlanCommandTest} parses what this prints
@@ -23,7 +23,8 @@ final class TrainCommandLine {
     /** The command line, from {@code samples/longbow} on. */
     static String of(Run run, ModelShape model, String backend) {
         return "samples/longbow train " + SchemeOptions.arguments(run.scheme()) + " --ranks " + run.sequenceParallel() + " --seq-len "
-                + run.seqLen() + " --batch " + run.batch() + (run.recompute() ? " --recompute" : "") + " --backend " + backend
+                + run.seqLen() + " --batch " + run.batch() + (run.recompute() ? " --recompute" : "")
+                + (run.shardModelStates() ? " --shard-model-states" : "") + " --backend " + backend
                 + " --precision " + run.precision().label() + " " + modelArguments(model);
     }
 

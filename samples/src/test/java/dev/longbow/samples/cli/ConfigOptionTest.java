@@ -42,7 +42,7 @@ class ConfigOptionTest {
     void optionsOnTheCommandLineWinOverTheFile(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("options.json");
         Files.writeString(file, "{\"data\": \"passkey\", \"seq-len\": 128, \"ranks\": 2, \"eval-samples\": 1, \"scheme\": \"ulysses\","
-                + " \"steps\": 5, \"recompute\": true}");
+                + " \"steps\": 5, \"recompute\": true, \"shard-model-states\": true}");
         Object[] result = run("train --config " + file + " --steps 1 --run-dir " + dir.resolve("run"));
         assertEquals(0, result[0], (String) result[1]);
         Map<String, Object> used = options(dir.resolve("run"));
@@ -50,6 +50,7 @@ class ConfigOptionTest {
         assertEquals(128L, used.get("seq-len"));
         assertEquals("ulysses", used.get("scheme"));
         assertEquals(true, used.get("recompute"));
+        assertEquals(true, used.get("shard-model-states"));
         assertEquals(null, used.get("config"));
     }
 

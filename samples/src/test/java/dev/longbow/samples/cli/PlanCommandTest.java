@@ -11,6 +11,7 @@ import dev.longbow.plan.Plan;
 import dev.longbow.plan.Planner;
 import dev.longbow.plan.Run;
 import dev.longbow.plan.Search;
+import dev.longbow.train.MemoryEstimate;
 import dev.longbow.train.TrainConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -67,9 +68,15 @@ class PlanCommandTest {
         return cli.getSubcommands().get("train").<TrainCommand>getCommand().configure();
     }
 
-    /** The planner's own answer for the same question, asked of the library. */
+    /** The planner's own answer for the same question, asked of the library, model states whole and sharded tried. */
     private static Run answer(ModelShape model, long seqLen, ClusterSpec cluster) {
-        Search search = new Search(seqLen, true, Precision.BF16_MIXED, 1, List.of(1), List.of(false, true), List.of(false));
+        return answer(model, seqLen, cluster, List.of(false, true));
+    }
+
+    /** The planner's own answer trying these model-state settings. */
+    private static Run answer(ModelShape model, long seqLen, ClusterSpec cluster, List<Boolean> shardModelStates) {
+        Search search = new Search(seqLen, true, Precision.BF16_MIXED, 1, List.of(1), List.of(false, true), List.of(false),
+                shardModelStates);
         Plan plan = Planner.plan(new CostModel(model, true, cluster, new LongbowStack()), search);
         assertNotNull(plan.answer(), "something fits");
         return plan.answer().run();
@@ -100,37 +107,66 @@ class PlanCommandTest {
     }
 
     /**
-     * Llama-3 8B keeps 18 bytes a parameter on every GPU under longbow train (fp32 weights,
-     * gradients and two AdamW moments, a bf16 copy): 8,030,261,248 parameters (Meta's model card)
-     * are 134.6 GiB, more than an H100 holds however many there are.
+     * Llama-3 8B keeps 18 bytes a parameter on every GPU under longbow train with whole model
+     * states (fp32 weights, gradients and two AdamW moments, a bf16 copy): 8,030,261,248
+     * parameters (Meta's model card) are 134.6 GiB, more than an H100 holds however many there
+     * are; sharded over the 32 GPUs they fit, and that remedy comes with its command.
      */
     @Test
-    void nothingFitsSaysWhatWouldAndWhyMoreGpusDoNot() {
-        Printed p = plan("--model llama3-8b --seq-len 1M --nodes 4 --top 3");
+    void nothingFitsWithWholeModelStatesSaysWhatWouldAndWhyMoreGpusDoNot(@TempDir Path dir) throws IOException {
+        Printed p = plan("--model llama3-8b --seq-len 1M --nodes 4 --top 3 --shard-model-states OFF");
         assertEquals(3, p.code(), p.out());
         assertTrue(p.out().contains("Nothing fits. What would"), p.out());
         String states = String.format(Locale.ROOT, "%.1f GiB", 18.0 * 8_030_261_248L / ClusterSpec.GIB);
         assertTrue(p.out().contains("the model states alone (" + states + ")"), p.out());
-        assertTrue(p.out().contains("more GPUs, recomputation or a shorter sequence cannot help"), p.out());
+        assertTrue(p.out().contains("more GPUs, recomputation or a shorter sequence cannot help; a smaller model or sharded model "
+                + "states (--shard-model-states) can"), p.out());
+        List<String> lines = p.out().lines().toList();
+        int i = lines.stream().filter(l -> l.startsWith("- sharded model states (--shard-model-states): ")).findFirst()
+                .map(lines::indexOf).orElseThrow(() -> new AssertionError("no sharding remedy in:\n" + p.out()));
+        ModelShape llama = ModelShape.preset("llama3-8b");
+        Files.writeString(dir.resolve(HfConfig.FILE), HfConfig.write(llama.toConfig(), 1 << 20, null, null));
+        String command = lines.get(i + 1).strip().substring("samples/longbow ".length());
+        TrainConfig config = trainConfig(command.replace(TrainCommandLine.MODEL_DIR, dir.toString()));
+        assertTrue(config.shardModelStates(), command);
+        assertEquals(answer(llama, 1 << 20, ClusterSpec.preset("h100").withNodes(4), List.of(true)), Run.of(config));
+    }
+
+    /**
+     * Issue 17's first decision, Llama-3 8B at 1M tokens on 4 x 8 H100: with the model states
+     * sharded it fits, and the printed command trains the plan's answer.
+     */
+    @Test
+    void llama3With1MTokensOn32H100sTrainsWithShardedModelStates(@TempDir Path dir) throws IOException {
+        ModelShape llama = ModelShape.preset("llama3-8b");
+        Files.writeString(dir.resolve(HfConfig.FILE), HfConfig.write(llama.toConfig(), 1 << 20, null, null));
+        Printed p = plan("--model llama3-8b --seq-len 1M --nodes 4 --top 3");
+        assertEquals(0, p.code(), p.out());
+        TrainConfig config = trainConfig(p.trainArguments().replace(TrainCommandLine.MODEL_DIR, dir.toString()));
+        assertTrue(config.shardModelStates(), p.trainArguments());
+        assertEquals(answer(llama, 1 << 20, ClusterSpec.preset("h100").withNodes(4)), Run.of(config));
+        long perGpu = MemoryEstimate.of(config).perRank();
+        assertTrue(perGpu < ClusterSpec.preset("h100").gpuMemory(), "the trainer's own estimate fits an H100: " + perGpu);
     }
 
     /**
      * A Llama-2 7B with r50k's vocabulary (so that train's default tokenizer fits the folder written
-     * here, which has no tokenizer.json): its 116 GiB of model states fit an H200 but no H100, and
+     * here, which has no tokenizer.json): its 116 GiB of whole model states fit an H200 but no H100, and
      * the plan says so with the command that runs it there.
      */
     @Test
     void nothingFitsOnH100sButTheH200RemedyComesWithItsCommand(@TempDir Path dir) throws IOException {
         ModelShape llama = new ModelShape("custom", 32, 4096, 32, 32, 11008, 3, 50304);
         Files.writeString(dir.resolve(HfConfig.FILE), HfConfig.write(llama.toConfig(), 1 << 20, null, null));
-        Printed p = plan("--model custom --layers 32 --hidden 4096 --heads 32 --ffn 11008 --vocab 50304 --seq-len 128K --top 1");
+        Printed p = plan("--model custom --layers 32 --hidden 4096 --heads 32 --ffn 11008 --vocab 50304 --seq-len 128K --top 1 "
+                + "--shard-model-states OFF");
         assertEquals(3, p.code(), p.out());
         List<String> lines = p.out().lines().toList();
         int i = lines.stream().filter(l -> l.startsWith("- h200 GPUs (140 GiB, --cluster h200): ")).findFirst().map(lines::indexOf)
                 .orElseThrow(() -> new AssertionError("no h200 remedy in:\n" + p.out()));
         String command = lines.get(i + 1).strip().substring("samples/longbow ".length());
         TrainConfig config = trainConfig(command.replace(TrainCommandLine.MODEL_DIR, dir.toString()));
-        assertEquals(answer(llama, 128 << 10, ClusterSpec.preset("h200")), Run.of(config));
+        assertEquals(answer(llama, 128 << 10, ClusterSpec.preset("h200"), List.of(false)), Run.of(config));
     }
 
     /** A model whose states fit but whose activations do not at this length: recomputation, more nodes or a shorter sequence would. */
@@ -157,7 +193,7 @@ class PlanCommandTest {
     void zero3AnswersAreMarkedNotRunnableByTrain() {
         Printed p = plan("--model llama3-8b --seq-len 256K --nodes 2 --stack ZERO3 --top 3");
         assertEquals(0, p.code(), p.out());
-        assertTrue(p.out().contains("Not runnable by longbow train yet"), p.out());
+        assertTrue(p.out().contains("Not runnable by longbow train: it has no data parallelism"), p.out());
         assertFalse(p.out().contains("Run it:"), p.out());
     }
 
@@ -172,7 +208,7 @@ class PlanCommandTest {
         StringWriter help = new StringWriter();
         plan.usage(new PrintWriter(help));
         for (String option : List.of("--network-gbytes-per-s", "--nvlink-gbytes-per-s", "--host-link-gbytes-per-s", "--stack", "--recompute",
-                "--batch")) {
+                "--shard-model-states", "--batch")) {
             assertTrue(help.toString().contains(option), option + " in:\n" + help);
         }
     }
