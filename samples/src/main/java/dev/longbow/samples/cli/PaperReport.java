@@ -148,12 +148,17 @@ final class PaperReport {
 
                 `bench/planner/done-when.sh` writes `longbow plan`'s answers for Llama-3 8B at 1M tokens on 4 x 8
                 H100, Llama-3 70B at 256K on 64 H100 and Llama-2 7B at 128K on one 8-GPU node to
-                `bench/planner/done-when.md`, each priced for `longbow train` and for ZeRO-3. For `longbow train`
-                nothing fits any of them: it keeps the whole model states (fp32 weights, gradients, two AdamW
-                moments and a bf16 copy: 18 bytes a parameter) on every GPU, 113 GiB for 7B and 135 GiB for 8B,
-                more than an H100 holds however many there are; the plan says so and names what would fit,
-                each with its train command (7B fits on H200s). Priced with ZeRO-3 all three fit, with their
-                ties (not runnable by `longbow train` yet).
+                `bench/planner/done-when.md`, each priced for `longbow train` and for ZeRO-3. With whole model
+                states on every GPU (fp32 weights, gradients, two AdamW moments and a bf16 copy: 18 bytes a
+                parameter) none of them fits an H100; with `longbow train --shard-model-states` (ZeRO-3 style:
+                16 bytes a parameter over all GPUs, each layer gathered for its forward and its backward and
+                its gradients reduce-scattered) all three do, and each answer is the exact `longbow train`
+                command, with MFU and its counting convention, and the settings within the model's error
+                listed as a tie, the one moving the fewest bytes over the network first: Ulysses 8 within
+                each node x ring across nodes for the two multi-node runs, Ulysses over the node for 7B. The
+                same layouts priced as DeepSpeed's ZeRO-3 come out within 1%% in step time; Longbow's
+                sharding keeps more per GPU (fp32 gathers, and the embedding's and head's gathered weights
+                and gradients for the whole step).
                 """.formatted();
     }
 }
