@@ -104,7 +104,7 @@ final class CpuModelOpsGemm {
             fewRowBlocks(opA, opB, c.data(), mi, ni, ki, alpha, beta);
             return;
         }
-        int spillAt = (mc / mr) * panelStride(KC);
+        int spillAt = KC * transposedStep(mc);
         for (int k0 = 0; k0 < ki; k0 += KC) {
             int kc = Math.min(KC, ki - k0);
             // beta = 0: the first K block stores, the later ones add.
@@ -140,7 +140,7 @@ final class CpuModelOpsGemm {
         int panels = (ni + NR - 1) / NR;
         int colGroups = Math.max(1, Math.min(panels, (CpuThreads.COUNT + rowBlocks - 1) / rowBlocks));
         int panelsPerGroup = (panels + colGroups - 1) / colGroups;
-        int spillAt = (mc / mr) * panelStride(KC);
+        int spillAt = KC * transposedStep(mc);
         int chunk = NC / NR;
         CpuThreads.parallelFor(rowBlocks * colGroups, worker -> new float[][] {new float[spillAt + mr * NR], new float[NC * KC]},
                 (buffers, task) -> {
@@ -172,18 +172,17 @@ final class CpuModelOpsGemm {
     private void microTiles(boolean transA, float[] packedA, int rows, float[] packedB, int bOff, int kc, GemmTile at) {
         boolean twelve = blocking == Blocking.TWELVE_ROWS;
         for (int r = 0; r < rows; r += mr) {
-            int aOff = (r / mr) * panelStride(kc);
             GemmTile tile = new GemmTile(at.c(), at.ldc(), at.row() + r, at.col(), Math.min(mr, rows - r), at.cols(), at.alpha(), at.store(), at.spill(), at.spillAt());
             if (transA) {
                 if (twelve) {
-                    GemmMicroKernels.kernel12x2(packedA, aOff, packedB, bOff, kc, tile);
+                    GemmMicroKernels.kernel12x2(packedA, r, transposedStep(rows), packedB, bOff, kc, tile);
                 } else {
-                    GemmMicroKernels.kernel6x2(packedA, aOff, packedB, bOff, kc, tile);
+                    GemmMicroKernels.kernel6x2(packedA, r, transposedStep(rows), packedB, bOff, kc, tile);
                 }
             } else if (twelve) {
-                GemmMicroKernels.kernel12x2Rows(packedA, aOff, packedB, bOff, kc, tile);
+                GemmMicroKernels.kernel12x2Rows(packedA, r * kc, packedB, bOff, kc, tile);
             } else {
-                GemmMicroKernels.kernel6x2Rows(packedA, aOff, packedB, bOff, kc, tile);
+                GemmMicroKernels.kernel6x2Rows(packedA, r * kc, packedB, bOff, kc, tile);
             }
         }
     }
@@ -202,49 +201,36 @@ final class CpuModelOpsGemm {
     }
 
     /**
-     * Floats from one packed A panel to the next: MR x kc and one vector more. The vector keeps
-     * the panels off one another's cache sets (MR x KC floats is 12 KB on AVX-512, a multiple of
-     * the L1's 4 KB way: packing a transposed A, whose every k stores into all 32 panels, missed
-     * L1 on each store and was half of the head's weight gradient), and takes the overhang of a
-     * panel's last k-major store.
+     * Floats a k of a transposed A's block as copied ({@code [kc][ld]}): the block's rows rounded
+     * up to whole panels, and one vector more so that successive ks fall on different L1 sets.
      */
-    private int panelStride(int kc) {
-        return mr * kc + LANES;
+    private int transposedStep(int rows) {
+        return (rows + mr - 1) / mr * mr + LANES;
     }
 
     /**
-     * op(A) rows [m0, m0+rows), columns [k0, k0+kc) into panels of MR rows {@link #panelStride}
-     * apart, zero-padded: k-major (MR values a k) from a transposed A, row-major (MR rows of kc)
-     * from a plain one.
+     * op(A) rows [m0, m0+rows), columns [k0, k0+kc) for the micro-kernels, zero-padded to whole
+     * panels of MR rows. A transposed A (stored [K, M]) already holds the MR values of a panel at
+     * one k side by side: each k's run is copied as it is, {@link #transposedStep} apart, and the
+     * kernel reads its panel down the ks in place. Reordering it into k-major panels, a store a
+     * panel a k, was half of the head's weight gradient; the kernel's loads from the strided runs
+     * cost less than that pass. A plain A (stored [M, K]) is copied into row-major panels (MR rows
+     * of kc), a bulk copy a row; transposing those to k-major cost a scalar store an element, half
+     * the kernel's time where N is 64 (the head's input gradient).
      */
     private void packA(Operand a, int m0, int rows, int k0, int kc, float[] dst) {
         int panels = (rows + mr - 1) / mr;
-        int full = rows / mr;
-        int stride = panelStride(kc);
         if (a.trans) {
-            // Stored [K, M]: the MR values of a panel at one k are contiguous. Each k's row is
-            // copied in bulk to a heap array first, then moved a vector a panel (MR is at most a
-            // vector): the LANES - MR extra values land in the next k's slots, written after it,
-            // or past the last k in the panel's spare vector. The row array is zero past `rows`,
-            // so the tail panel's padding rows get zeros. Vector loads from the segment and masks
-            // that vary made packing four fifths of a weight gradient.
-            float[] row = new float[rows + LANES];
+            int step = transposedStep(rows);
             for (int k = 0; k < kc; k++) {
-                MemorySegment.copy(a.data, FLOAT, ((long) (k0 + k) * a.ld + m0) * 4, row, 0, rows);
-                int at = k * mr;
-                for (int p = 0; p < panels; p++) {
-                    FloatVector.fromArray(F, row, p * mr).intoArray(dst, p * stride + at);
-                }
+                MemorySegment.copy(a.data, FLOAT, ((long) (k0 + k) * a.ld + m0) * 4, dst, k * step, rows);
+                java.util.Arrays.fill(dst, k * step + rows, k * step + panels * mr, 0f);
             }
         } else {
-            // Stored [M, K]: panels stay row-major (MR rows of kc), one bulk copy a row; the
-            // kernel reads each row at its own offset. Transposing them to k-major cost a scalar
-            // store an element, half the kernel's time where N is 64 (the head's input gradient).
-            if (full < panels) {
-                java.util.Arrays.fill(dst, full * stride + (rows - full * mr) * kc, full * stride + mr * kc, 0f);
-            }
+            int full = rows / mr;
+            java.util.Arrays.fill(dst, full * mr * kc, panels * mr * kc, 0f);  // the tail panel's padding rows
             for (int i = 0; i < rows; i++) {
-                MemorySegment.copy(a.data, FLOAT, ((long) (m0 + i) * a.ld + k0) * 4, dst, (i / mr) * stride + (i % mr) * kc, kc);
+                MemorySegment.copy(a.data, FLOAT, ((long) (m0 + i) * a.ld + k0) * 4, dst, (i / mr) * mr * kc + (i % mr) * kc, kc);
             }
         }
     }
