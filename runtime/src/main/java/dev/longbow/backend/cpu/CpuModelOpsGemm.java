@@ -14,8 +14,8 @@ import java.nio.ByteOrder;
  * {@code KC x NC} block of op(B) is packed once into panels {@code NR} columns wide, then each
  * task packs an {@code MC x KC} block of op(A) into panels {@code MR} rows tall and runs the
  * {@code MR x NR} register-blocked micro-kernel over them. Packing turns every transpose into
- * contiguous streams whose strides are the kernel's constants, or, for a plain A, its panel's
- * rows at loop-invariant offsets: either way C2 drops the kernel's bounds checks.
+ * streams the kernel reads at loop-invariant offsets: B's panels contiguous, a plain A's panel
+ * rows side by side, a transposed A's k runs as stored, a fixed step apart (see {@code packA}).
  *
  * <p>The micro-tile comes from the register count ({@link Blocking}): 6 rows x 2 vectors, twelve
  * accumulators and two B vectors in 16 registers (AVX2), or 12 rows x 2 vectors, 24 accumulators,

@@ -7,8 +7,8 @@ import jdk.incubator.vector.VectorSpecies;
  * The register-blocked micro-kernels of {@link CpuModelOpsGemm}: {@code C tile (+)= alpha * (A
  * panel x B panel)} for one micro-tile, its accumulators held in named vector variables (the
  * Vector API keeps them in registers only as locals, so each tile height is written out). 6 x 2
- * vectors fills AVX2's 16 registers, 12 x 2 AVX-512's 32; the A panel is k-major when packed
- * from a transposed A, row-major when copied from a plain one.
+ * vectors fills AVX2's 16 registers, 12 x 2 AVX-512's 32; the A panel is k-major (a transposed
+ * A's runs as copied, read in place) or row-major (copied from a plain A).
  */
 final class GemmMicroKernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
