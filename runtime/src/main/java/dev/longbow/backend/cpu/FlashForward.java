@@ -82,7 +82,7 @@ final class FlashForward {
     private final class Scratch {
         final float[] qT = new float[dims.d() * ROWS];
         final float[] sT = new float[BLOCK_K * ROWS];
-        /** d' = d rounded up to the lanes rows: the output's gathers read whole vectors of head dims, the padding rows stay 0. */
+        /** dp rows (d rounded up to whole vectors): the output's gathers read whole vectors of head dims, the padding rows stay 0. */
         final float[] oT = new float[dp * ROWS];
         final float[] m = new float[ROWS];
         final float[] l = new float[ROWS];
