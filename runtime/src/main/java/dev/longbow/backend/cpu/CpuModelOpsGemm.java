@@ -3,7 +3,6 @@ package dev.longbow.backend.cpu;
 import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -15,8 +14,8 @@ import java.nio.ByteOrder;
  * {@code KC x NC} block of op(B) is packed once into panels {@code NR} columns wide, then each
  * task packs an {@code MC x KC} block of op(A) into panels {@code MR} rows tall and runs the
  * {@code MR x NR} register-blocked micro-kernel over them. Packing turns every transpose into
- * contiguous streams whose strides are the kernel's constants, or, for a plain A, its panel's
- * rows at loop-invariant offsets: either way C2 drops the kernel's bounds checks.
+ * streams the kernel reads at loop-invariant offsets: B's panels contiguous, a plain A's panel
+ * rows side by side, a transposed A's k runs as stored, a fixed step apart (see {@code packA}).
  *
  * <p>The micro-tile comes from the register count ({@link Blocking}): 6 rows x 2 vectors, twelve
  * accumulators and two B vectors in 16 registers (AVX2), or 12 rows x 2 vectors, 24 accumulators,
@@ -105,7 +104,7 @@ final class CpuModelOpsGemm {
             fewRowBlocks(opA, opB, c.data(), mi, ni, ki, alpha, beta);
             return;
         }
-        int spillAt = mc * KC;
+        int spillAt = KC * transposedStep(mc);
         for (int k0 = 0; k0 < ki; k0 += KC) {
             int kc = Math.min(KC, ki - k0);
             // beta = 0: the first K block stores, the later ones add.
@@ -141,7 +140,7 @@ final class CpuModelOpsGemm {
         int panels = (ni + NR - 1) / NR;
         int colGroups = Math.max(1, Math.min(panels, (CpuThreads.COUNT + rowBlocks - 1) / rowBlocks));
         int panelsPerGroup = (panels + colGroups - 1) / colGroups;
-        int spillAt = mc * KC;
+        int spillAt = KC * transposedStep(mc);
         int chunk = NC / NR;
         CpuThreads.parallelFor(rowBlocks * colGroups, worker -> new float[][] {new float[spillAt + mr * NR], new float[NC * KC]},
                 (buffers, task) -> {
@@ -176,9 +175,9 @@ final class CpuModelOpsGemm {
             GemmTile tile = new GemmTile(at.c(), at.ldc(), at.row() + r, at.col(), Math.min(mr, rows - r), at.cols(), at.alpha(), at.store(), at.spill(), at.spillAt());
             if (transA) {
                 if (twelve) {
-                    GemmMicroKernels.kernel12x2(packedA, r * kc, packedB, bOff, kc, tile);
+                    GemmMicroKernels.kernel12x2(packedA, r, transposedStep(rows), packedB, bOff, kc, tile);
                 } else {
-                    GemmMicroKernels.kernel6x2(packedA, r * kc, packedB, bOff, kc, tile);
+                    GemmMicroKernels.kernel6x2(packedA, r, transposedStep(rows), packedB, bOff, kc, tile);
                 }
             } else if (twelve) {
                 GemmMicroKernels.kernel12x2Rows(packedA, r * kc, packedB, bOff, kc, tile);
@@ -202,42 +201,34 @@ final class CpuModelOpsGemm {
     }
 
     /**
-     * op(A) rows [m0, m0+rows), columns [k0, k0+kc) into panels of MR rows, zero-padded: k-major
-     * (MR values a k) from a transposed A, row-major (MR rows of kc) from a plain one.
+     * Floats a k of a transposed A's block as copied ({@code [kc][ld]}): the block's rows rounded
+     * up to whole panels, and one vector more so that successive ks fall on different L1 sets.
+     */
+    private int transposedStep(int rows) {
+        return (rows + mr - 1) / mr * mr + LANES;
+    }
+
+    /**
+     * op(A) rows [m0, m0+rows), columns [k0, k0+kc) for the micro-kernels, zero-padded to whole
+     * panels of MR rows. A transposed A (stored [K, M]) already holds the MR values of a panel at
+     * one k side by side: each k's run is copied as it is, {@link #transposedStep} apart, and the
+     * kernel reads its panel down the ks in place. Reordering it into k-major panels, a store a
+     * panel a k, was half of the head's weight gradient; the kernel's loads from the strided runs
+     * cost less than that pass. A plain A (stored [M, K]) is copied into row-major panels (MR rows
+     * of kc), a bulk copy a row; transposing those to k-major cost a scalar store an element, half
+     * the kernel's time where N is 64 (the head's input gradient).
      */
     private void packA(Operand a, int m0, int rows, int k0, int kc, float[] dst) {
         int panels = (rows + mr - 1) / mr;
-        int full = rows / mr;
-        java.util.Arrays.fill(dst, full * mr * kc, panels * mr * kc, 0f);  // the tail panel's padding rows
         if (a.trans) {
-            // Stored [K, M]: the MR values of a panel at one k are contiguous. Each k's row is
-            // copied in bulk to a heap array first, then moved a vector a panel (MR is at most a
-            // vector): the LANES - MR extra values land in the next ks' slots, written after it;
-            // the last ks store masked, since past them lies the next panel's first k. Vector loads
-            // from the segment and masks that vary made packing four fifths of a weight gradient.
-            float[] row = new float[rows + LANES];
-            VectorMask<Float> panelMask = F.indexInRange(0, mr);
-            VectorMask<Float> tailMask = F.indexInRange(0, rows - full * mr);
+            int step = transposedStep(rows);
             for (int k = 0; k < kc; k++) {
-                MemorySegment.copy(a.data, FLOAT, ((long) (k0 + k) * a.ld + m0) * 4, row, 0, rows);
-                int at = k * mr;
-                if (at + LANES <= kc * mr) {
-                    for (int p = 0; p < full; p++) {
-                        FloatVector.fromArray(F, row, p * mr).intoArray(dst, p * mr * kc + at);
-                    }
-                } else {
-                    for (int p = 0; p < full; p++) {
-                        FloatVector.fromArray(F, row, p * mr).intoArray(dst, p * mr * kc + at, panelMask);
-                    }
-                }
-                if (full < panels) {
-                    FloatVector.fromArray(F, row, full * mr).intoArray(dst, full * mr * kc + at, tailMask);
-                }
+                MemorySegment.copy(a.data, FLOAT, ((long) (k0 + k) * a.ld + m0) * 4, dst, k * step, rows);
+                java.util.Arrays.fill(dst, k * step + rows, k * step + panels * mr, 0f);
             }
         } else {
-            // Stored [M, K]: panels stay row-major (MR rows of kc), one bulk copy a row; the
-            // kernel reads each row at its own offset. Transposing them to k-major cost a scalar
-            // store an element, half the kernel's time where N is 64 (the head's input gradient).
+            int full = rows / mr;
+            java.util.Arrays.fill(dst, full * mr * kc, panels * mr * kc, 0f);  // the tail panel's padding rows
             for (int i = 0; i < rows; i++) {
                 MemorySegment.copy(a.data, FLOAT, ((long) (m0 + i) * a.ld + k0) * 4, dst, (i / mr) * mr * kc + (i % mr) * kc, kc);
             }

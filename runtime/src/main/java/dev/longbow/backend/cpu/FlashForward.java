@@ -5,7 +5,9 @@ import static dev.longbow.backend.cpu.Tiling.BLOCK_K;
 import dev.longbow.backend.AttentionParams;
 import dev.longbow.tensor.Tensor;
 import java.util.Arrays;
+import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -28,12 +30,23 @@ final class FlashForward {
     static final int ROWS = 192;
     private static final VectorSpecies<Float> F = MicroGemm.F;
     private static final int L = MicroGemm.LANES;
+    /**
+     * How far (in base-2 units) a tile's max may pass the running max before m moves: the
+     * exponentials then reach at most 2^8, far from fp32's range, and on most tiles past the
+     * first few no query's m moves, so the output's rescaling pass is skipped (the lazy rescaling
+     * of FlashAttention-4).
+     */
+    private static final float LAZY_MAX = 8f;
 
     private final AttentionDims dims;
     private final AttentionParams params;
     private final MicroGemm.Blocking blocking;
     private final int dp;
     private final float c;
+    /** Gather offsets of one column of a {@code [ROWS][d]} row block: lane n reads row n. */
+    private final int[] acrossRows;
+    /** Gather offsets of one query's column of oT: lane n reads head dim n. */
+    private final int[] downColumn;
     /** Per key/value head, as padded rows. */
     private final float[][] keys;
     private final float[][] values;
@@ -44,6 +57,8 @@ final class FlashForward {
         this.blocking = blocking;
         this.dp = Tiling.paddedDim(dims.d());
         this.c = params.scale() * SoftmaxRows.LOG2_E;
+        this.acrossRows = IntStream.range(0, L).map(n -> n * dims.d()).toArray();
+        this.downColumn = IntStream.range(0, L).map(n -> n * ROWS).toArray();
         this.keys = new float[dims.hkv()][];
         this.values = new float[dims.hkv()][];
         int rows = Tiling.roundUp(dims.sk(), BLOCK_K);
@@ -67,13 +82,15 @@ final class FlashForward {
     private final class Scratch {
         final float[] qT = new float[dims.d() * ROWS];
         final float[] sT = new float[BLOCK_K * ROWS];
-        final float[] oT = new float[dims.d() * ROWS];
+        /** dp rows (d rounded up to whole vectors): the output's gathers read whole vectors of head dims, the padding rows stay 0. */
+        final float[] oT = new float[dp * ROWS];
         final float[] m = new float[ROWS];
         final float[] l = new float[ROWS];
         final float[] correction = new float[ROWS];
         /** A tile's column maxima, then the shift of its exponentials. */
         final float[] shift = new float[ROWS];
-        final float[] row = new float[dims.d()];
+        /** The item's query or output rows as stored, {@code [ROWS][d]}, on their way into or out of the transposed tiles. */
+        final float[] rows = new float[ROWS * dims.d()];
     }
 
     private void compute(Tensor q, Tensor out, Tensor lse) {
@@ -109,30 +126,53 @@ final class FlashForward {
             softmaxColumns(t, kn, first, cols);
             MicroGemm.multiply(blocking, d, n, kn, values[g], k0 * dp, 1, dp, t.sT, first, ROWS, t.oT, first, ROWS, true);
         }
-        for (int i = 0; i < rows; i++) {
-            long row = (long) (q0 + i) * dims.hq() + h;
-            float l = t.l[i];
-            // l == 0: the query saw no key; out 0 and lse -inf say "contributes nothing".
-            float norm = l == 0 ? 0 : 1 / l;
-            for (int e = 0; e < d; e++) {
-                t.row[e] = t.oT[e * ROWS + i] * norm;
-            }
-            FloatRows.store(t.row, 0, out, row * d, d);
-            lse.setFloat(row, l == 0 ? Float.NEGATIVE_INFINITY : (t.m[i] + (float) (Math.log(l) / Math.log(2))) * SoftmaxRows.LN_2);
-        }
+        storeOutput(t, h, q0, rows, out, lse);
     }
 
-    /** {@code qT[e][i] = q[q0 + i, h, e]}, zero for the padding queries up to {@code cols}. */
+    /**
+     * {@code qT[e][i] = q[q0 + i, h, e]}, zero for the padding queries up to {@code cols}: the rows
+     * copied in bulk, then transposed a vector of queries at a time by gathers down a column (a
+     * scalar store an element, strided by the tile's width, took 3% of the S = 4096 forward).
+     */
     private void loadTransposed(Scratch t, Tensor q, int h, int q0, int rows, int cols) {
         int d = dims.d();
         for (int i = 0; i < rows; i++) {
-            FloatRows.load(q, ((long) (q0 + i) * dims.hq() + h) * d, t.row, 0, d);
-            for (int e = 0; e < d; e++) {
-                t.qT[e * ROWS + i] = t.row[e];
+            FloatRows.load(q, ((long) (q0 + i) * dims.hq() + h) * d, t.rows, i * d, d);
+        }
+        Arrays.fill(t.rows, rows * d, cols * d, 0f);
+        for (int e = 0; e < d; e++) {
+            for (int i = 0; i < cols; i += L) {
+                FloatVector.fromArray(F, t.rows, i * d + e, acrossRows, 0).intoArray(t.qT, e * ROWS + i);
             }
         }
-        for (int e = 0; e < d; e++) {
-            Arrays.fill(t.qT, e * ROWS + rows, e * ROWS + cols, 0f);
+    }
+
+    /**
+     * out rows {@code q0 ..} of head h from {@code oT / l}, and their lse. Each query's row is
+     * gathered down oT's column a vector of head dims at a time (the last one reaches into oT's
+     * zero padding where {@code d} is not a multiple of the lanes, and stores masked), then
+     * stored in bulk.
+     */
+    private void storeOutput(Scratch t, int h, int q0, int rows, Tensor out, Tensor lse) {
+        int d = dims.d();
+        int full = d - d % L;
+        VectorMask<Float> tail = F.indexInRange(full, d);
+        for (int i = 0; i < rows; i++) {
+            float l = t.l[i];
+            // l == 0: the query saw no key; out 0 and lse -inf say "contributes nothing".
+            float norm = l == 0 ? 0 : 1 / l;
+            int e = 0;
+            for (; e < full; e += L) {
+                FloatVector.fromArray(F, t.oT, e * ROWS + i, downColumn, 0).mul(norm).intoArray(t.rows, i * d + e);
+            }
+            if (e < d) {
+                FloatVector.fromArray(F, t.oT, e * ROWS + i, downColumn, 0).mul(norm).intoArray(t.rows, i * d + e, tail);
+            }
+            long row = (long) (q0 + i) * dims.hq() + h;
+            lse.setFloat(row, l == 0 ? Float.NEGATIVE_INFINITY : (t.m[i] + (float) (Math.log(l) / Math.log(2))) * SoftmaxRows.LN_2);
+        }
+        for (int i = 0; i < rows; i++) {
+            FloatRows.store(t.rows, i * d, out, ((long) (q0 + i) * dims.hq() + h) * d, d);
         }
     }
 
@@ -182,11 +222,17 @@ final class FlashForward {
         }
     }
 
-    /** The new running max m, the shift the tile's exponentials use (in t.shift, over the tile's maxima) and the correction of the old sums. */
+    /**
+     * The running max m, the shift the tile's exponentials use (in t.shift, over the tile's
+     * maxima) and the correction of the old sums. m moves only where the tile's max passes it by
+     * more than {@link #LAZY_MAX}: below that the exponentials use the old m and reach at most
+     * {@code 2^LAZY_MAX}, the correction stays 1, and {@link #rescaleOutput} skips the columns.
+     */
     private void runningMaxima(Scratch t, int first, int cols) {
         for (int i = first; i < cols; i += L) {
             FloatVector mOld = FloatVector.fromArray(F, t.m, i);
-            FloatVector mNew = mOld.max(FloatVector.fromArray(F, t.shift, i).mul(c));
+            FloatVector tileMax = FloatVector.fromArray(F, t.shift, i).mul(c);
+            FloatVector mNew = mOld.blend(tileMax, tileMax.compare(VectorOperators.GT, mOld.add(LAZY_MAX)));
             // A query that has seen nothing yet keeps m = -inf; shift by 0 so that 2^(-inf - shift) is 0, not NaN.
             FloatVector shift = mNew.blend(0f, mNew.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY));
             VectorExp.exp2(mOld.sub(shift)).intoArray(t.correction, i);
@@ -211,11 +257,16 @@ final class FlashForward {
         }
     }
 
+    /** {@code oT[e][i] *= correction[i]}, skipping each vector of queries whose m did not move (correction 1). */
     private static void rescaleOutput(float[] oT, float[] correction, int first, int cols, int d) {
-        for (int e = 0; e < d; e++) {
-            for (int i = first; i < cols; i += L) {
+        for (int i = first; i < cols; i += L) {
+            FloatVector factor = FloatVector.fromArray(F, correction, i);
+            if (!factor.compare(VectorOperators.NE, 1f).anyTrue()) {
+                continue;
+            }
+            for (int e = 0; e < d; e++) {
                 int at = e * ROWS + i;
-                FloatVector.fromArray(F, oT, at).mul(FloatVector.fromArray(F, correction, i)).intoArray(oT, at);
+                FloatVector.fromArray(F, oT, at).mul(factor).intoArray(oT, at);
             }
         }
     }

@@ -7,8 +7,8 @@ import jdk.incubator.vector.VectorSpecies;
  * The register-blocked micro-kernels of {@link CpuModelOpsGemm}: {@code C tile (+)= alpha * (A
  * panel x B panel)} for one micro-tile, its accumulators held in named vector variables (the
  * Vector API keeps them in registers only as locals, so each tile height is written out). 6 x 2
- * vectors fills AVX2's 16 registers, 12 x 2 AVX-512's 32; the A panel is k-major when packed
- * from a transposed A, row-major when copied from a plain one.
+ * vectors fills AVX2's 16 registers, 12 x 2 AVX-512's 32; the A panel is k-major (a transposed
+ * A's runs as copied, read in place) or row-major (copied from a plain A).
  */
 final class GemmMicroKernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -18,8 +18,11 @@ final class GemmMicroKernels {
     private GemmMicroKernels() {
     }
 
-    /** C tile (+)= alpha * (A panel x B panel), 6 rows x 2 vectors, the A panel k-major (6 values a k). */
-    static void kernel6x2(float[] a, int aOff, float[] b, int bOff, int kc, GemmTile t) {
+    /**
+     * C tile (+)= alpha * (A panel x B panel), 6 rows x 2 vectors, the A panel k-major: 6
+     * contiguous values a k, {@code aStep} apart.
+     */
+    static void kernel6x2(float[] a, int aOff, int aStep, float[] b, int bOff, int kc, GemmTile t) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
@@ -30,7 +33,7 @@ final class GemmMicroKernels {
             int bk = bOff + k * NR;
             FloatVector b0 = FloatVector.fromArray(F, b, bk);
             FloatVector b1 = FloatVector.fromArray(F, b, bk + LANES);
-            int ak = aOff + k * 6;
+            int ak = aOff + k * aStep;
             FloatVector x = FloatVector.broadcast(F, a[ak]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
@@ -65,8 +68,11 @@ final class GemmMicroKernels {
         t.write();
     }
 
-    /** C tile (+)= alpha * (A panel x B panel), 12 rows x 2 vectors, the A panel k-major (12 values a k). */
-    static void kernel12x2(float[] a, int aOff, float[] b, int bOff, int kc, GemmTile t) {
+    /**
+     * C tile (+)= alpha * (A panel x B panel), 12 rows x 2 vectors, the A panel k-major: 12
+     * contiguous values a k, {@code aStep} apart.
+     */
+    static void kernel12x2(float[] a, int aOff, int aStep, float[] b, int bOff, int kc, GemmTile t) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
@@ -83,7 +89,7 @@ final class GemmMicroKernels {
             int bk = bOff + k * NR;
             FloatVector b0 = FloatVector.fromArray(F, b, bk);
             FloatVector b1 = FloatVector.fromArray(F, b, bk + LANES);
-            int ak = aOff + k * 12;
+            int ak = aOff + k * aStep;
             FloatVector x = FloatVector.broadcast(F, a[ak]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);

@@ -11,7 +11,8 @@ import jdk.incubator.vector.VectorOperators;
  * <p>Splits {@code x = n + f} with n the nearest integer and {@code |f| <= 1/2}; {@code 2^f} is
  * the degree-6 Taylor polynomial of {@code e^(f ln 2)} (truncation error below 1.3e-7 relative),
  * and {@code 2^n} is added into the exponent bits. Inputs below -126 (and -infinity) give 0,
- * which is what masked scores need; inputs are never above 0 in the softmax.
+ * which is what masked scores need; inputs are at most 8 in the softmax (the forward's lazy
+ * running max), far below 128, where 2^n would leave the exponent field.
  */
 final class VectorExp {
     /** 1.5 * 2^23: adding it rounds a float to an integer held in the low mantissa bits. */

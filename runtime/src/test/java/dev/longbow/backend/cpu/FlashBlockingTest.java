@@ -68,4 +68,32 @@ class FlashBlockingTest {
             assertClose("dv", toDoubles(dv), gradients.dv(), 1e-5);
         }
     }
+
+    /**
+     * Keys that grow along the sequence (key j scaled by 1 + j / 16), so a query's scores climb
+     * by far more than the forward's lazy bound on the running max from one key tile to the
+     * next: m moves on every tile and the output is rescaled, where random keys leave m in place
+     * past the first tile. Against float64, causal and not.
+     */
+    @ParameterizedTest(name = "causal={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void forwardFollowsARunningMaxThatJumps(boolean causal) {
+        Dims dims = new Dims(300, 300, 2, 1, 64);
+        AttentionParams params = AttentionParams.of(64, causal);
+        try (HostTensors mem = new HostTensors()) {
+            Random random = new Random(HostTensors.seed("FlashBlockingTest growing keys " + causal));
+            Tensor q = mem.random(DType.F32, random, dims.sq(), dims.hq(), dims.d());
+            Tensor k = mem.random(DType.F32, random, dims.sk(), dims.hkv(), dims.d());
+            Tensor v = mem.random(DType.F32, random, dims.sk(), dims.hkv(), dims.d());
+            for (long i = 0; i < k.numel(); i++) {
+                k.setFloat(i, k.getFloat(i) * (1 + (i / dims.d()) / 16f));
+            }
+            ReferenceAttention.Output expected = ReferenceAttention.forward(dims, params, toDoubles(q), toDoubles(k), toDoubles(v));
+            Tensor out = mem.zeros(DType.F32, dims.sq(), dims.hq(), dims.d());
+            Tensor lse = mem.zeros(DType.F32, dims.sq(), dims.hq());
+            FlashForward.run(AttentionDims.of(q, k, v, params), q, k, v, out, lse, params);
+            assertClose("out", toDoubles(out), expected.out(), 2e-6);
+            assertClose("lse", toDoubles(lse), expected.lse(), 2e-6);
+        }
+    }
 }

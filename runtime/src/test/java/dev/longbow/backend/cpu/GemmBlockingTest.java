@@ -32,6 +32,9 @@ class GemmBlockingTest {
             cases.add(Arguments.of(blocking, false, true, 13, 128 * CpuModelOpsGemm.NR + 70, 20, 1f, 0f));
             cases.add(Arguments.of(blocking, false, true, 1000, 40, 300, 1f, 0f));
             cases.add(Arguments.of(blocking, true, false, 900, 33, 40, 0.5f, 1f));
+            // A transposed A read in place on the shared-B path: a last row block with a partial
+            // panel (1000 rows: 232 = 19 x 12 + 4, or 40 = 6 x 6 + 4) and a short last K block.
+            cases.add(Arguments.of(blocking, true, false, 1000, 40, 300, 1f, 0f));
         }
         return cases.build();
     }
