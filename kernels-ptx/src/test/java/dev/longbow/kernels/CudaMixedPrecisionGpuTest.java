@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longbow.comm.RankLaunchers;
-import dev.longbow.data.DataPosition;
-import dev.longbow.data.SequenceSource;
-import dev.longbow.data.TokenSequence;
 import dev.longbow.model.ModelConfig;
 import dev.longbow.model.Precision;
 import dev.longbow.parallel.Scheme;
@@ -17,6 +14,7 @@ import dev.longbow.tensor.HostAllocation;
 import dev.longbow.tensor.Tensor;
 import dev.longbow.train.MemoryEstimate;
 import dev.longbow.train.OptimizerConfig;
+import dev.longbow.train.RandomSequences;
 import dev.longbow.train.RankTrainer;
 import dev.longbow.train.StepStats;
 import dev.longbow.train.TrainConfig;
@@ -24,7 +22,6 @@ import dev.longbow.train.Trainer;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -83,7 +80,7 @@ class CudaMixedPrecisionGpuTest {
                 MemoryEstimate estimate = MemoryEstimate.of(config);
                 assertEquals(estimate.modelStates() + estimate.activations(), trainer.bufferBytes(),
                         "the estimate made before any work counts the " + precision.label() + " slabs (the bf16 weight copy too)");
-                trainer.accumulateGradients(List.of(new Repeats().next()));
+                trainer.accumulateGradients(List.of(new RandomSequences(MODEL.vocab(), SEQ, 0).next()));
                 Map<String, double[]> all = new LinkedHashMap<>();
                 for (String name : trainer.model().grads().names()) {
                     Tensor g = trainer.model().grads().get(name);
@@ -124,41 +121,6 @@ class CudaMixedPrecisionGpuTest {
     private static List<StepStats> train(BackendChoice backend, Precision precision) {
         TrainConfig config = new TrainConfig(MODEL, new Ring(), 2, SEQ, backend, STEPS, 1,
                 OptimizerConfig.defaults(3e-3f, 2), 42, false, 64, precision, false);
-        return Trainer.run(config, new Repeats(), Trainer.Checkpointing.NONE, s -> { }, null).steps();
-    }
-
-    /** Sequence i from seed i: random tokens, half of them repeating the token four back, so the loss can fall. */
-    private static final class Repeats implements SequenceSource {
-        private long next;
-
-        @Override
-        public TokenSequence next() {
-            Random random = new Random(next++);
-            int[] window = new int[SEQ + 1];
-            for (int i = 0; i < window.length; i++) {
-                window[i] = i >= 4 && random.nextBoolean() ? window[i - 4] : random.nextInt(MODEL.vocab());
-            }
-            return TokenSequence.nextToken(window, 0, SEQ);
-        }
-
-        @Override
-        public DataPosition position() {
-            return new DataPosition(next, next, 0);
-        }
-
-        @Override
-        public void seek(DataPosition position) {
-            next = position.document();
-        }
-
-        @Override
-        public int vocabSize() {
-            return MODEL.vocab();
-        }
-
-        @Override
-        public String describe() {
-            return "random tokens with repeats";
-        }
+        return Trainer.run(config, new RandomSequences(MODEL.vocab(), SEQ, 0), Trainer.Checkpointing.NONE, s -> { }, null).steps();
     }
 }

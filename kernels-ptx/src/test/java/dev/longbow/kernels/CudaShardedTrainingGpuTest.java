@@ -4,8 +4,6 @@ import dev.longbow.backend.Backend;
 import dev.longbow.backend.BackendChoice;
 import dev.longbow.comm.CollectiveTimeout;
 import dev.longbow.comm.nccl.NcclLauncher;
-import dev.longbow.data.DataPosition;
-import dev.longbow.data.SequenceSource;
 import dev.longbow.data.TokenSequence;
 import dev.longbow.model.ModelConfig;
 import dev.longbow.model.Precision;
@@ -16,11 +14,11 @@ import dev.longbow.tensor.Tensor;
 import dev.longbow.train.MemoryEstimate;
 import dev.longbow.train.OnNonFinite;
 import dev.longbow.train.OptimizerConfig;
+import dev.longbow.train.RandomSequences;
 import dev.longbow.train.RankTrainer;
 import dev.longbow.train.TrainConfig;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -66,7 +64,7 @@ class CudaShardedTrainingGpuTest {
         TrainConfig config = TrainConfig.builder(MODEL, new Ulysses()).ranks(2).seqLen(SEQ).backend(BackendChoice.CUDA).steps(STEPS)
                 .batch(2).optimizer(OptimizerConfig.defaults(3e-3f, 1)).seed(42).chunkRows(32).precision(Precision.BF16_MIXED)
                 .shardModelStates(sharded).build();
-        Sequences data = new Sequences();
+        RandomSequences data = new RandomSequences(MODEL.vocab(), SEQ, 0);
         List<List<TokenSequence>> batches = new ArrayList<>();
         for (int s = 0; s < STEPS; s++) {
             batches.add(List.of(data.next(), data.next()));
@@ -96,41 +94,6 @@ class CudaShardedTrainingGpuTest {
                 d[i] = h.getFloat(i);
             }
             return d;
-        }
-    }
-
-    /** Sequence i from seed i: random tokens, half of them repeating the token four back. */
-    private static final class Sequences implements SequenceSource {
-        private long next;
-
-        @Override
-        public TokenSequence next() {
-            Random random = new Random(next++);
-            int[] window = new int[SEQ + 1];
-            for (int i = 0; i < window.length; i++) {
-                window[i] = i >= 4 && random.nextBoolean() ? window[i - 4] : random.nextInt(MODEL.vocab());
-            }
-            return TokenSequence.nextToken(window, 0, SEQ);
-        }
-
-        @Override
-        public DataPosition position() {
-            return new DataPosition(next, next, 0);
-        }
-
-        @Override
-        public void seek(DataPosition position) {
-            next = position.document();
-        }
-
-        @Override
-        public int vocabSize() {
-            return MODEL.vocab();
-        }
-
-        @Override
-        public String describe() {
-            return "random tokens with repeats";
         }
     }
 }

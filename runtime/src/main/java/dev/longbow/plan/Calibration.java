@@ -5,6 +5,7 @@ import dev.longbow.parallel.Ring;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * The cost model calibrated against published training steps: each {@link MatmulRate} is fitted
@@ -94,7 +95,7 @@ public final class Calibration {
     /** Every published step, fitted ones first, with the model's prediction under the fitted rates. */
     public static List<Point> points() {
         Map<MatmulRate, Double> rates = fit();
-        return java.util.stream.Stream.concat(
+        return Stream.concat(
                 FITTED.stream().map(s -> new Point(s, true, predict(s, rates.get(s.rate())))),
                 HELD_OUT.stream().map(s -> new Point(s, false, predict(s, rates.get(s.rate()))))).toList();
     }

@@ -71,6 +71,8 @@ final class PaperReport {
     }
 
     static String markdown() {
+        List<Calibration.Point> calibration = Calibration.points();
+        List<Calibration.Point> heldOut = calibration.stream().filter(p -> !p.fitted()).toList();
         return """
                 # The planner's cost model against the papers
 
@@ -127,7 +129,7 @@ final class PaperReport {
                 are the `h100`, `h200` and `a100` presets' matmul throughputs (`CalibrationTest` keeps them
                 equal); before, the presets assumed 600 and 230 TFLOP/s.
 
-                """ + PlanReport.calibration(Calibration.points()) + String.format(Locale.ROOT, """
+                """ + PlanReport.calibration(calibration) + String.format(Locale.ROOT, """
 
                 %d of %d held-out steps are within 25%% (`CalibrationTest` requires three quarters); the median
                 error is %.1f%%, which `longbow plan` takes, rounded up, as the band within which two settings
@@ -142,8 +144,8 @@ final class PaperReport {
                 is 14-23%% pessimistic: the A100 cluster's network is not published and the preset's (200 Gb/s
                 per GPU) is assumed.
 
-                """, Calibration.points().stream().filter(p -> !p.fitted() && p.within()).count(),
-                Calibration.points().stream().filter(p -> !p.fitted()).count(), 100 * Calibration.medianHeldOutError()) + """
+                """, heldOut.stream().filter(Calibration.Point::within).count(),
+                heldOut.size(), 100 * Calibration.medianHeldOutError()) + """
                 ## The three decisions of issue 17
 
                 `bench/planner/done-when.sh` writes `longbow plan`'s answers for Llama-3 8B at 1M tokens on 4 x 8
