@@ -1,5 +1,7 @@
 """Drives bench/side-by-side.sh: Longbow's and PyTorch's servers, one per thread count each,
-interleaved round by round on the same workloads; prints medians, ranges and ratios as Markdown.
+interleaved on the same workloads (A B B A within a round, the order flipped every round); prints
+medians, ranges and ratios as Markdown, and the spread of the machine's FMA rate, probed before
+every round, beside them.
 
 Quiet-machine rule: before the first round it waits until the 1-minute load average is below
 --max-load; during every round it measures the CPU time that processes other than the four
@@ -16,6 +18,7 @@ import time
 HEADS = 8
 ATTENTION = [(s, d, p) for d in (64, 128) for s in (4096, 16384) for p in ("fwd", "fwdbwd")]
 TRAIN = [(m, s) for m in ("tiny", "small") for s in (4096, 16384)]
+PROBE_WINDOWS = 100
 
 
 class Server:
@@ -99,16 +102,16 @@ def main():
     def command(w, reps):
         return " ".join(map(str, w + (reps,)))
 
-    def reps(w):
-        return 1 if (w[0] == "attn" and w[1] >= 16384) or (w[0] == "train" and w[2] >= 16384) else 2
-
-    log("warm-up: every workload once on every server, at 4096 tokens")
+    log("warm-up: every workload once on every server, at 4096 tokens; the FMA probe once")
+    for n in a.threads:
+        servers[("longbow", n)].run(f"probe {PROBE_WINDOWS}")
     for w in {(x[0], 4096) + x[2:] if x[0] == "attn" else (x[0], x[1], 4096) for x in work}:
         for srv in servers.values():
             srv.run(command(w, 1))
 
-    results = {}  # (framework, threads, work) -> per-round values (ms, best of the round's reps)
+    results = {}  # (framework, threads, work) -> samples (ms), two per round
     foreign_log = []
+    probes = {}  # threads -> FMA GFLOP/s per thread, window by window
     wait_quiet(a.max_load, log)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load_before = os.getloadavg()
@@ -116,12 +119,16 @@ def main():
     while r < a.rounds:
         t0, b0 = time.time(), busy_ticks()
         own0 = sum(s.cpu_ticks() for s in servers.values())
+        round_probes = {n: servers[("longbow", n)].run(f"probe {PROBE_WINDOWS}") for n in a.threads}
         round_values = {}
         for n in a.threads:
             for w in work:
-                order = ["longbow", "torch"] if r % 2 == 0 else ["torch", "longbow"]
-                for fw in order:
-                    round_values[(fw, n, w)] = min(servers[(fw, n)].run(command(w, reps(w))))
+                # A B B A, one repetition each: a slow stretch of the machine (here the two vCPUs
+                # at times share one physical core, halving the FMA rate for tens of milliseconds
+                # to seconds) lands on both frameworks alike, and the order flips every round.
+                a_, b_ = ("longbow", "torch") if r % 2 == 0 else ("torch", "longbow")
+                for fw in (a_, b_, b_, a_):
+                    round_values.setdefault((fw, n, w), []).extend(servers[(fw, n)].run(command(w, 1)))
         hz = os.sysconf("SC_CLK_TCK")
         foreign = ((busy_ticks() - b0) - (sum(s.cpu_ticks() for s in servers.values()) - own0)) / hz / (time.time() - t0)
         log(f"round {r + 1}: {time.time() - t0:.0f} s, other processes used {foreign:.2f} CPUs, load {os.getloadavg()[0]:.2f}")
@@ -132,7 +139,9 @@ def main():
             continue
         foreign_log.append(foreign)
         for k, v in round_values.items():
-            results.setdefault(k, []).append(v)
+            results.setdefault(k, []).extend(v)
+        for n, v in round_probes.items():
+            probes.setdefault(n, []).extend(v)
         r += 1
     profiles = {}
     for w in (x for x in work if x[0] == "train"):
@@ -146,7 +155,11 @@ def main():
                   if l.startswith("Model name")), "?")
     print(f"Machine: {model}, {os.cpu_count()} CPUs, Vector API {lanes} float lanes. Taken {started}, {a.rounds} rounds, "
           f"1-minute load average {load_before[0]:.2f} before; other processes used at most {max(foreign_log):.2f} CPUs in a round.")
-    print("Values: median of the rounds (each round the best of its repetitions), range in brackets; "
+    for n, v in probes.items():
+        q = statistics.quantiles(v, n=10)
+        print(f"FMA probe at {n} thread(s), before every round: {statistics.median(v):.0f} GFLOP/s per thread median, "
+              f"10th percentile {q[0]:.0f}, min {min(v):.0f} ({len(v)} windows of ~20 ms).")
+    print(f"Values: median of {2 * a.rounds} runs (two per round, in A B B A order with the peer), range in brackets; "
           "ratio = PyTorch time / Longbow time (above 1: Longbow faster).\n")
 
     def fmt(v):

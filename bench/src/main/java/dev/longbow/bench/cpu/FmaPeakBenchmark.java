@@ -61,7 +61,7 @@ public class FmaPeakBenchmark {
     @Benchmark
     @OperationsPerInvocation(STEPS)
     public float fmaChains() {
-        return WIDE_REGISTER_FILE ? twentyFourChains(multiplier, addend) : twelveChains(multiplier, addend);
+        return chains(multiplier, addend);
     }
 
     private static float twelveChains(float multiplier, float addend) {
@@ -132,4 +132,16 @@ public class FmaPeakBenchmark {
     static int flopsPerOperation() {
         return 2 * F.length() * CHAINS;
     }
+
+    /**
+     * The benchmark's work outside JMH (the side-by-side's probe of the machine's moment-to-moment
+     * speed): {@link #FLOPS_PER_CALL} flops. Pass the operands from non-final fields, as the
+     * benchmark does, or C2 may fold them and run at half rate.
+     */
+    public static float chains(float multiplier, float addend) {
+        return WIDE_REGISTER_FILE ? twentyFourChains(multiplier, addend) : twelveChains(multiplier, addend);
+    }
+
+    /** Flops of one {@link #chains} call. */
+    public static final long FLOPS_PER_CALL = (long) 2 * F.length() * CHAINS * STEPS;
 }

@@ -5,6 +5,7 @@ import dev.longbow.backend.AttentionParams;
 import dev.longbow.backend.Backend;
 import dev.longbow.backend.BackendChoice;
 import dev.longbow.backend.Backends;
+import dev.longbow.bench.cpu.FmaPeakBenchmark;
 import dev.longbow.comm.local.LocalCommunicator;
 import dev.longbow.data.TokenSequence;
 import dev.longbow.model.ModelConfig;
@@ -35,6 +36,8 @@ import jdk.incubator.vector.FloatVector;
  * attn S D fwd|fwdbwd REPS     B=1, H=8, fp32, causal flash attention on [S, H, D] tensors
  * train PRESET SEQ REPS        one optimizer step of the preset Llama (r50k vocabulary), one rank
  * profile PRESET SEQ REPS      that many steps under {@link StepProfile}: "category=percent;..." back
+ * probe WINDOWS                the machine's fp32 FMA rate, GFLOP/s per thread, in that many windows of
+ *                              about 20 ms, every compute thread running {@link FmaPeakBenchmark}'s chains
  * quit
  * </pre>
  */
@@ -44,6 +47,9 @@ public final class LongbowPeerServer {
     /** Rows of logits per chunk of the loss: the CLI's default --logit-chunk. */
     static final int LOGIT_CHUNK = 256;
 
+    /** The probe's FMA operands; not final, so that C2 cannot fold them (see FmaPeakBenchmark). */
+    private float fmaMultiplier = 0.999f;
+    private float fmaAddend = 0.001f;
     private Backend cpu;
     private String attentionKey;
     private Slab attentionSlab;
@@ -67,6 +73,7 @@ public final class LongbowPeerServer {
             List<Double> millis = switch (w[0]) {
                 case "attn" -> server.attention(Integer.parseInt(w[1]), Integer.parseInt(w[2]), w[3].equals("fwdbwd"), Integer.parseInt(w[4]));
                 case "train" -> server.train(w[1], Integer.parseInt(w[2]), Integer.parseInt(w[3]));
+                case "probe" -> server.probe(Integer.parseInt(w[1]));
                 default -> throw new IllegalArgumentException("unknown command: " + line);
             };
             System.out.println(String.join(" ", millis.stream().map(m -> String.format("%.3f", m)).toList()));
@@ -133,6 +140,33 @@ public final class LongbowPeerServer {
             millis.add((System.nanoTime() - start) / 1e6);
         }
         return millis;
+    }
+
+    /**
+     * The FMA rate, window by window: these VMs' vCPUs at times share a physical core with each
+     * other or another tenant, which halves it for milliseconds to seconds; the driver reports
+     * the spread beside the timings.
+     */
+    private List<Double> probe(int windows) throws InterruptedException {
+        int threads = Integer.getInteger("longbow.cpu.threads", Runtime.getRuntime().availableProcessors());
+        int calls = (int) Math.max(1, 4e9 / FmaPeakBenchmark.FLOPS_PER_CALL);  // ~20 ms at 200 GFLOP/s
+        List<Double> perThread = new ArrayList<>();
+        for (int window = 0; window < windows; window++) {
+            Thread[] running = new Thread[threads];
+            long start = System.nanoTime();
+            for (int t = 0; t < threads; t++) {
+                running[t] = Thread.ofPlatform().start(() -> {
+                    for (int i = 0; i < calls; i++) {
+                        FmaPeakBenchmark.chains(fmaMultiplier, fmaAddend);
+                    }
+                });
+            }
+            for (Thread t : running) {
+                t.join();
+            }
+            perThread.add((double) calls * FmaPeakBenchmark.FLOPS_PER_CALL / (System.nanoTime() - start));
+        }
+        return perThread;
     }
 
     /** One workload's buffers at a time: S = 16384 attention and a small-model step each take gigabytes. */

@@ -3,16 +3,33 @@ package dev.longbow.backend.cpu;
 import dev.longbow.backend.AttentionOps;
 import dev.longbow.backend.AttentionParams;
 import dev.longbow.tensor.Tensor;
+import java.util.concurrent.atomic.AtomicReference;
 
-/** {@link AttentionOps} on host tensors: checks the call, then runs the flash kernels on the shared pool. */
+/**
+ * {@link AttentionOps} on host tensors: checks the call, then runs the flash kernels on the shared
+ * pool. The kernels pack into one {@link AttentionScratch} kept across calls (it grows to the
+ * largest call's packings: about 7 x S x H x D floats of Java heap for a backward); a call made
+ * while another holds it packs into a scratch of its own.
+ */
 final class CpuAttention implements AttentionOps {
+    private final AtomicReference<AttentionScratch> kept = new AtomicReference<>(new AttentionScratch());
+
+    private AttentionScratch takeScratch() {
+        AttentionScratch scratch = kept.getAndSet(null);
+        return scratch != null ? scratch : new AttentionScratch();
+    }
 
     @Override
     public void forward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, AttentionParams params) {
         AttentionDims dims = AttentionDims.of(q, k, v, params);
         dims.requireQueryShaped("out", out);
         dims.requireLse(lse);
-        FlashForward.run(dims, q, k, v, out, lse, params);
+        AttentionScratch scratch = takeScratch();
+        try {
+            FlashForward.run(dims, q, k, v, out, lse, params, scratch);
+        } finally {
+            kept.set(scratch);
+        }
     }
 
     @Override
@@ -23,7 +40,12 @@ final class CpuAttention implements AttentionOps {
         dims.requireQueryShaped("dout", dout);
         dims.requireLse(lse);
         dims.requireGradients(dq, dk, dv);
-        FlashBackward.run(dims, q, k, v, out, lse, dout, dq, dk, dv, params);
+        AttentionScratch scratch = takeScratch();
+        try {
+            FlashBackward.run(dims, q, k, v, out, lse, dout, dq, dk, dv, params, scratch);
+        } finally {
+            kept.set(scratch);
+        }
     }
 
     @Override

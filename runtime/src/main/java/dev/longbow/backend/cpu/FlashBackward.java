@@ -1,6 +1,7 @@
 package dev.longbow.backend.cpu;
 
 import dev.longbow.backend.AttentionParams;
+import dev.longbow.backend.cpu.AttentionScratch.Packing;
 import dev.longbow.tensor.Tensor;
 import java.util.Arrays;
 
@@ -28,7 +29,7 @@ final class FlashBackward {
     private final int dp;
     private final float c;
     private final int queryRows;
-    /** Per key/value head. */
+    /** Per key/value head (these arrays, and the per query head ones, may be longer than this call's packing). */
     private final float[][] keysT;
     private final float[][] keys;
     private final float[][] valuesT;
@@ -37,9 +38,10 @@ final class FlashBackward {
     private final float[][] douts;
     private final float[][] lse2;
     private final float[][] delta;
+    private final AttentionScratch scratch;
 
-    private FlashBackward(AttentionDims dims, AttentionParams params, MicroGemm.Blocking blocking, Tensor q, Tensor k,
-                          Tensor v, Tensor out, Tensor lse, Tensor dout) {
+    private FlashBackward(AttentionDims dims, AttentionParams params, MicroGemm.Blocking blocking, AttentionScratch scratch,
+                          Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dout) {
         this.dims = dims;
         this.params = params;
         this.blocking = blocking;
@@ -47,48 +49,50 @@ final class FlashBackward {
         this.c = params.scale() * SoftmaxRows.LOG2_E;
         this.queryRows = Tiling.roundUp(dims.sq(), QUERIES);
         int keyRows = Tiling.roundUp(dims.sk(), KEYS);
-        keysT = new float[dims.hkv()][];
-        keys = new float[dims.hkv()][];
-        valuesT = new float[dims.hkv()][];
+        int keyBlocks = Tiling.blocks(dims.sk(), KEYS) * KEYS * dims.d();
+        keysT = scratch.arrays(Packing.KEY_BLOCKS_T, dims.hkv(), keyBlocks);
+        keys = scratch.arrays(Packing.KEY_ROWS, dims.hkv(), keyRows * dp);
+        valuesT = scratch.arrays(Packing.VALUE_BLOCKS_T, dims.hkv(), keyBlocks);
         CpuThreads.parallelFor(dims.hkv(), g -> {
-            keysT[g] = Tiling.packTransposedBlocks(k, g, KEYS);
-            keys[g] = Tiling.packRows(k, g, keyRows, dp);
-            valuesT[g] = Tiling.packTransposedBlocks(v, g, KEYS);
+            Tiling.packTransposedBlocks(k, g, KEYS, keysT[g]);
+            Tiling.packRows(k, g, keyRows, dp, keys[g]);
+            Tiling.packTransposedBlocks(v, g, KEYS, valuesT[g]);
         });
-        queries = new float[dims.hq()][];
-        douts = new float[dims.hq()][];
-        lse2 = new float[dims.hq()][];
-        delta = new float[dims.hq()][];
+        queries = scratch.arrays(Packing.QUERY_ROWS, dims.hq(), queryRows * dp);
+        douts = scratch.arrays(Packing.DOUT_ROWS, dims.hq(), queryRows * dp);
+        float[][] outs = scratch.arrays(Packing.OUT_ROWS, dims.hq(), queryRows * dp);
+        lse2 = scratch.arrays(Packing.LSE2, dims.hq(), dims.sq());
+        delta = scratch.arrays(Packing.DELTA, dims.hq(), dims.sq());
         CpuThreads.parallelFor(dims.hq(), h -> {
-            queries[h] = Tiling.packRows(q, h, queryRows, dp);
-            douts[h] = Tiling.packRows(dout, h, queryRows, dp);
-            float[] outRows = Tiling.packRows(out, h, queryRows, dp);
-            lse2[h] = new float[dims.sq()];
-            delta[h] = new float[dims.sq()];
+            Tiling.packRows(q, h, queryRows, dp, queries[h]);
+            Tiling.packRows(dout, h, queryRows, dp, douts[h]);
+            Tiling.packRows(out, h, queryRows, dp, outs[h]);
             for (int i = 0; i < dims.sq(); i++) {
                 lse2[h][i] = lse.getFloat((long) i * dims.hq() + h) * SoftmaxRows.LOG2_E;
                 double sum = 0;
                 for (int e = 0; e < dims.d(); e++) {
-                    sum += (double) douts[h][i * dp + e] * outRows[i * dp + e];
+                    sum += (double) douts[h][i * dp + e] * outs[h][i * dp + e];
                 }
                 delta[h][i] = (float) sum;
             }
         });
+        this.scratch = scratch;
     }
 
     static void run(AttentionDims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dout,
-                    Tensor dq, Tensor dk, Tensor dv, AttentionParams params) {
-        run(dims, q, k, v, out, lse, dout, dq, dk, dv, params, MicroGemm.Blocking.PREFERRED);
+                    Tensor dq, Tensor dk, Tensor dv, AttentionParams params, AttentionScratch scratch) {
+        run(dims, q, k, v, out, lse, dout, dq, dk, dv, params, scratch, MicroGemm.Blocking.PREFERRED);
     }
 
     /** With the micro-kernel's register blocking chosen by the caller (tests run every one). */
     static void run(AttentionDims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor dout,
-                    Tensor dq, Tensor dk, Tensor dv, AttentionParams params, MicroGemm.Blocking blocking) {
-        new FlashBackward(dims, params, blocking, q, k, v, out, lse, dout).compute(dq, dk, dv);
+                    Tensor dq, Tensor dk, Tensor dv, AttentionParams params, AttentionScratch scratch,
+                    MicroGemm.Blocking blocking) {
+        new FlashBackward(dims, params, blocking, scratch, q, k, v, out, lse, dout).compute(dq, dk, dv);
     }
 
     /** One worker's tiles. */
-    private final class Scratch {
+    private final class Tiles {
         final float[] p = new float[QUERIES * KEYS];
         final float[] ds = new float[QUERIES * KEYS];
         final float[] dkT = new float[dims.d() * KEYS];
@@ -101,15 +105,15 @@ final class FlashBackward {
                 Math.max(1, Tiling.blocks(dims.sk(), KEYS))));
         int chunks = chunkStarts.length - 1;
         // dqPartial[g * chunks + chunk]: [group][queryRows][dp] for the query heads of kv head g.
-        float[][] dqPartial = new float[dims.hkv() * chunks][];
-        CpuThreads.parallelFor(dims.hkv() * chunks, w -> new Scratch(), (Scratch t, int item) -> {
+        int partLength = dims.group() * queryRows * dp;
+        float[][] dqPartial = scratch.arrays(Packing.DQ_PARTIAL, dims.hkv() * chunks, partLength);
+        CpuThreads.parallelFor(dims.hkv() * chunks, w -> new Tiles(), (Tiles t, int item) -> {
             int g = item / chunks;
             int chunk = item % chunks;
-            float[] dqPart = new float[dims.group() * queryRows * dp];
+            Arrays.fill(dqPartial[item], 0, partLength, 0f);
             for (int kb = chunkStarts[chunk]; kb < chunkStarts[chunk + 1]; kb++) {
-                keyBlock(t, g, kb, dqPart, dk, dv);
+                keyBlock(t, g, kb, dqPartial[item], dk, dv);
             }
-            dqPartial[item] = dqPart;
         });
         int rowBlocks = Tiling.blocks(dims.sq(), QUERIES);
         CpuThreads.parallelFor(dims.hq() * rowBlocks, item -> {
@@ -129,7 +133,7 @@ final class FlashBackward {
      * dV are accumulated transposed ({@code [d][KEYS]}) so that their products run over the
      * block's keys, a multiple of the micro-kernel's width, rather than over the head dim.
      */
-    private void keyBlock(Scratch t, int g, int kb, float[] dqPart, Tensor dk, Tensor dv) {
+    private void keyBlock(Tiles t, int g, int kb, float[] dqPart, Tensor dk, Tensor dv) {
         int d = dims.d();
         int k0 = kb * KEYS;
         int kn = Math.min(KEYS, dims.sk() - k0);
@@ -178,7 +182,7 @@ final class FlashBackward {
     }
 
     /** Row i: scores to probabilities P (in t.p), dP (in t.ds) to dS = scale * P * (dP - D). */
-    private void gradientRow(Scratch t, int i, int visible, int cols, float rowLse2, float rowDelta) {
+    private void gradientRow(Tiles t, int i, int visible, int cols, float rowLse2, float rowDelta) {
         int at = i * KEYS;
         if (visible == 0 || rowLse2 == Float.NEGATIVE_INFINITY) {
             Arrays.fill(t.p, at, at + cols, 0f);

@@ -47,11 +47,12 @@ final class FlashForward {
     private final int[] acrossRows;
     /** Gather offsets of one query's column of oT: lane n reads head dim n. */
     private final int[] downColumn;
-    /** Per key/value head, as padded rows. */
+    /** Per key/value head, as padded rows (the arrays may be longer than this call's packing). */
     private final float[][] keys;
     private final float[][] values;
 
-    private FlashForward(AttentionDims dims, AttentionParams params, MicroGemm.Blocking blocking, Tensor k, Tensor v) {
+    private FlashForward(AttentionDims dims, AttentionParams params, MicroGemm.Blocking blocking, AttentionScratch scratch,
+                         Tensor k, Tensor v) {
         this.dims = dims;
         this.params = params;
         this.blocking = blocking;
@@ -59,27 +60,28 @@ final class FlashForward {
         this.c = params.scale() * SoftmaxRows.LOG2_E;
         this.acrossRows = IntStream.range(0, L).map(n -> n * dims.d()).toArray();
         this.downColumn = IntStream.range(0, L).map(n -> n * ROWS).toArray();
-        this.keys = new float[dims.hkv()][];
-        this.values = new float[dims.hkv()][];
         int rows = Tiling.roundUp(dims.sk(), BLOCK_K);
+        this.keys = scratch.arrays(AttentionScratch.Packing.KEY_ROWS, dims.hkv(), rows * dp);
+        this.values = scratch.arrays(AttentionScratch.Packing.VALUE_ROWS, dims.hkv(), rows * dp);
         CpuThreads.parallelFor(dims.hkv(), g -> {
-            keys[g] = Tiling.packRows(k, g, rows, dp);
-            values[g] = Tiling.packRows(v, g, rows, dp);
+            Tiling.packRows(k, g, rows, dp, keys[g]);
+            Tiling.packRows(v, g, rows, dp, values[g]);
         });
     }
 
-    static void run(AttentionDims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, AttentionParams params) {
-        run(dims, q, k, v, out, lse, params, MicroGemm.Blocking.PREFERRED);
+    static void run(AttentionDims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, AttentionParams params,
+                    AttentionScratch scratch) {
+        run(dims, q, k, v, out, lse, params, scratch, MicroGemm.Blocking.PREFERRED);
     }
 
     /** With the micro-kernel's register blocking chosen by the caller (tests run every one). */
     static void run(AttentionDims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, AttentionParams params,
-                    MicroGemm.Blocking blocking) {
-        new FlashForward(dims, params, blocking, k, v).compute(q, out, lse);
+                    AttentionScratch scratch, MicroGemm.Blocking blocking) {
+        new FlashForward(dims, params, blocking, scratch, k, v).compute(q, out, lse);
     }
 
     /** One worker's tiles, all with the item's queries as the fastest dimension. */
-    private final class Scratch {
+    private final class Tiles {
         final float[] qT = new float[dims.d() * ROWS];
         final float[] sT = new float[BLOCK_K * ROWS];
         /** dp rows (d rounded up to whole vectors): the output's gathers read whole vectors of head dims, the padding rows stay 0. */
@@ -97,11 +99,11 @@ final class FlashForward {
         int blocks = Tiling.blocks(dims.sq(), ROWS);
         // Head by head, so that the threads stream the same keys and values through the shared
         // cache; within a head the later query blocks, which see more keys under a causal mask, first.
-        CpuThreads.parallelFor(blocks * dims.hq(), w -> new Scratch(), (Scratch t, int item) ->
+        CpuThreads.parallelFor(blocks * dims.hq(), w -> new Tiles(), (Tiles t, int item) ->
                 queryBlock(t, item / blocks, blocks - 1 - item % blocks, q, out, lse));
     }
 
-    private void queryBlock(Scratch t, int h, int qb, Tensor q, Tensor out, Tensor lse) {
+    private void queryBlock(Tiles t, int h, int qb, Tensor q, Tensor out, Tensor lse) {
         int d = dims.d();
         int q0 = qb * ROWS;
         int rows = Math.min(ROWS, dims.sq() - q0);
@@ -134,7 +136,7 @@ final class FlashForward {
      * copied in bulk, then transposed a vector of queries at a time by gathers down a column (a
      * scalar store an element, strided by the tile's width, took 3% of the S = 4096 forward).
      */
-    private void loadTransposed(Scratch t, Tensor q, int h, int q0, int rows, int cols) {
+    private void loadTransposed(Tiles t, Tensor q, int h, int q0, int rows, int cols) {
         int d = dims.d();
         for (int i = 0; i < rows; i++) {
             FloatRows.load(q, ((long) (q0 + i) * dims.hq() + h) * d, t.rows, i * d, d);
@@ -153,7 +155,7 @@ final class FlashForward {
      * zero padding where {@code d} is not a multiple of the lanes, and stores masked), then
      * stored in bulk.
      */
-    private void storeOutput(Scratch t, int h, int q0, int rows, Tensor out, Tensor lse) {
+    private void storeOutput(Tiles t, int h, int q0, int rows, Tensor out, Tensor lse) {
         int d = dims.d();
         int full = d - d % L;
         VectorMask<Float> tail = F.indexInRange(full, d);
@@ -193,7 +195,7 @@ final class FlashForward {
      * line, boxed (measured: a fifth of the forward's time in the boxed fallbacks of
      * {@code blend}, {@code sub} and {@code reinterpretAsFloats}). Each pass compiles whole.
      */
-    private void softmaxColumns(Scratch t, int keys, int first, int cols) {
+    private void softmaxColumns(Tiles t, int keys, int first, int cols) {
         columnMaxima(t.sT, keys, first, cols, t.shift);
         runningMaxima(t, first, cols);
         exponentiate(t, keys, first, cols);
@@ -228,7 +230,7 @@ final class FlashForward {
      * more than {@link #LAZY_MAX}: below that the exponentials use the old m and reach at most
      * {@code 2^LAZY_MAX}, the correction stays 1, and {@link #rescaleOutput} skips the columns.
      */
-    private void runningMaxima(Scratch t, int first, int cols) {
+    private void runningMaxima(Tiles t, int first, int cols) {
         for (int i = first; i < cols; i += L) {
             FloatVector mOld = FloatVector.fromArray(F, t.m, i);
             FloatVector tileMax = FloatVector.fromArray(F, t.shift, i).mul(c);
@@ -242,7 +244,7 @@ final class FlashForward {
     }
 
     /** Scores to {@code 2^(c s - shift)} in place, their column sums into l (after the correction). */
-    private void exponentiate(Scratch t, int keys, int first, int cols) {
+    private void exponentiate(Tiles t, int keys, int first, int cols) {
         FloatVector scale = FloatVector.broadcast(F, c);
         for (int i = first; i < cols; i += L) {
             FloatVector minusShift = FloatVector.fromArray(F, t.shift, i).neg();

@@ -1,6 +1,7 @@
 package dev.longbow.backend.cpu;
 
 import dev.longbow.tensor.Tensor;
+import java.util.Arrays;
 
 /**
  * The forward's key block and the fp32 packings of one head that the flash kernels read. A head
@@ -35,27 +36,29 @@ final class Tiling {
         return causal ? (int) Math.max(0, Math.min(keys, qPos - kPos + 1)) : keys;
     }
 
-    /** Head {@code head} of {@code t [S, H, D]} as rows {@code [rows, dp]}, zero beyond S and D. */
-    static float[] packRows(Tensor t, int head, int rows, int dp) {
+    /**
+     * Head {@code head} of {@code t [S, H, D]} as rows {@code [rows, dp]} into {@code packed},
+     * zero beyond S and D (written, since {@code packed} may hold an earlier call's packing).
+     */
+    static void packRows(Tensor t, int head, int rows, int dp, float[] packed) {
         int s = Math.toIntExact(t.dim(0));
         int heads = Math.toIntExact(t.dim(1));
         int d = Math.toIntExact(t.dim(2));
-        float[] packed = new float[rows * dp];
         for (int i = 0; i < s; i++) {
             FloatRows.load(t, ((long) i * heads + head) * d, packed, i * dp, d);
+            Arrays.fill(packed, i * dp + d, (i + 1) * dp, 0f);
         }
-        return packed;
+        Arrays.fill(packed, s * dp, rows * dp, 0f);
     }
 
     /**
-     * Head {@code head} of {@code t [S, H, D]} transposed block by block: element (i, e) at
-     * {@code [(i / block) * D * block + e * block + i % block]}, zero beyond S.
+     * Head {@code head} of {@code t [S, H, D]} transposed block by block into {@code packed}:
+     * element (i, e) at {@code [(i / block) * D * block + e * block + i % block]}, zero beyond S.
      */
-    static float[] packTransposedBlocks(Tensor t, int head, int block) {
+    static void packTransposedBlocks(Tensor t, int head, int block, float[] packed) {
         int s = Math.toIntExact(t.dim(0));
         int heads = Math.toIntExact(t.dim(1));
         int d = Math.toIntExact(t.dim(2));
-        float[] packed = new float[blocks(s, block) * block * d];
         float[] row = new float[d];
         for (int i = 0; i < s; i++) {
             FloatRows.load(t, ((long) i * heads + head) * d, row, 0, d);
@@ -64,6 +67,9 @@ final class Tiling {
                 packed[at + e * block] = row[e];
             }
         }
-        return packed;
+        int lastBlock = (s / block) * d * block;
+        for (int e = 0; s % block != 0 && e < d; e++) {
+            Arrays.fill(packed, lastBlock + e * block + s % block, lastBlock + (e + 1) * block, 0f);
+        }
     }
 }

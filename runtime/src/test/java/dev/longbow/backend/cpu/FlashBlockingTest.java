@@ -55,17 +55,63 @@ class FlashBlockingTest {
             AttentionDims checked = AttentionDims.of(q, k, v, params);
             Tensor out = mem.zeros(DType.F32, dims.sq(), dims.hq(), d);
             Tensor lse = mem.zeros(DType.F32, dims.sq(), dims.hq());
-            FlashForward.run(checked, q, k, v, out, lse, params, blocking);
+            FlashForward.run(checked, q, k, v, out, lse, params, new AttentionScratch(), blocking);
             assertClose("out", toDoubles(out), expected.out(), 2e-6);
             assertClose("lse", toDoubles(lse), expected.lse(), 2e-6);
 
             Tensor dq = mem.zeros(DType.F32, dims.sq(), dims.hq(), d);
             Tensor dk = mem.zeros(DType.F32, dims.sk(), dims.hkv(), d);
             Tensor dv = mem.zeros(DType.F32, dims.sk(), dims.hkv(), d);
-            FlashBackward.run(checked, q, k, v, out, lse, dout, dq, dk, dv, params, blocking);
+            FlashBackward.run(checked, q, k, v, out, lse, dout, dq, dk, dv, params, new AttentionScratch(), blocking);
             assertClose("dq", toDoubles(dq), gradients.dq(), 1e-5);
             assertClose("dk", toDoubles(dk), gradients.dk(), 1e-5);
             assertClose("dv", toDoubles(dv), gradients.dv(), 1e-5);
+        }
+    }
+
+    /**
+     * A scratch kept from earlier calls holds their packings, longer than this call's and full of
+     * other values; here every array is NaN beforehand, so a padding element (queries past 64-row
+     * tiles, keys past 96- and 192-key blocks, head dims 40 to 48) that the kernels read without
+     * writing it first would reach the result. Against float64, twice on the same scratch.
+     */
+    @ParameterizedTest(name = "causal={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void aKeptScratchFullOfStaleValuesChangesNothing(boolean causal) {
+        Dims dims = new Dims(200, 200, 4, 2, 40);
+        AttentionParams params = AttentionParams.of(dims.d(), causal);
+        AttentionScratch scratch = new AttentionScratch();
+        for (AttentionScratch.Packing packing : AttentionScratch.Packing.values()) {
+            for (float[] array : scratch.arrays(packing, 16, 1 << 16)) {
+                java.util.Arrays.fill(array, Float.NaN);
+            }
+        }
+        try (HostTensors mem = new HostTensors()) {
+            Random random = new Random(HostTensors.seed("FlashBlockingTest stale scratch " + causal));
+            Tensor q = mem.random(DType.F32, random, dims.sq(), dims.hq(), dims.d());
+            Tensor k = mem.random(DType.F32, random, dims.sk(), dims.hkv(), dims.d());
+            Tensor v = mem.random(DType.F32, random, dims.sk(), dims.hkv(), dims.d());
+            Tensor dout = mem.random(DType.F32, random, dims.sq(), dims.hq(), dims.d());
+            double[] qd = toDoubles(q);
+            double[] kd = toDoubles(k);
+            double[] vd = toDoubles(v);
+            ReferenceAttention.Output expected = ReferenceAttention.forward(dims, params, qd, kd, vd);
+            ReferenceAttention.Gradients gradients = ReferenceAttention.backward(dims, params, qd, kd, vd, toDoubles(dout));
+            AttentionDims checked = AttentionDims.of(q, k, v, params);
+            for (int call = 0; call < 2; call++) {
+                Tensor out = mem.zeros(DType.F32, dims.sq(), dims.hq(), dims.d());
+                Tensor lse = mem.zeros(DType.F32, dims.sq(), dims.hq());
+                FlashForward.run(checked, q, k, v, out, lse, params, scratch);
+                assertClose("out", toDoubles(out), expected.out(), 2e-6);
+                assertClose("lse", toDoubles(lse), expected.lse(), 2e-6);
+                Tensor dq = mem.zeros(DType.F32, dims.sq(), dims.hq(), dims.d());
+                Tensor dk = mem.zeros(DType.F32, dims.sk(), dims.hkv(), dims.d());
+                Tensor dv = mem.zeros(DType.F32, dims.sk(), dims.hkv(), dims.d());
+                FlashBackward.run(checked, q, k, v, out, lse, dout, dq, dk, dv, params, scratch);
+                assertClose("dq", toDoubles(dq), gradients.dq(), 1e-5);
+                assertClose("dk", toDoubles(dk), gradients.dk(), 1e-5);
+                assertClose("dv", toDoubles(dv), gradients.dv(), 1e-5);
+            }
         }
     }
 
@@ -91,7 +137,7 @@ class FlashBlockingTest {
             ReferenceAttention.Output expected = ReferenceAttention.forward(dims, params, toDoubles(q), toDoubles(k), toDoubles(v));
             Tensor out = mem.zeros(DType.F32, dims.sq(), dims.hq(), dims.d());
             Tensor lse = mem.zeros(DType.F32, dims.sq(), dims.hq());
-            FlashForward.run(AttentionDims.of(q, k, v, params), q, k, v, out, lse, params);
+            FlashForward.run(AttentionDims.of(q, k, v, params), q, k, v, out, lse, params, new AttentionScratch());
             assertClose("out", toDoubles(out), expected.out(), 2e-6);
             assertClose("lse", toDoubles(lse), expected.lse(), 2e-6);
         }
