@@ -10,6 +10,8 @@
 # OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=N, torch.set_num_threads(N), and glibc's malloc told to
 # keep freed memory (GLIBC_TUNABLES mmap_threshold=4 GiB, trim_threshold=64 GiB): with the
 # defaults PyTorch page-faults its activations afresh every step, ~10 us a page in these VMs.
+# Longbow's JVM gets the same GLIBC_TUNABLES (its backend pools a step's memory itself; the
+# setting keeps a finished workload's memory for the next one, as it does for PyTorch).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=${PEER_ROOT:-/work/peer-root}

@@ -50,7 +50,10 @@ public final class LongbowPeerServer {
     /** The probe's FMA operands; not final, so that C2 cannot fold them (see FmaPeakBenchmark). */
     private float fmaMultiplier = 0.999f;
     private float fmaAddend = 0.001f;
+    /** Attention's backend, kept: its memory pool and packing scratch serve every shape in turn. */
     private Backend cpu;
+    /** A trainer's own backend, closed with it, so that one model's memory does not stay pooled beside the next one's. */
+    private Backend trainBackend;
     private String attentionKey;
     private Slab attentionSlab;
     private String trainKey;
@@ -122,7 +125,8 @@ public final class LongbowPeerServer {
             release();
             TrainConfig config = new TrainConfig(ModelConfig.named(preset, VOCAB), new Ring(), 1, seq, BackendChoice.CPU,
                     1_000_000, 1, OptimizerConfig.defaults(3e-3f, 5), 1234, false, LOGIT_CHUNK, Precision.F32, false).validate();
-            trainer = new RankTrainer(config, cpu, LocalCommunicator.create(1).get(0));
+            trainBackend = Backends.open("cpu", 0);
+            trainer = new RankTrainer(config, trainBackend, LocalCommunicator.create(1).get(0));
             SplittableRandom random = new SplittableRandom(7);
             int[] tokens = new int[seq];
             int[] targets = new int[seq];
@@ -178,7 +182,9 @@ public final class LongbowPeerServer {
         }
         if (trainer != null) {
             trainer.close();
+            trainBackend.close();
             trainer = null;
+            trainBackend = null;
             trainKey = null;
         }
     }

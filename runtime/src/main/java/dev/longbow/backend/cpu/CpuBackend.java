@@ -8,6 +8,7 @@ import dev.longbow.backend.TensorChecks;
 import dev.longbow.backend.TensorOps;
 import dev.longbow.tensor.Allocation;
 import dev.longbow.tensor.HostAllocation;
+import dev.longbow.tensor.MemoryPool;
 import dev.longbow.tensor.Placement;
 import dev.longbow.tensor.Tensor;
 import java.util.concurrent.CompletableFuture;
@@ -18,11 +19,13 @@ import java.util.concurrent.Executors;
  * One rank's CPU "device". Compute runs on the JVM-wide pool of {@link CpuThreads} and has
  * finished when a call returns, so program order is the stream order. Copies run on a copy
  * thread instead, chained so that one backend's copies happen in the order they were issued:
- * the copy stream, overlapping compute as a DMA engine would.
+ * the copy stream, overlapping compute as a DMA engine would. Memory comes from a
+ * {@link MemoryPool}, as on a GPU: after the first step, a step allocates nothing new.
  */
 final class CpuBackend implements Backend {
     private static final ExecutorService COPIES = Executors.newCachedThreadPool(CpuThreads.daemonThreads("longbow-cpu-copy-", false));
 
+    private final MemoryPool memory = new MemoryPool("host memory of the CPU backend", HostAllocation::new);
     private final CpuTensorOps tensors = new CpuTensorOps();
     private final CpuAttention attention = new CpuAttention();
     private final CpuModelOps model = new CpuModelOps();
@@ -40,7 +43,7 @@ final class CpuBackend implements Backend {
 
     @Override
     public Allocation allocate(long bytes) {
-        return new HostAllocation(bytes);
+        return memory.take(bytes);
     }
 
     @Override
@@ -79,5 +82,6 @@ final class CpuBackend implements Backend {
     @Override
     public void close() {
         synchronize();
+        memory.close();
     }
 }

@@ -25,6 +25,25 @@ class CpuBackendTest {
         }
     }
 
+    /** A step's buffers come back from the backend's pool on the next step: the same blocks, nothing new. */
+    @Test
+    void aStepThatRepeatsGetsItsBlocksBack() {
+        try (Backend cpu = Backends.open(BackendChoice.CPU, 0)) {
+            long[] first = new long[2];
+            for (int step = 0; step < 3; step++) {
+                try (Allocation a = cpu.allocate(8 << 20); Allocation b = cpu.allocate(8 << 20)) {
+                    assertTrue(a.segment().address() != b.segment().address(), "two live blocks never share memory");
+                    if (step == 0) {
+                        first[0] = a.segment().address();
+                        first[1] = b.segment().address();
+                    } else {
+                        assertEquals(java.util.Set.of(first[0], first[1]), java.util.Set.of(a.segment().address(), b.segment().address()));
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void copiesHappenInIssueOrder() {
         int n = 1 << 20;
