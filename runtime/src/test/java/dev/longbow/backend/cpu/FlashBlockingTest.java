@@ -38,35 +38,8 @@ class FlashBlockingTest {
     @ParameterizedTest(name = "{0} d={1} causal={2}")
     @MethodSource("cases")
     void forwardAndBackwardMatchTheReference(MicroGemm.Blocking blocking, int d, boolean causal) {
-        Dims dims = new Dims(200, 200, 4, 2, d);
-        AttentionParams params = AttentionParams.of(d, causal);
-        try (HostTensors mem = new HostTensors()) {
-            Random random = new Random(HostTensors.seed("FlashBlockingTest " + blocking + " " + d + " " + causal));
-            Tensor q = mem.random(DType.F32, random, dims.sq(), dims.hq(), d);
-            Tensor k = mem.random(DType.F32, random, dims.sk(), dims.hkv(), d);
-            Tensor v = mem.random(DType.F32, random, dims.sk(), dims.hkv(), d);
-            Tensor dout = mem.random(DType.F32, random, dims.sq(), dims.hq(), d);
-            double[] qd = toDoubles(q);
-            double[] kd = toDoubles(k);
-            double[] vd = toDoubles(v);
-            ReferenceAttention.Output expected = ReferenceAttention.forward(dims, params, qd, kd, vd);
-            ReferenceAttention.Gradients gradients = ReferenceAttention.backward(dims, params, qd, kd, vd, toDoubles(dout));
-
-            AttentionDims checked = AttentionDims.of(q, k, v, params);
-            Tensor out = mem.zeros(DType.F32, dims.sq(), dims.hq(), d);
-            Tensor lse = mem.zeros(DType.F32, dims.sq(), dims.hq());
-            FlashForward.run(checked, q, k, v, out, lse, params, new AttentionScratch(), blocking);
-            assertClose("out", toDoubles(out), expected.out(), 2e-6);
-            assertClose("lse", toDoubles(lse), expected.lse(), 2e-6);
-
-            Tensor dq = mem.zeros(DType.F32, dims.sq(), dims.hq(), d);
-            Tensor dk = mem.zeros(DType.F32, dims.sk(), dims.hkv(), d);
-            Tensor dv = mem.zeros(DType.F32, dims.sk(), dims.hkv(), d);
-            FlashBackward.run(checked, q, k, v, out, lse, dout, dq, dk, dv, params, new AttentionScratch(), blocking);
-            assertClose("dq", toDoubles(dq), gradients.dq(), 1e-5);
-            assertClose("dk", toDoubles(dk), gradients.dk(), 1e-5);
-            assertClose("dv", toDoubles(dv), gradients.dv(), 1e-5);
-        }
+        matchTheReference(new Dims(200, 200, 4, 2, d), AttentionParams.of(d, causal), blocking, new AttentionScratch(), 1,
+                "FlashBlockingTest " + blocking + " " + d + " " + causal);
     }
 
     /**
@@ -78,16 +51,21 @@ class FlashBlockingTest {
     @ParameterizedTest(name = "causal={0}")
     @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
     void aKeptScratchFullOfStaleValuesChangesNothing(boolean causal) {
-        Dims dims = new Dims(200, 200, 4, 2, 40);
-        AttentionParams params = AttentionParams.of(dims.d(), causal);
         AttentionScratch scratch = new AttentionScratch();
         for (AttentionScratch.Packing packing : AttentionScratch.Packing.values()) {
             for (float[] array : scratch.arrays(packing, 16, 1 << 16)) {
                 java.util.Arrays.fill(array, Float.NaN);
             }
         }
+        matchTheReference(new Dims(200, 200, 4, 2, 40), AttentionParams.of(40, causal), MicroGemm.Blocking.PREFERRED, scratch, 2,
+                "FlashBlockingTest stale scratch " + causal);
+    }
+
+    /** {@code calls} forwards and backwards on one scratch, each against float64. */
+    private static void matchTheReference(Dims dims, AttentionParams params, MicroGemm.Blocking blocking, AttentionScratch scratch,
+                                          int calls, String seedName) {
         try (HostTensors mem = new HostTensors()) {
-            Random random = new Random(HostTensors.seed("FlashBlockingTest stale scratch " + causal));
+            Random random = new Random(HostTensors.seed(seedName));
             Tensor q = mem.random(DType.F32, random, dims.sq(), dims.hq(), dims.d());
             Tensor k = mem.random(DType.F32, random, dims.sk(), dims.hkv(), dims.d());
             Tensor v = mem.random(DType.F32, random, dims.sk(), dims.hkv(), dims.d());
@@ -98,16 +76,16 @@ class FlashBlockingTest {
             ReferenceAttention.Output expected = ReferenceAttention.forward(dims, params, qd, kd, vd);
             ReferenceAttention.Gradients gradients = ReferenceAttention.backward(dims, params, qd, kd, vd, toDoubles(dout));
             AttentionDims checked = AttentionDims.of(q, k, v, params);
-            for (int call = 0; call < 2; call++) {
+            for (int call = 0; call < calls; call++) {
                 Tensor out = mem.zeros(DType.F32, dims.sq(), dims.hq(), dims.d());
                 Tensor lse = mem.zeros(DType.F32, dims.sq(), dims.hq());
-                FlashForward.run(checked, q, k, v, out, lse, params, scratch);
+                FlashForward.run(checked, q, k, v, out, lse, params, scratch, blocking);
                 assertClose("out", toDoubles(out), expected.out(), 2e-6);
                 assertClose("lse", toDoubles(lse), expected.lse(), 2e-6);
                 Tensor dq = mem.zeros(DType.F32, dims.sq(), dims.hq(), dims.d());
                 Tensor dk = mem.zeros(DType.F32, dims.sk(), dims.hkv(), dims.d());
                 Tensor dv = mem.zeros(DType.F32, dims.sk(), dims.hkv(), dims.d());
-                FlashBackward.run(checked, q, k, v, out, lse, dout, dq, dk, dv, params, scratch);
+                FlashBackward.run(checked, q, k, v, out, lse, dout, dq, dk, dv, params, scratch, blocking);
                 assertClose("dq", toDoubles(dq), gradients.dq(), 1e-5);
                 assertClose("dk", toDoubles(dk), gradients.dk(), 1e-5);
                 assertClose("dv", toDoubles(dv), gradients.dv(), 1e-5);
