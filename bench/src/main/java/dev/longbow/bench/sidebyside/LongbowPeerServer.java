@@ -46,6 +46,8 @@ public final class LongbowPeerServer {
     static final int VOCAB = 50257;
     /** Rows of logits per chunk of the loss: the CLI's default --logit-chunk. */
     static final int LOGIT_CHUNK = 256;
+    /** The compute threads, as the CPU backend counts them. */
+    static final int THREADS = Integer.getInteger("longbow.cpu.threads", Runtime.getRuntime().availableProcessors());
 
     /** The probe's FMA operands; not final, so that C2 cannot fold them (see FmaPeakBenchmark). */
     private float fmaMultiplier = 0.999f;
@@ -64,7 +66,7 @@ public final class LongbowPeerServer {
         LongbowPeerServer server = new LongbowPeerServer();
         server.cpu = Backends.open("cpu", 0);
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        System.out.println("ready lanes=" + FloatVector.SPECIES_PREFERRED.length() + " threads=" + Integer.getInteger("longbow.cpu.threads", Runtime.getRuntime().availableProcessors()));
+        System.out.println("ready lanes=" + FloatVector.SPECIES_PREFERRED.length() + " threads=" + THREADS);
         for (String line; (line = in.readLine()) != null && !line.equals("quit"); ) {
             String[] w = line.trim().split("\\s+");
             if (w[0].equals("profile")) {
@@ -152,13 +154,12 @@ public final class LongbowPeerServer {
      * the spread beside the timings.
      */
     private List<Double> probe(int windows) throws InterruptedException {
-        int threads = Integer.getInteger("longbow.cpu.threads", Runtime.getRuntime().availableProcessors());
         int calls = (int) Math.max(1, 4e9 / FmaPeakBenchmark.FLOPS_PER_CALL);  // ~20 ms at 200 GFLOP/s
         List<Double> perThread = new ArrayList<>();
         for (int window = 0; window < windows; window++) {
-            Thread[] running = new Thread[threads];
+            Thread[] running = new Thread[THREADS];
             long start = System.nanoTime();
-            for (int t = 0; t < threads; t++) {
+            for (int t = 0; t < THREADS; t++) {
                 running[t] = Thread.ofPlatform().start(() -> {
                     for (int i = 0; i < calls; i++) {
                         FmaPeakBenchmark.chains(fmaMultiplier, fmaAddend);

@@ -24,10 +24,9 @@ final class AttentionScratch {
         /** Keys and values transposed block by block (backward). */
         KEY_BLOCKS_T,
         VALUE_BLOCKS_T,
-        /** Queries, output gradients and outputs as padded rows (backward). */
+        /** Queries and output gradients as padded rows (backward). */
         QUERY_ROWS,
         DOUT_ROWS,
-        OUT_ROWS,
         /** Per query: lse in base 2 and {@code D = rowsum(dO * O)} (backward). */
         LSE2,
         DELTA,

@@ -4,19 +4,26 @@ import dev.longbow.backend.AttentionOps;
 import dev.longbow.backend.AttentionParams;
 import dev.longbow.tensor.Tensor;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * {@link AttentionOps} on host tensors: checks the call, then runs the flash kernels on the shared
  * pool. The kernels pack into one {@link AttentionScratch} kept across calls (it grows to the
- * largest call's packings: about 7 x S x H x D floats of Java heap for a backward); a call made
+ * largest call's packings: about 7 x S x H x D floats of Java heap, forward and backward together); a call made
  * while another holds it packs into a scratch of its own.
  */
 final class CpuAttention implements AttentionOps {
     private final AtomicReference<AttentionScratch> kept = new AtomicReference<>(new AttentionScratch());
 
-    private AttentionScratch takeScratch() {
-        AttentionScratch scratch = kept.getAndSet(null);
-        return scratch != null ? scratch : new AttentionScratch();
+    /** Runs {@code kernel} on the kept scratch, or on a scratch of its own where another call holds it. */
+    private void withScratch(Consumer<AttentionScratch> kernel) {
+        AttentionScratch held = kept.getAndSet(null);
+        AttentionScratch scratch = held != null ? held : new AttentionScratch();
+        try {
+            kernel.accept(scratch);
+        } finally {
+            kept.set(scratch);
+        }
     }
 
     @Override
@@ -24,12 +31,7 @@ final class CpuAttention implements AttentionOps {
         AttentionDims dims = AttentionDims.of(q, k, v, params);
         dims.requireQueryShaped("out", out);
         dims.requireLse(lse);
-        AttentionScratch scratch = takeScratch();
-        try {
-            FlashForward.run(dims, q, k, v, out, lse, params, scratch);
-        } finally {
-            kept.set(scratch);
-        }
+        withScratch(scratch -> FlashForward.run(dims, q, k, v, out, lse, params, scratch));
     }
 
     @Override
@@ -40,12 +42,7 @@ final class CpuAttention implements AttentionOps {
         dims.requireQueryShaped("dout", dout);
         dims.requireLse(lse);
         dims.requireGradients(dq, dk, dv);
-        AttentionScratch scratch = takeScratch();
-        try {
-            FlashBackward.run(dims, q, k, v, out, lse, dout, dq, dk, dv, params, scratch);
-        } finally {
-            kept.set(scratch);
-        }
+        withScratch(scratch -> FlashBackward.run(dims, q, k, v, out, lse, dout, dq, dk, dv, params, scratch));
     }
 
     @Override

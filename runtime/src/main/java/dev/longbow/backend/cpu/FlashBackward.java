@@ -60,18 +60,19 @@ final class FlashBackward {
         });
         queries = scratch.arrays(Packing.QUERY_ROWS, dims.hq(), queryRows * dp);
         douts = scratch.arrays(Packing.DOUT_ROWS, dims.hq(), queryRows * dp);
-        float[][] outs = scratch.arrays(Packing.OUT_ROWS, dims.hq(), queryRows * dp);
         lse2 = scratch.arrays(Packing.LSE2, dims.hq(), dims.sq());
         delta = scratch.arrays(Packing.DELTA, dims.hq(), dims.sq());
         CpuThreads.parallelFor(dims.hq(), h -> {
             Tiling.packRows(q, h, queryRows, dp, queries[h]);
             Tiling.packRows(dout, h, queryRows, dp, douts[h]);
-            Tiling.packRows(out, h, queryRows, dp, outs[h]);
+            float[] outRow = new float[dims.d()];
             for (int i = 0; i < dims.sq(); i++) {
                 lse2[h][i] = lse.getFloat((long) i * dims.hq() + h) * SoftmaxRows.LOG2_E;
+                // D needs each row of out once: read it as it stands, no packing.
+                FloatRows.load(out, ((long) i * dims.hq() + h) * dims.d(), outRow, 0, dims.d());
                 double sum = 0;
                 for (int e = 0; e < dims.d(); e++) {
-                    sum += (double) douts[h][i * dp + e] * outs[h][i * dp + e];
+                    sum += (double) douts[h][i * dp + e] * outRow[e];
                 }
                 delta[h][i] = (float) sum;
             }
