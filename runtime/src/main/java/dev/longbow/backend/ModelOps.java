@@ -49,6 +49,18 @@ public interface ModelOps {
      */
     void crossEntropy(Tensor logits, Tensor targets, Tensor losses, float gradScale);
 
+    /**
+     * The backward of a vocabulary head {@code logits = x head^T} over one chunk of rows, given
+     * {@code dlogits [R, V]} (the logits after {@link #crossEntropy}): {@code dx = dlogits head}
+     * ({@code [R, d]}, overwritten) and {@code dhead += dlogits^T x} ({@code [V, d]}). A backend may
+     * fuse the two products so that dlogits, a step's largest tensor, is read once; by default
+     * they are two {@link #matmul}s.
+     */
+    default void headBackward(Tensor dlogits, Tensor head, Tensor x, Tensor dx, Tensor dhead) {
+        matmul(dlogits, false, head, false, dx, 1, 0);
+        matmul(dlogits, true, x, false, dhead, 1, 1);
+    }
+
     /** One AdamW step on {@code param} from {@code grad}, updating the moments {@code m} and {@code v}. */
     void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
 }

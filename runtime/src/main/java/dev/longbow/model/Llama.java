@@ -234,8 +234,7 @@ public final class Llama implements AutoCloseable {
         forEachChunk(tail.head(), (r0, rows, logits) -> {
             ops.crossEntropy(logits, acts.targets().rows(r0, rows), acts.losses().rows(r0, rows), gradScale);
             if (backward) {
-                ops.matmul(logits, false, tail.head(), false, d.dn().rows(r0, rows), 1, 0);
-                ops.matmul(logits, true, n.rows(r0, rows), false, grads.head(), 1, 1);
+                ops.headBackward(logits, tail.head(), n.rows(r0, rows), d.dn().rows(r0, rows), grads.head());
             }
         });
         if (backward) {

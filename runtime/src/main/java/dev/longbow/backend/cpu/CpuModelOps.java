@@ -33,6 +33,11 @@ public final class CpuModelOps implements ModelOps {
     }
 
     @Override
+    public void headBackward(Tensor dlogits, Tensor head, Tensor x, Tensor dx, Tensor dhead) {
+        FusedHeadBackward.run(gemm, dlogits, head, x, dx, dhead);
+    }
+
+    @Override
     public void rmsNormForward(Tensor x, Tensor weight, Tensor y, Tensor rstd, float eps) {
         int d = lastDim(x);
         long rows = x.numel() / d;

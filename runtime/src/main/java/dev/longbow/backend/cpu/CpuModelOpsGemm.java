@@ -32,7 +32,7 @@ final class CpuModelOpsGemm {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = F.length();
     static final int NR = 2 * LANES;
-    private static final int KC = 256;
+    static final int KC = 256;
     private static final int NC = 128 * NR;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
@@ -51,9 +51,9 @@ final class CpuModelOpsGemm {
     }
 
     private final Blocking blocking;
-    private final int mr;
+    final int mr;
     /** Rows of A per task: 32 micro-panels, so that a transposed A is read in runs of 1.5 KB (AVX-512) per k. */
-    private final int mc;
+    final int mc;
 
     CpuModelOpsGemm() {
         this(Blocking.PREFERRED);
@@ -65,8 +65,13 @@ final class CpuModelOpsGemm {
         this.mc = 32 * mr;
     }
 
+    /** Where a task's packing buffer keeps the micro-kernel's spilled tile: past the largest packed A block. */
+    int spillAt() {
+        return KC * transposedStep(mc);
+    }
+
     /** A 2-D fp32 operand read through an optional transpose: element (i, j) of op(x). */
-    private record Operand(MemorySegment data, long ld, boolean trans) {
+    record Operand(MemorySegment data, long ld, boolean trans) {
         static Operand of(Tensor t, boolean trans) {
             return new Operand(t.data(), t.dim(1), trans);
         }
@@ -104,7 +109,7 @@ final class CpuModelOpsGemm {
             fewRowBlocks(opA, opB, c.data(), mi, ni, ki, alpha, beta);
             return;
         }
-        int spillAt = KC * transposedStep(mc);
+        int spillAt = spillAt();
         for (int k0 = 0; k0 < ki; k0 += KC) {
             int kc = Math.min(KC, ki - k0);
             // beta = 0: the first K block stores, the later ones add.
@@ -140,7 +145,7 @@ final class CpuModelOpsGemm {
         int panels = (ni + NR - 1) / NR;
         int colGroups = Math.max(1, Math.min(panels, (CpuThreads.COUNT + rowBlocks - 1) / rowBlocks));
         int panelsPerGroup = (panels + colGroups - 1) / colGroups;
-        int spillAt = KC * transposedStep(mc);
+        int spillAt = spillAt();
         int chunk = NC / NR;
         CpuThreads.parallelFor(rowBlocks * colGroups, worker -> new float[][] {new float[spillAt + mr * NR], new float[NC * KC]},
                 (buffers, task) -> {
@@ -169,7 +174,7 @@ final class CpuModelOpsGemm {
     }
 
     /** The micro-tiles of one B panel down a packed A block of {@code rows} rows; {@code at} gives C's column, width and mode. */
-    private void microTiles(boolean transA, float[] packedA, int rows, float[] packedB, int bOff, int kc, GemmTile at) {
+    void microTiles(boolean transA, float[] packedA, int rows, float[] packedB, int bOff, int kc, GemmTile at) {
         boolean twelve = blocking == Blocking.TWELVE_ROWS;
         for (int r = 0; r < rows; r += mr) {
             GemmTile tile = new GemmTile(at.c(), at.ldc(), at.row() + r, at.col(), Math.min(mr, rows - r), at.cols(), at.alpha(), at.store(), at.spill(), at.spillAt());
@@ -204,7 +209,7 @@ final class CpuModelOpsGemm {
      * Floats a k of a transposed A's block as copied ({@code [kc][ld]}): the block's rows rounded
      * up to whole panels, and one vector more so that successive ks fall on different L1 sets.
      */
-    private int transposedStep(int rows) {
+    int transposedStep(int rows) {
         return (rows + mr - 1) / mr * mr + LANES;
     }
 
@@ -218,7 +223,7 @@ final class CpuModelOpsGemm {
      * of kc), a bulk copy a row; transposing those to k-major cost a scalar store an element, half
      * the kernel's time where N is 64 (the head's input gradient).
      */
-    private void packA(Operand a, int m0, int rows, int k0, int kc, float[] dst) {
+    void packA(Operand a, int m0, int rows, int k0, int kc, float[] dst) {
         int panels = (rows + mr - 1) / mr;
         if (a.trans) {
             int step = transposedStep(rows);
@@ -236,19 +241,28 @@ final class CpuModelOpsGemm {
     }
 
     /** op(B) rows [k0, k0+kc), columns [n0, n0+cols) into one NR-wide panel at {@code off}, zero-padded. */
-    private static void packB(Operand b, int k0, int kc, int n0, int cols, float[] dst, int off) {
+    static void packB(Operand b, int k0, int kc, int n0, int cols, float[] dst, int off) {
         if (!b.trans) {
             for (int k = 0; k < kc; k++) {
                 MemorySegment.copy(b.data, FLOAT, ((long) (k0 + k) * b.ld + n0) * 4, dst, off + k * NR, cols);
             }
-        } else {
-            // Stored [N, K] (a weight [out, in] used as W^T): each stored row is one panel column.
-            float[] row = new float[kc];
-            for (int j = 0; j < cols; j++) {
-                MemorySegment.copy(b.data, FLOAT, ((long) (n0 + j) * b.ld + k0) * 4, row, 0, kc);
-                for (int k = 0; k < kc; k++) {
-                    dst[off + k * NR + j] = row[k];
-                }
+            return;
+        }
+        // Stored [N, K] (a weight [out, in] used as W^T: the head's logits): each stored row is one
+        // panel column. The panel's rows are copied in bulk, side by side, then each k's NR values
+        // gathered down them a vector at a time; a scalar store an element was a twentieth of a
+        // 4096-token step of the tiny model.
+        float[] rows = new float[NR * kc];
+        for (int j = 0; j < cols; j++) {
+            MemorySegment.copy(b.data, FLOAT, ((long) (n0 + j) * b.ld + k0) * 4, rows, j * kc, kc);
+        }
+        int[] downRows = new int[LANES];
+        for (int l = 0; l < LANES; l++) {
+            downRows[l] = l * kc;
+        }
+        for (int k = 0; k < kc; k++) {
+            for (int v = 0; v < NR; v += LANES) {
+                FloatVector.fromArray(F, rows, v * kc + k, downRows, 0).intoArray(dst, off + k * NR + v);
             }
         }
     }

@@ -91,6 +91,37 @@ class CpuModelOpsTest {
         assertClose(expected, c, 2e-5 * Math.sqrt(k), "matmul");
     }
 
+    /**
+     * The fused head backward against float64: rows past one KC block and past one row block of
+     * the micro-kernel (400), a vocabulary that ends in a partial block and leaves groups of one
+     * and of two blocks (1003: 4 blocks; 5000: 20 blocks in 16 groups), a width past one NR panel
+     * (40). dx is overwritten (NaN before), dhead accumulated.
+     */
+    @ParameterizedTest
+    @CsvSource({"400,1003,40", "256,5000,64", "7,300,16"})
+    void headBackwardMatchesFloat64(int rows, int vocab, int d) {
+        seed(31L * rows + vocab + d);
+        Tensor dlogits = randomTensor(rows, vocab), head = randomTensor(vocab, d), x = randomTensor(rows, d);
+        Tensor dx = tensor(DType.F32, rows, d), dhead = randomTensor(vocab, d);
+        for (long i = 0; i < dx.numel(); i++) {
+            dx.setFloat(i, Float.NaN);
+        }
+        double[] g = doubles(dlogits), w = doubles(head), xs = doubles(x);
+        double[] dxExpected = new double[rows * d], dheadExpected = doubles(dhead);
+        for (int r = 0; r < rows; r++) {
+            for (int v = 0; v < vocab; v++) {
+                double gv = g[r * vocab + v];
+                for (int e = 0; e < d; e++) {
+                    dxExpected[r * d + e] += gv * w[v * d + e];
+                    dheadExpected[v * d + e] += gv * xs[r * d + e];
+                }
+            }
+        }
+        ops.headBackward(dlogits, head, x, dx, dhead);
+        assertClose(dxExpected, dx, 2e-5 * Math.sqrt(vocab), "dx");
+        assertClose(dheadExpected, dhead, 2e-5 * Math.sqrt(rows), "dhead");
+    }
+
     @Test
     void rmsNormForwardAndBackward() {
         seed(3);
