@@ -41,12 +41,15 @@ class KernelsTest {
     @EnumSource(MicroGemm.Blocking.class)
     void microGemmWithTransposedAAndTails(MicroGemm.Blocking blocking) {
         Random random = new Random(HostTensors.seed("KernelsTest.microGemm " + blocking));
-        // 21 rows take the eight-row blocks (where the blocking has them), then four-row ones, then single rows.
-        int m = 21;
+        // 21 rows take the eight-row blocks (where the blocking has them), then four-row ones, then single
+        // rows; on four vectors the six-row blocks, then three single rows; 16 rows leave four there.
         int k = 11;
-        // Five vectors of columns take the three- and two-vector panels, four two two-vector ones, one the one-vector one.
-        for (int n : new int[] {5 * MicroGemm.LANES, 4 * MicroGemm.LANES, MicroGemm.LANES}) {
-            checkMicroGemm(blocking, random, m, n, k);
+        // Five vectors of columns take the three- and two-vector panels, four the six-row panel (or two
+        // two-vector ones), one the one-vector one.
+        for (int m : new int[] {21, 16}) {
+            for (int n : new int[] {5 * MicroGemm.LANES, 4 * MicroGemm.LANES, MicroGemm.LANES}) {
+                checkMicroGemm(blocking, random, m, n, k);
+            }
         }
     }
 
