@@ -34,6 +34,8 @@ final class CpuModelOpsGemm {
     static final int NR = 2 * LANES;
     static final int KC = 256;
     private static final int NC = 128 * NR;
+    /** Work items per thread where a product can be split that finely at little cost. */
+    private static final int ITEMS_PER_THREAD = 8;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     /** Rows of the micro-tile, from the register count of the species. */
@@ -143,7 +145,12 @@ final class CpuModelOpsGemm {
     private void fewRowBlocks(Operand opA, Operand opB, MemorySegment c, int mi, int ni, int ki, float alpha, float beta) {
         int rowBlocks = (mi + mc - 1) / mc;
         int panels = (ni + NR - 1) / NR;
-        int colGroups = Math.max(1, Math.min(panels, (CpuThreads.COUNT + rowBlocks - 1) / rowBlocks));
+        // A thread each at least; where the groups stay wide (eight panels or more, so that packing A
+        // again per group costs little: the head's logits) eight a thread, so that threads running at
+        // unequal speeds (a VM's vCPUs) even out.
+        int perThread = Math.min(panels, (CpuThreads.COUNT + rowBlocks - 1) / rowBlocks);
+        int evened = Math.min((ITEMS_PER_THREAD * CpuThreads.COUNT + rowBlocks - 1) / rowBlocks, panels / 8);
+        int colGroups = Math.max(1, CpuThreads.COUNT == 1 ? 1 : Math.max(perThread, evened));
         int panelsPerGroup = (panels + colGroups - 1) / colGroups;
         int spillAt = spillAt();
         int chunk = NC / NR;
