@@ -35,7 +35,7 @@ import jdk.incubator.vector.FloatVector;
  * <pre>
  * attn S D fwd|fwdbwd REPS     B=1, H=8, fp32, causal flash attention on [S, H, D] tensors
  * train PRESET SEQ REPS        one optimizer step of the preset Llama (r50k vocabulary), one rank
- * profile PRESET SEQ REPS      that many steps under {@link StepProfile}: "category=percent;..." back
+ * profile PRESET SEQ REPS      one step, then that many under {@link StepProfile}: "category=percent;..." back
  * probe WINDOWS                the machine's fp32 FMA rate, GFLOP/s per thread, in that many windows of
  *                              about 20 ms, every compute thread running {@link FmaPeakBenchmark}'s chains
  * quit
@@ -70,8 +70,11 @@ public final class LongbowPeerServer {
         for (String line; (line = in.readLine()) != null && !line.equals("quit"); ) {
             String[] w = line.trim().split("\\s+");
             if (w[0].equals("profile")) {
+                int seq = Integer.parseInt(w[2]);
                 int steps = Integer.parseInt(w[3]);
-                var shares = StepProfile.of(() -> server.train(w[1], Integer.parseInt(w[2]), steps));
+                // One step outside the recording: building a model (its random initial weights) is no part of a step.
+                server.train(w[1], seq, 1);
+                var shares = StepProfile.of(() -> server.train(w[1], seq, steps));
                 System.out.println(String.join(";", shares.entrySet().stream().map(e -> e.getKey() + "=" + String.format("%.1f", e.getValue())).toList()));
                 continue;
             }
