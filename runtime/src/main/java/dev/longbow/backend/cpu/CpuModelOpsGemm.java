@@ -121,7 +121,8 @@ final class CpuModelOpsGemm {
                 int panels = (nc + NR - 1) / NR;
                 float[] packedB = new float[panels * NR * kc];
                 int fk0 = k0, fn0 = n0;
-                CpuThreads.parallelFor(panels, p -> packB(opB, fk0, kc, fn0 + p * NR, Math.min(NR, nc - p * NR), packedB, p * NR * kc));
+                CpuThreads.parallelFor(panels, worker -> new float[NR * KC],
+                        (rows, p) -> packB(opB, fk0, kc, fn0 + p * NR, Math.min(NR, nc - p * NR), packedB, p * NR * kc, rows));
                 CpuThreads.parallelFor((mi + mc - 1) / mc, worker -> new float[spillAt + mr * NR], (packedA, task) -> {
                     int m0 = task * mc;
                     int rows = Math.min(mc, mi - m0);
@@ -154,7 +155,7 @@ final class CpuModelOpsGemm {
         int panelsPerGroup = (panels + colGroups - 1) / colGroups;
         int spillAt = spillAt();
         int chunk = NC / NR;
-        CpuThreads.parallelFor(rowBlocks * colGroups, worker -> new float[][] {new float[spillAt + mr * NR], new float[NC * KC]},
+        CpuThreads.parallelFor(rowBlocks * colGroups, worker -> new float[][] {new float[spillAt + mr * NR], new float[NC * KC], new float[NR * KC]},
                 (buffers, task) -> {
                     float[] packedA = buffers[0];
                     float[] packedB = buffers[1];
@@ -169,7 +170,7 @@ final class CpuModelOpsGemm {
                         for (int q0 = p0; q0 < p1; q0 += chunk) {
                             int q1 = Math.min(p1, q0 + chunk);
                             for (int p = q0; p < q1; p++) {
-                                packB(opB, k0, kc, p * NR, Math.min(NR, ni - p * NR), packedB, (p - q0) * NR * kc);
+                                packB(opB, k0, kc, p * NR, Math.min(NR, ni - p * NR), packedB, (p - q0) * NR * kc, buffers[2]);
                             }
                             for (int p = q0; p < q1; p++) {
                                 microTiles(opA.trans, packedA, rows, packedB, (p - q0) * NR * kc, kc,
@@ -247,22 +248,24 @@ final class CpuModelOpsGemm {
         }
     }
 
-    /** op(B) rows [k0, k0+kc), columns [n0, n0+cols) into one NR-wide panel at {@code off}, zero-padded. */
-    static void packB(Operand b, int k0, int kc, int n0, int cols, float[] dst, int off) {
+    /**
+     * op(B) rows [k0, k0+kc), columns [n0, n0+cols) into one NR-wide panel at {@code off},
+     * zero-padded; {@code rows} ({@code NR * KC} floats, contents unspecified) is scratch for a
+     * transposed B.
+     */
+    static void packB(Operand b, int k0, int kc, int n0, int cols, float[] dst, int off, float[] rows) {
         if (!b.trans) {
-            for (int k = 0; k < kc; k++) {
-                MemorySegment.copy(b.data, FLOAT, ((long) (k0 + k) * b.ld + n0) * 4, dst, off + k * NR, cols);
-            }
+            packRowsB(b, k0, kc, n0, cols, dst, off);
             return;
         }
         // Stored [N, K] (a weight [out, in] used as W^T: the head's logits): each stored row is one
         // panel column. The panel's rows are copied in bulk, side by side, then each k's NR values
         // gathered down them a vector at a time; a scalar store an element was a twentieth of a
         // 4096-token step of the tiny model.
-        float[] rows = new float[NR * kc];
         for (int j = 0; j < cols; j++) {
             MemorySegment.copy(b.data, FLOAT, ((long) (n0 + j) * b.ld + k0) * 4, rows, j * kc, kc);
         }
+        java.util.Arrays.fill(rows, cols * kc, NR * kc, 0f);
         int[] downRows = new int[LANES];
         for (int l = 0; l < LANES; l++) {
             downRows[l] = l * kc;
@@ -271,6 +274,13 @@ final class CpuModelOpsGemm {
             for (int v = 0; v < NR; v += LANES) {
                 FloatVector.fromArray(F, rows, v * kc + k, downRows, 0).intoArray(dst, off + k * NR + v);
             }
+        }
+    }
+
+    /** {@link #packB} of a B stored as it is used ([K, N]): a bulk copy a k. */
+    static void packRowsB(Operand b, int k0, int kc, int n0, int cols, float[] dst, int off) {
+        for (int k = 0; k < kc; k++) {
+            MemorySegment.copy(b.data, FLOAT, ((long) (k0 + k) * b.ld + n0) * 4, dst, off + k * NR, cols);
         }
     }
 }

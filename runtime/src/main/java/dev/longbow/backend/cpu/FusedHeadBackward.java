@@ -77,7 +77,7 @@ final class FusedHeadBackward {
                     int v0 = kb * KC, kc = Math.min(KC, vocab - v0);
                     // dx partial (+)= dlogits[:, v0 .. v0 + kc) head[v0 .. v0 + kc): the block comes from memory.
                     for (int p = 0; p < panels; p++) {
-                        CpuModelOpsGemm.packB(headRows, v0, kc, p * NR, Math.min(NR, d - p * NR), s.packedHead, p * NR * kc);
+                        CpuModelOpsGemm.packRowsB(headRows, v0, kc, p * NR, Math.min(NR, d - p * NR), s.packedHead, p * NR * kc);
                     }
                     for (int m0 = 0; m0 < rows; m0 += gemm.mc) {
                         int mRows = Math.min(gemm.mc, rows - m0);
@@ -108,7 +108,7 @@ final class FusedHeadBackward {
         Operand xRows = Operand.of(x, false);
         for (int rb = 0; rb < rowBlocks; rb++) {
             for (int p = 0; p < panels; p++) {
-                CpuModelOpsGemm.packB(xRows, rb * KC, Math.min(KC, rows - rb * KC), p * NR, Math.min(NR, d - p * NR),
+                CpuModelOpsGemm.packRowsB(xRows, rb * KC, Math.min(KC, rows - rb * KC), p * NR, Math.min(NR, d - p * NR),
                         packedX, (rb * panels + p) * NR * KC);
             }
         }
