@@ -79,13 +79,18 @@ final class CpuModelOpsGemm {
         }
     }
 
-    void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, float alpha, float beta) {
-        for (Tensor t : new Tensor[]{a, b, c}) {
+    /** Every tensor fp32 and 2-D, or an error naming {@code op} and the first that is not. */
+    static void requireMatrices(String op, Tensor... tensors) {
+        for (Tensor t : tensors) {
             t.requireDType(DType.F32);
             if (t.shape().rank() != 2) {
-                throw new IllegalArgumentException("matmul needs 2-D tensors, got " + t);
+                throw new IllegalArgumentException(op + " needs 2-D tensors, got " + t);
             }
         }
+    }
+
+    void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, float alpha, float beta) {
+        requireMatrices("matmul", a, b, c);
         long m = c.dim(0), n = c.dim(1);
         long k = transA ? a.dim(0) : a.dim(1);
         long aRows = transA ? a.dim(1) : a.dim(0);
@@ -151,7 +156,7 @@ final class CpuModelOpsGemm {
         // unequal speeds (a VM's vCPUs) even out.
         int perThread = Math.min(panels, (CpuThreads.COUNT + rowBlocks - 1) / rowBlocks);
         int evened = Math.min((ITEMS_PER_THREAD * CpuThreads.COUNT + rowBlocks - 1) / rowBlocks, panels / 8);
-        int colGroups = Math.max(1, CpuThreads.COUNT == 1 ? 1 : Math.max(perThread, evened));
+        int colGroups = CpuThreads.COUNT == 1 ? 1 : Math.max(1, Math.max(perThread, evened));
         int panelsPerGroup = (panels + colGroups - 1) / colGroups;
         int spillAt = spillAt();
         int chunk = NC / NR;

@@ -4,7 +4,6 @@ import static dev.longbow.backend.cpu.CpuModelOpsGemm.KC;
 import static dev.longbow.backend.cpu.CpuModelOpsGemm.NR;
 
 import dev.longbow.backend.cpu.CpuModelOpsGemm.Operand;
-import dev.longbow.tensor.DType;
 import dev.longbow.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -36,16 +35,11 @@ final class FusedHeadBackward {
     }
 
     /** One worker's packing buffers; x, the same for every block, is packed once per worker. */
-    private record Scratch(float[] packedA, int spillAt, float[] packedHead, float[] packedX) {
+    private record Scratch(float[] packedA, float[] packedHead, float[] packedX) {
     }
 
     static void run(CpuModelOpsGemm gemm, Tensor dlogits, Tensor head, Tensor x, Tensor dx, Tensor dhead) {
-        for (Tensor t : new Tensor[] {dlogits, head, x, dx, dhead}) {
-            t.requireDType(DType.F32);
-            if (t.shape().rank() != 2) {
-                throw new IllegalArgumentException("headBackward needs 2-D tensors, got " + t);
-            }
-        }
+        CpuModelOpsGemm.requireMatrices("headBackward", dlogits, head, x, dx, dhead);
         long rowCount = dlogits.dim(0), vocabSize = dlogits.dim(1), width = head.dim(1);
         if (head.dim(0) != vocabSize || dhead.dim(0) != vocabSize || dhead.dim(1) != width
                 || x.dim(0) != rowCount || x.dim(1) != width || dx.dim(0) != rowCount || dx.dim(1) != width) {
@@ -68,9 +62,10 @@ final class FusedHeadBackward {
         Operand plain = new Operand(dlogits.data(), vocab, false);
         Operand transposed = new Operand(dlogits.data(), vocab, true);
         Operand headRows = Operand.of(head, false);
+        int spillAt = gemm.spillAt();
         try (Arena arena = Arena.ofShared()) {
             MemorySegment partials = arena.allocate(groups * partialBytes, 64);
-            CpuThreads.parallelFor(groups, worker -> scratch(gemm, x, rows, d, panels, rowBlocks), (s, g) -> {
+            CpuThreads.parallelFor(groups, worker -> scratch(gemm, x, rows, d, panels, rowBlocks, spillAt), (s, g) -> {
                 MemorySegment partial = partials.asSlice(g * partialBytes, partialBytes);
                 int kb0 = g * kBlocks / groups, kb1 = (g + 1) * kBlocks / groups;
                 for (int kb = kb0; kb < kb1; kb++) {
@@ -84,7 +79,7 @@ final class FusedHeadBackward {
                         gemm.packA(plain, m0, mRows, v0, kc, s.packedA);
                         for (int p = 0; p < panels; p++) {
                             gemm.microTiles(false, s.packedA, mRows, s.packedHead, p * NR * kc, kc, new GemmTile(partial, d, m0, p * NR, 0,
-                                    Math.min(NR, d - p * NR), 1f, kb == kb0, s.packedA, s.spillAt));
+                                    Math.min(NR, d - p * NR), 1f, kb == kb0, s.packedA, spillAt));
                         }
                     }
                     // dhead[v0 .. v0 + kc) += dlogits[:, v0 .. v0 + kc)^T x: the same block, now from L2.
@@ -93,7 +88,7 @@ final class FusedHeadBackward {
                         gemm.packA(transposed, v0, kc, r0, rc, s.packedA);
                         for (int p = 0; p < panels; p++) {
                             gemm.microTiles(true, s.packedA, kc, s.packedX, (rb * panels + p) * NR * KC, rc, new GemmTile(dhead.data(), d, v0,
-                                    p * NR, 0, Math.min(NR, d - p * NR), 1f, false, s.packedA, s.spillAt));
+                                    p * NR, 0, Math.min(NR, d - p * NR), 1f, false, s.packedA, spillAt));
                         }
                     }
                 }
@@ -102,8 +97,7 @@ final class FusedHeadBackward {
         }
     }
 
-    private static Scratch scratch(CpuModelOpsGemm gemm, Tensor x, int rows, int d, int panels, int rowBlocks) {
-        int spillAt = gemm.spillAt();
+    private static Scratch scratch(CpuModelOpsGemm gemm, Tensor x, int rows, int d, int panels, int rowBlocks, int spillAt) {
         float[] packedX = new float[rowBlocks * panels * NR * KC];
         Operand xRows = Operand.of(x, false);
         for (int rb = 0; rb < rowBlocks; rb++) {
@@ -112,7 +106,7 @@ final class FusedHeadBackward {
                         packedX, (rb * panels + p) * NR * KC);
             }
         }
-        return new Scratch(new float[spillAt + gemm.mr * NR], spillAt, new float[panels * NR * KC], packedX);
+        return new Scratch(new float[spillAt + gemm.mr * NR], new float[panels * NR * KC], packedX);
     }
 
     /** {@code dx = partial 0 + partial 1 + ...}, in that order. */
